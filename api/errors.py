@@ -1,0 +1,151 @@
+"""The JSON error envelope: `{"error": {"code", "message", "fields"}, "request_id"}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from api.logging import request_id_var
+
+logger = logging.getLogger(__name__)
+
+# DRF's codes, renamed where a client-facing name reads better.
+_CODE_NAMES = {
+    "not_authenticated": "unauthenticated",
+    "authentication_failed": "unauthenticated",
+    "permission_denied": "forbidden",
+    "parse_error": "malformed_request",
+    "throttled": "rate_limited",
+    "unsupported_media_type": "unsupported_media_type",
+    "method_not_allowed": "method_not_allowed",
+    "not_found": "not_found",
+    "invalid": "invalid_request",
+}
+
+
+class ApiError(exceptions.APIException):
+    """An error with an explicit status and code, raised from views and services."""
+
+    def __init__(
+        self, status_code: int, code: str, message: str, fields: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.fields = fields or {}
+
+
+class Conflict(ApiError):
+    def __init__(self, message: str, code: str = "conflict") -> None:
+        super().__init__(status.HTTP_409_CONFLICT, code, message)
+
+
+class QuotaExceeded(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(status.HTTP_402_PAYMENT_REQUIRED, "quota_exceeded", message)
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "error": {"code": code, "message": message, "fields": fields or {}},
+        "request_id": request_id_var.get(),
+    }
+
+
+def json_error(
+    status_code: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> JsonResponse:
+    """A plain Django JSON error, for views outside DRF (streams, health, handlers)."""
+    return JsonResponse(error_body(code, message, fields), status=status_code)
+
+
+def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            fields.update(_flatten_fields(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            fields[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                fields.update(_flatten_fields(item, f"{prefix}[{index}]" if prefix else f"[{index}]"))
+    else:
+        fields[prefix or "non_field_errors"] = [str(detail)]
+    return fields
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler producing the envelope; unexpected errors become a JSON 500."""
+    if isinstance(exc, ApiError):
+        return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+        return Response(
+            error_body("internal_error", "Something went wrong on our side; it has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        code, message = "invalid_request", "The request has invalid fields."
+        fields: dict[str, Any] = _flatten_fields(exc.detail)
+    else:
+        codes = exc.get_codes()
+        raw_code = codes if isinstance(codes, str) else "error"
+        code = _CODE_NAMES.get(raw_code, raw_code)
+        message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "The request was refused."
+        fields = {}
+    if isinstance(exc, exceptions.Throttled):
+        code = "rate_limited"
+        message = "Too many requests for this API key; retry after the Retry-After delay."
+    response.data = error_body(code, message, fields)
+    return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or request.path in {"/status", "/healthz", "/metrics"}
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error(404, "not_found", "No such resource.")
+    return defaults.page_not_found(request, exception or Http404())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return json_error(500, "internal_error", "Something went wrong on our side; it has been logged.")
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error(400, "malformed_request", "The request could not be understood.")
+    return defaults.bad_request(request, exception or Exception())
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error(403, "forbidden", "You may not do this.")
+    return defaults.permission_denied(request, exception or DjangoPermissionDenied())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if _is_api(request):
+        return json_error(403, "csrf_failed", "The session request is missing its CSRF token.")
+    from django.views.csrf import csrf_failure as default_csrf_failure
+
+    return default_csrf_failure(request, reason)

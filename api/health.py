@@ -1,0 +1,116 @@
+"""Operator endpoints: liveness, readiness with dependency checks, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import time
+from collections.abc import Callable
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from kombu import Connection
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.errors import json_error
+from api.metrics import JOBS_BY_STATUS, REGISTRY
+
+STARTED_AT = time.monotonic()
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: answers without touching the database or any other dependency."""
+    return JsonResponse({"status": "ok"})
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def check_channel_layer() -> str:
+    if not settings.REDIS_URL:
+        return "ok (in-memory)"
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=CHECK_TIMEOUT_SECONDS, socket_connect_timeout=CHECK_TIMEOUT_SECONDS
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return "ok"
+
+
+def check_broker() -> str:
+    if settings.JOB_RUNNER == "embedded":
+        return "ok (embedded workers)"
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=CHECK_TIMEOUT_SECONDS) as conn:
+        conn.ensure_connection(max_retries=1, timeout=int(CHECK_TIMEOUT_SECONDS))
+    return "ok"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": check_database,
+    "channel_layer": check_channel_layer,
+    "broker": check_broker,
+}
+
+
+@require_GET
+def status(request: HttpRequest) -> JsonResponse:
+    """Readiness: 503 as soon as one dependency fails, with each check's outcome."""
+    results: dict[str, dict[str, str]] = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            results[name] = {"status": check()}
+        except Exception as exc:
+            healthy = False
+            results[name] = {"status": "error", "error": type(exc).__name__}
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "version": settings.SCORER_VERSION,
+        "env": settings.APP_ENV,
+        "mode": "distributed" if settings.REDIS_URL else "embedded",
+        "uptime_seconds": round(time.monotonic() - STARTED_AT, 1),
+        "checks": results,
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text; guarded by METRICS_TOKEN when set, else open to loopback clients only."""
+    token = settings.METRICS_TOKEN
+    if token:
+        presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(presented.encode(), token.encode()):
+            return json_error(401, "unauthenticated", "Send 'Authorization: Bearer <METRICS_TOKEN>'.")
+    elif not _is_loopback(request.META.get("REMOTE_ADDR", "")):
+        return json_error(
+            403, "forbidden", "Metrics are served to loopback clients unless METRICS_TOKEN is set."
+        )
+    _refresh_job_gauges()
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+def _refresh_job_gauges() -> None:
+    from jobs.models import Job, JobStatus
+
+    counts = dict(Job.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    for job_status in JobStatus.values:
+        JOBS_BY_STATUS.labels(job_status).set(counts.get(job_status, 0))

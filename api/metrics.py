@@ -1,0 +1,54 @@
+"""Prometheus metrics of this process; every module that counts something imports it from here."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+OPEN_STREAMS = Gauge(
+    "dealstream_open_streams", "SSE streams open on this process", ["feed"], registry=REGISTRY
+)
+EVENTS_PUBLISHED = Counter(
+    "dealstream_events_published_total",
+    "Events stored and published by this process",
+    ["type"],
+    registry=REGISTRY,
+)
+EVENTS_RECEIVED = Counter(
+    "dealstream_events_received_total",
+    "Events this process received for its streams",
+    ["type"],
+    registry=REGISTRY,
+)
+EVENTS_DELIVERED = Counter(
+    "dealstream_events_delivered_total",
+    "Event deliveries written to SSE streams",
+    ["type"],
+    registry=REGISTRY,
+)
+DELIVERY_LAG = Histogram(
+    "dealstream_delivery_lag_seconds",
+    "Time from an event's storage to its hand-off to local streams",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=REGISTRY,
+)
+STREAMS_DROPPED = Counter(
+    "dealstream_streams_dropped_total", "Streams closed by the server", ["reason"], registry=REGISTRY
+)
+RATE_LIMIT_REJECTIONS = Counter(
+    "dealstream_rate_limit_rejections_total", "Requests refused with 429", registry=REGISTRY
+)
+STAGE_DURATION = Histogram(
+    "dealstream_pipeline_stage_seconds",
+    "Duration of pipeline stages",
+    ["pipeline", "stage"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=REGISTRY,
+)
+JOBS_BY_STATUS = Gauge(
+    "dealstream_jobs",
+    "Jobs by status (all organisations), read at scrape time",
+    ["status"],
+    registry=REGISTRY,
+)

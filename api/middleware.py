@@ -1,0 +1,79 @@
+"""Headers every response carries: request id, scorer version, environment and rate-limit state."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import Token
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+
+from api.logging import bind_principal, request_id_var
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def incoming_request_id(request: HttpRequest) -> str:
+    """The caller's id when it is sane, otherwise a fresh one (never echo arbitrary bytes)."""
+    for header in ("X-Request-ID", "X-Correlation-ID"):
+        value = request.headers.get(header, "")
+        if _VALID_REQUEST_ID.match(value):
+            return value
+    return "req_" + uuid.uuid4().hex
+
+
+def _begin(request: HttpRequest) -> Token[str | None]:
+    request_id = incoming_request_id(request)
+    request.request_id = request_id  # type: ignore[attr-defined]
+    bind_principal(org=None, key_prefix=None)
+    return request_id_var.set(request_id)
+
+
+def _finish(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    request_id: str = request.request_id  # type: ignore[attr-defined]
+    response["X-Request-ID"] = request_id
+    if "X-Correlation-ID" in request.headers:
+        response["X-Correlation-ID"] = request_id
+    response["X-Scorer-Version"] = settings.SCORER_VERSION
+    response["X-App-Env"] = settings.APP_ENV
+    usage = getattr(request, "ratelimit_usage", None)
+    if usage is not None:
+        for name, value in usage.headers().items():
+            response[name] = value
+    return response
+
+
+def request_context_middleware(
+    get_response: Callable[[HttpRequest], Any],
+) -> Callable[[HttpRequest], Any]:
+    """Sync-and-async middleware: streams must never be pushed onto a thread by the stack."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponseBase:
+            # Each ASGI request runs in its own task, so its context dies with it; keeping
+            # the id set until then labels the server's access-log line too.
+            _begin(request)
+            return _finish(request, await get_response(request))
+
+        markcoroutinefunction(middleware)
+        return middleware
+
+    def sync_middleware(request: HttpRequest) -> HttpResponseBase:
+        # A WSGI thread serves many requests: never let one id label the next one's logs.
+        token = _begin(request)
+        try:
+            return _finish(request, get_response(request))
+        finally:
+            request_id_var.reset(token)
+
+    return sync_middleware
+
+
+request_context_middleware.sync_capable = True  # type: ignore[attr-defined]
+request_context_middleware.async_capable = True  # type: ignore[attr-defined]
+
+AsyncView = Callable[..., Awaitable[HttpResponseBase]]

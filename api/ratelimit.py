@@ -1,0 +1,102 @@
+"""Per-key request rate limit (django-ratelimit counters) and the X-RateLimit-* headers."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from accounts.models import ApiKey
+from api import metrics
+
+logger = logging.getLogger(__name__)
+
+GROUP = "api"
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RateLimitUsage:
+    limit: int
+    remaining: int
+    reset_at: int  # epoch seconds when the window resets
+    limited: bool
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, self.reset_at - int(time.time()))
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+        if self.limited:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
+
+def principal_of(api_key: ApiKey | None, user: Any) -> tuple[str, int]:
+    """The counter's identity and its per-minute limit."""
+    if api_key is not None:
+        return f"key:{api_key.pk}", api_key.rate_limit
+    return f"user:{getattr(user, 'pk', 'anonymous')}", int(settings.RATE_LIMIT_PER_MINUTE)
+
+
+def consume(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
+    """Count one request against `identity` and remember the usage for the response headers."""
+    try:
+        usage = get_usage(
+            request,
+            group=GROUP,
+            key=lambda _group, _request: identity,
+            rate=f"{limit}/{WINDOW_SECONDS}s",
+            increment=True,
+        )
+    except Exception:
+        # The counters live in the cache (Redis when distributed). Losing it must not take
+        # the API down with it: fail open, say so in the logs, and /status reports Redis.
+        logger.warning("Rate-limit counters unavailable; request allowed", exc_info=True)
+        usage = None
+    if usage is None:  # RATELIMIT_ENABLE=False, or counters unavailable
+        result = RateLimitUsage(
+            limit=limit, remaining=limit, reset_at=int(time.time()) + WINDOW_SECONDS, limited=False
+        )
+    else:
+        count = int(usage["count"])
+        result = RateLimitUsage(
+            limit=limit,
+            remaining=max(0, limit - count),
+            reset_at=int(time.time()) + math.ceil(usage["time_left"]),
+            limited=bool(usage["should_limit"]),
+        )
+    if result.limited:
+        metrics.RATE_LIMIT_REJECTIONS.inc()
+    request.ratelimit_usage = result  # type: ignore[attr-defined]
+    return result
+
+
+aconsume = sync_to_async(consume, thread_sensitive=False)
+
+
+class ApiKeyRateThrottle(BaseThrottle):
+    """DRF throttle over `consume`, so DRF answers 429 with Retry-After through our envelope."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        identity, limit = principal_of(api_key, request.user)
+        self.usage = consume(request._request, identity, limit)
+        return not self.usage.limited
+
+    def wait(self) -> float | None:
+        return float(self.usage.retry_after)

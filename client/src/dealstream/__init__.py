@@ -1,0 +1,54 @@
+"""Python client and command-line tool for the Dealstream API.
+
+from dealstream import Dealstream
+
+client = Dealstream()  # DEALSTREAM_API_KEY, DEALSTREAM_BASE_URL
+deal = client.deals.create("Acme Bakery")
+upload = client.deals.upload_statement(deal["id"], "march.csv")
+job = client.jobs.wait(upload["job_id"])
+"""
+
+from __future__ import annotations
+
+from dealstream._async_client import AsyncDealstream, AsyncEventStream
+from dealstream._calls import ClientInfo, Decision
+from dealstream._client import Dealstream, EventStream
+from dealstream._core import VERSION as __version__
+from dealstream._core import FileInput
+from dealstream.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    ConflictError,
+    DealstreamError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    ValidationError,
+)
+from dealstream.sse import Event
+
+__all__ = [
+    "APIConnectionError",
+    "AsyncDealstream",
+    "AsyncEventStream",
+    "AuthenticationError",
+    "ClientInfo",
+    "ConflictError",
+    "Dealstream",
+    "DealstreamError",
+    "Decision",
+    "Event",
+    "EventStream",
+    "FileInput",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ServerError",
+    "StreamError",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,55 @@
+"""ASGI entry point: `daphne config.asgi:application` or `uvicorn config.asgi:application`."""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+from typing import Any
+
+import django
+from django.conf import settings
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.handlers.asgi import ASGIHandler
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup(set_prefix=False)
+
+# Each open stream keeps ~165 long-lived objects; with thousands of streams the default
+# thresholds run full collections that stop the event loop for a second or more
+# (docs/performance.md, "Event feeds"). Fewer, larger young collections avoid the stalls
+# without exempting anything from collection.
+gc.set_threshold(100_000, 50, 100)
+
+# Long-lived streams: /api/v1/events…, /api/v1/jobs/<id>/stream, the valuation streams.
+STREAM_PATHS = re.compile(
+    r"^/api/v1/(events(/deals/[^/]+|/batches/[^/]+)?|jobs/[^/]+/stream|value-decision/stream(-get)?)$"
+)
+
+
+class StreamingAwareASGIHandler(ASGIHandler):
+    """Django's ASGI handler, minus the per-request thread for SSE streams.
+
+    Django runs each request inside a ThreadSensitiveContext: the first synchronous
+    step (a signal receiver, a session lookup) creates a thread that lives until the
+    response ends. For a stream open for hours that is one idle OS thread per
+    connection. Stream requests skip that context, so their short synchronous steps
+    share one thread and the stream itself costs no thread at all.
+    """
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and STREAM_PATHS.match(scope.get("path", "")):
+            await self.handle(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+django_application = StreamingAwareASGIHandler()
+# Static files (admin, dashboard) are served by the app itself so the embedded mode
+# needs nothing else; production can put a CDN or nginx in front.
+application: Any = ASGIStaticFilesHandler(django_application)
+
+if settings.JOB_RUNNER == "embedded":
+    from jobs.runner import start_embedded_scheduler
+
+    start_embedded_scheduler()

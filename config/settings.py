@@ -1,0 +1,342 @@
+"""Dealstream settings, read from the environment.
+
+No variable set gives the embedded mode (SQLite, in-memory channel layer, jobs run
+inside the server process); DATABASE_URL and REDIS_URL switch to the distributed mode.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+from valuations.scoring import SCORER_VERSION as ENGINE_SCORER_VERSION
+
+# Lets admin and queryset classes be subscripted for the type checker at run time.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envstr(name: str, default: str) -> str:
+    """A string setting; an empty value counts as unset."""
+    return os.environ.get(name) or default
+
+
+def envint(name: str, default: int, *, minimum: int = 0) -> int:
+    """An integer setting that refuses to start the process on a bad value."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def envfloat(name: str, default: float, *, minimum: float = 0.0) -> float:
+    """A number setting that refuses to start the process on a bad value."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def envbool(name: str, default: bool) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off, anything else is an error."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def envlist(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+APP_ENV = envstr("APP_ENV", "development")
+DEBUG = envbool("DEBUG", False)
+_DEV_SECRET = "dev-only-insecure-secret-key-change-me-in-production-0123456789"  # noqa: S105
+SECRET_KEY = envstr("SECRET_KEY", _DEV_SECRET)
+if APP_ENV == "production" and SECRET_KEY == _DEV_SECRET:
+    raise ImproperlyConfigured("SECRET_KEY must be set when APP_ENV=production")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "accounts",
+    "api",
+    "events",
+    "jobs",
+    "deals",
+    "valuations",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "api.middleware.request_context_middleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+# API paths carry no trailing slash; a redirect would turn a POST into a GET.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+# --- Database -----------------------------------------------------------------
+DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+_db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL))
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the in-process workers write while streams read; IMMEDIATE avoids
+    # the lock-upgrade deadlocks SQLite otherwise reports as "database is locked".
+    _db["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    _db["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+else:
+    # Under ASGI every synchronous request runs on a fresh thread, so Django's per-thread
+    # persistent connections would reconnect on each request; a process-wide pool does not.
+    _db["CONN_MAX_AGE"] = 0
+    # Checked on checkout, so a database restart costs a reconnect, not an error.
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["OPTIONS"] = {
+        "pool": {
+            "min_size": envint("DB_POOL_MIN_SIZE", 2),
+            "max_size": envint("DB_POOL_MAX_SIZE", 20, minimum=1),
+            "timeout": 10,
+        }
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, channel layer, cache, Celery ----------------------------------------
+REDIS_URL = envstr("REDIS_URL", "")
+DISTRIBUTED = bool(REDIS_URL)
+# Namespaces every Redis name (pub/sub channels, cache keys, queue, stream slots) so
+# several deployments, or test runs, can share one Redis server.
+REDIS_PREFIX = envstr("REDIS_PREFIX", "dealstream")
+
+if DISTRIBUTED:
+    # The pub/sub layer sends to a group with one PUBLISH whatever the number of
+    # subscribers, which keeps a publisher's cost flat as listeners grow.
+    CHANNEL_LAYERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "events.layers.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX},
+        }
+    }
+    CACHES: dict[str, Any] = {
+        "default": {
+            "BACKEND": "api.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# "embedded": the same Celery tasks run on a thread pool inside the server process.
+# "celery": tasks go to the broker for `celery -A config worker`.
+# "inline": run where they are queued, after commit (the in-process test suite).
+JOB_RUNNER = envstr("JOB_RUNNER", "celery" if DISTRIBUTED else "embedded")
+if JOB_RUNNER not in {"embedded", "celery", "inline"}:
+    raise ImproperlyConfigured(f"JOB_RUNNER must be 'embedded', 'celery' or 'inline', got {JOB_RUNNER!r}")
+EMBEDDED_WORKER_THREADS = envint("EMBEDDED_WORKER_THREADS", 4, minimum=1)
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = REDIS_PREFIX
+CELERY_TASK_ACKS_LATE = True
+# A message whose worker died goes back to the queue instead of being lost.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = envint("JOB_TIME_LIMIT_SECONDS", 300, minimum=1)
+CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("JOB_VISIBILITY_TIMEOUT_SECONDS", 600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+# Keep the LOGGING configuration (handlers, redaction) in worker processes too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Product settings (spec §9) -------------------------------------------------------
+# The scoring engine's own version, so the header and the responses cannot drift apart.
+SCORER_VERSION = ENGINE_SCORER_VERSION
+SSE_HEARTBEAT_SECONDS = envfloat("SSE_HEARTBEAT_SECONDS", 15.0, minimum=0.05)
+SSE_MAX_STREAMS_PER_KEY = envint("SSE_MAX_STREAMS_PER_KEY", 10, minimum=1)
+SSE_RETRY_MILLISECONDS = envint("SSE_RETRY_MILLISECONDS", 3000)
+# Events queued for one connection before a client too slow to read is dropped.
+SSE_MAX_QUEUED_EVENTS = envint("SSE_MAX_QUEUED_EVENTS", 1000, minimum=1)
+RATE_LIMIT_PER_MINUTE = envint("RATE_LIMIT_PER_MINUTE", 60, minimum=1)
+EVENT_RETENTION_DAYS = envint("EVENT_RETENTION_DAYS", 7, minimum=1)
+VALUATION_RETENTION_DAYS = envint("VALUATION_RETENTION_DAYS", 90, minimum=1)
+MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 20, minimum=1)
+VALUATION_ALLOW_PRIVATE_URLS = envbool("VALUATION_ALLOW_PRIVATE_URLS", False)
+METRICS_TOKEN = envstr("METRICS_TOKEN", "")
+MONTHLY_JOB_LIMIT = envint("MONTHLY_JOB_LIMIT", 500, minimum=0)
+IDEMPOTENCY_WINDOW_HOURS = 24
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Auth -------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", APP_ENV == "production")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.ratelimit.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ResultsPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Dealstream API",
+    "DESCRIPTION": "Underwriting and valuation work, run in the background and streamed live over SSE.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's assets are served by the app itself, not fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- I18N ------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging ---------------------------------------------------------------------------
+LOG_FORMAT = envstr("LOG_FORMAT", "json" if APP_ENV == "production" else "text")
+LOG_LEVEL = envstr("LOG_LEVEL", "INFO")
+_handler = {
+    "class": "logging.StreamHandler",
+    "formatter": LOG_FORMAT,
+    # Redaction sits on the handler so every record, from any library, is scrubbed.
+    "filters": ["request_context", "redact_secrets"],
+}
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_context": {"()": "api.logging.RequestContextFilter"},
+        "redact_secrets": {"()": "api.logging.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(org)s %(key_prefix)s",
+        },
+    },
+    "handlers": {"console": _handler},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Servers' access logs print the query string, where SSE clients may put a key.
+        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn.error": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "daphne": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
+
+# --- Periodic work (`celery -A config beat`, or the embedded scheduler) ----------------
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "reap-stale-jobs": {"task": "jobs.tasks.reap_stale_jobs", "schedule": 30.0},
+    "prune-events": {"task": "events.tasks.prune_events", "schedule": 3600.0},
+    "prune-valuations": {"task": "valuations.tasks.prune_valuations", "schedule": 3600.0},
+    "prune-idempotency-records": {"task": "api.tasks.prune_idempotency_records", "schedule": 3600.0},
+}

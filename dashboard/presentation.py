@@ -1,0 +1,217 @@
+"""The dashboard's words: labels, score bands and one-sentence event descriptions.
+
+Server-rendered pages and the live JavaScript describe events the same way because both read
+this module: templates through `describe_event`, the browser through `vocabulary()`, which a
+page embeds as JSON. A sentence is a template with `{field}` or `{field|labels}` placeholders
+(a dotted field reads into nested data), small enough to implement twice without drifting.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from deals.models import DealStatus, Decision, StatementStatus
+from deals.pipeline import STAGES
+from deals.underwriting import APPROVE_MIN_SCORE
+
+DEAL_STATUS_LABELS: dict[str, str] = {str(value): str(label) for value, label in DealStatus.choices}
+STATEMENT_STATUS_LABELS: dict[str, str] = {
+    StatementStatus.QUEUED: "Waiting",
+    StatementStatus.PROCESSING: "Processing",
+    StatementStatus.COMPLETED: "Processed",
+    StatementStatus.FAILED: "Failed",
+    StatementStatus.CANCELED: "Canceled",
+}
+DECISION_LABELS: dict[str, str] = {str(value): str(label) for value, label in Decision.choices}
+# What each pipeline stage is doing, in words an underwriter would use.
+STAGE_LABELS: dict[str, str] = {
+    "extracting_text": "Reading the file",
+    "parsing": "Reading transactions",
+    "screening": "Checking for risk signals",
+    "scoring": "Scoring",
+    "completed": "Done",
+}
+STAGE_PERCENT: dict[str, int] = {**STAGES, "completed": 100}
+
+FLAG_LABELS: dict[str, str] = {
+    "nsf": "Insufficient funds (NSF)",
+    "overdraft": "Overdrafts",
+    "returned_item": "Returned items",
+    "negative_balance": "Days below zero",
+    "loan_stacking": "Loan stacking",
+    "multiple_lenders": "Several lenders being repaid",
+    "deposit_concentration": "Deposits from one source",
+    "low_revenue": "Low revenue",
+}
+
+# Labels of the figures the score is computed from (deals.underwriting.DealFigures).
+FIGURE_LABELS: dict[str, str] = {
+    "days": "Days of statements",
+    "average_daily_balance": "Average daily balance",
+    "deposits_per_30_days": "Deposits per 30 days",
+    "events_per_30_days": "NSF, overdraft and returned items per 30 days",
+    "negative_day_share": "Share of days below zero",
+    "deposit_volatility": "Deposit volatility",
+    "lenders": "Other lenders being repaid",
+    "largest_deposit_share": "Largest single deposit, share of all deposits",
+}
+PERCENT_FIGURES = frozenset({"negative_day_share", "largest_deposit_share"})
+MONEY_FIGURES = frozenset({"average_daily_balance", "deposits_per_30_days"})
+
+COMPONENT_LABELS: dict[str, str] = {
+    "revenue": "Revenue",
+    "average_daily_balance": "Average daily balance",
+    "nsf_overdraft_returns": "NSF, overdrafts and returns",
+    "negative_balance_days": "Days below zero",
+    "deposit_volatility": "Deposit regularity",
+    "other_lenders": "Other lenders",
+}
+
+# Score bands, highest first. "Fair" starts where the scorer starts proposing approval, so a
+# badge never says "Weak" on a deal the pipeline would approve on score alone.
+SCORE_BANDS: tuple[tuple[Decimal, str, str], ...] = (
+    (Decimal(75), "strong", "Strong"),
+    (APPROVE_MIN_SCORE, "fair", "Fair"),
+    (Decimal(0), "weak", "Weak"),
+)
+UNSCORED = ("none", "Not scored yet")
+
+EVENT_TITLES: dict[str, str] = {
+    "deal.created": "Deal created",
+    "processing.started": "Processing started",
+    "processing.progress": "Processing",
+    "processing.completed": "Statement processed",
+    "processing.failed": "Statement failed",
+    "deal.status_changed": "Status changed",
+    "proposed_change": "Decision proposed",
+    "deal.decision": "Decision recorded",
+    "batch.document_processed": "Batch document processed",
+    "batch.document_failed": "Batch document failed",
+    "batch.completed": "Batch finished",
+    "stream.reset": "Feed restarted",
+}
+
+EVENT_SENTENCES: dict[str, str] = {
+    "deal.created": "{created_by} created the deal “{business_name}”.",
+    "processing.started": "Statement {statement_id}: processing started.",
+    "processing.progress": "Statement {statement_id}: {stage|stages} ({progress} %).",
+    "processing.completed": "Statement {statement_id} processed. Health score is now {health_score}.",
+    "processing.failed": "Statement {statement_id} could not be processed: {error}",
+    "deal.status_changed": "Status changed from {old_status|statuses} to {new_status|statuses}.",
+    "proposed_change": "Suggested decision: {proposed.decision|decisions}. {explanation}",
+    "deal.decision": "{decision|decisions} by {decided_by}.",
+    "batch.document_processed": "Document {document_id} processed ({progress} done).",
+    "batch.document_failed": "Document {document_id} failed ({progress} done): {error}",
+    "batch.completed": "Batch finished: {succeeded} of {total} documents processed, {failed} failed.",
+    "stream.reset": "The live feed restarted; the page is being refreshed.",
+}
+
+# The org feed's event types, in the order the activity filter lists them.
+ACTIVITY_TYPES: tuple[str, ...] = (
+    "deal.created",
+    "deal.status_changed",
+    "processing.started",
+    "processing.progress",
+    "processing.completed",
+    "processing.failed",
+    "proposed_change",
+    "deal.decision",
+    "batch.document_processed",
+    "batch.document_failed",
+    "batch.completed",
+)
+
+LABEL_MAPS: dict[str, dict[str, str]] = {
+    "stages": STAGE_LABELS,
+    "statuses": DEAL_STATUS_LABELS,
+    "decisions": DECISION_LABELS,
+}
+
+_PLACEHOLDER = re.compile(r"\{([a-z_.]+)(?:\|([a-z_]+))?\}")
+MISSING = "—"
+
+
+def _lookup(data: dict[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def fill_sentence(template: str, data: dict[str, Any]) -> str:
+    """Replace `{field}` / `{field|labels}` placeholders with values from `data`."""
+
+    def replace(match: re.Match[str]) -> str:
+        value = _lookup(data, match.group(1))
+        if value is None or value == "":
+            return MISSING
+        labels = LABEL_MAPS.get(match.group(2) or "")
+        if labels is not None:
+            return labels.get(str(value), str(value))
+        if match.group(1).endswith("health_score") and isinstance(value, (int, float)):
+            return f"{value:.1f}"
+        return str(value)
+
+    return _PLACEHOLDER.sub(replace, template)
+
+
+def describe_event(event_type: str, data: dict[str, Any]) -> str:
+    """One plain-language sentence for a stored or streamed event."""
+    template = EVENT_SENTENCES.get(event_type)
+    if template is None:
+        return event_type
+    return fill_sentence(template, data)
+
+
+def event_title(event_type: str) -> str:
+    return EVENT_TITLES.get(event_type, event_type)
+
+
+def score_band(score: Decimal | float | None) -> tuple[str, str]:
+    """The band key (for styling) and its label; the label is always shown next to the colour."""
+    if score is None:
+        return UNSCORED
+    value = Decimal(str(score))
+    for floor, key, label in SCORE_BANDS:
+        if value >= floor:
+            return key, label
+    return SCORE_BANDS[-1][1], SCORE_BANDS[-1][2]
+
+
+def stage_percent(status: str, stage: str) -> int:
+    """Where a statement's progress bar stands, from its stored status and stage."""
+    if status == StatementStatus.COMPLETED:
+        return 100
+    if status == StatementStatus.QUEUED:
+        return 0
+    return STAGE_PERCENT.get(stage, 0)
+
+
+def format_figure(name: str, value: Any) -> str:
+    """A score input as a person reads it: money with separators, shares as percentages."""
+    if value is None or value == "" or value == []:
+        return "None" if name == "lenders" else MISSING
+    if name == "lenders":
+        return ", ".join(str(item) for item in value)
+    if name in PERCENT_FIGURES:
+        return f"{Decimal(str(value)) * 100:.1f} %"
+    if name in MONEY_FIGURES:
+        return f"{Decimal(str(value)):,.2f}"
+    return str(value)
+
+
+def vocabulary() -> dict[str, Any]:
+    """Everything the browser needs to describe events and badges like the server does."""
+    return {
+        "titles": EVENT_TITLES,
+        "sentences": EVENT_SENTENCES,
+        "labels": {**LABEL_MAPS, "statementStatuses": STATEMENT_STATUS_LABELS},
+        "stagePercent": STAGE_PERCENT,
+        "bands": [[float(floor), key, label] for floor, key, label in SCORE_BANDS],
+        "unscored": list(UNSCORED),
+        "missing": MISSING,
+    }

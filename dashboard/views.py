@@ -1,0 +1,456 @@
+"""Server-rendered dashboard pages; their live parts subscribe to the SSE feeds with the session cookie.
+
+Every change goes through `deals.services`, the functions the REST API calls, so an upload or
+a decision made here obeys the same rules and publishes the same events as one made over the
+API. Each page renders its state and the id of the newest event it reflects (the "cursor");
+the browser opens its feed from that id, so nothing published in between is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.auth import actor_for_user
+from accounts.models import Membership
+from api.errors import ApiError
+from api.logging import request_id_var
+from dashboard import presentation
+from dashboard.forms import ActivityFilterForm, DealFilterForm, DealForm, DecisionForm, UploadForm
+from deals import services
+from deals.models import Batch, BatchStatus, Deal, DealStatus, ProposalStatus, ProposedChange, Statement
+from events.catalogue import DEAL
+from events.models import Event, OrgEventSequence
+
+DEALS_PER_PAGE = 25
+EVENT_LOG_LENGTH = 50
+ACTIVITY_PAGE = 50
+
+NO_ORGANISATION = "Your account is not part of an organisation yet. Ask an administrator to add you to one."
+READ_ONLY = "Your role can look at deals but not change them. Ask an administrator for the underwriter role."
+
+
+# --- who is asking ------------------------------------------------------------------------
+
+
+def require_member(request: HttpRequest) -> Membership:
+    """The user's membership; 403 for a user who belongs to no organisation."""
+    membership: Membership | None = getattr(request.user, "membership", None)
+    if membership is None:
+        raise PermissionDenied(NO_ORGANISATION)
+    return membership
+
+
+def require_writer(request: HttpRequest) -> Membership:
+    """The membership of an underwriter or admin; 403 for a viewer.
+
+    Checked before the object is looked up, so a viewer learns nothing about which ids exist.
+    """
+    membership = require_member(request)
+    if not membership.can_write:
+        raise PermissionDenied(READ_ONLY)
+    return membership
+
+
+def actor_label(request: HttpRequest) -> str:
+    """How this user is named in events (`created_by`, `decided_by`): the same as over the API."""
+    actor = actor_for_user(request.user)
+    if actor is None:
+        raise PermissionDenied(NO_ORGANISATION)
+    return actor.label
+
+
+def feed_cursor(organization_id: int) -> int:
+    """The id a page's feed resumes after; read before the page's state, never after.
+
+    Within one organisation events commit in id order (events.models.OrgEventSequence), so
+    everything up to this id is in what the page renders and everything after is replayed.
+    The pruned mark keeps the cursor valid when retention has emptied the store.
+    """
+    newest = Event.objects.filter(organization_id=organization_id).aggregate(newest=Max("id"))["newest"] or 0
+    pruned = (
+        OrgEventSequence.objects.filter(organization_id=organization_id)
+        .values_list("pruned_through_id", flat=True)
+        .first()
+    ) or 0
+    return max(int(newest), int(pruned))
+
+
+def url_prefix(name: str, placeholder: str | int) -> str:
+    """The part of a route before its one argument, for the browser to append an id to."""
+    url = reverse(name, args=[placeholder])
+    return url.removesuffix(str(placeholder))
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+# --- deals ---------------------------------------------------------------------------------
+
+
+def _deal_list_context(request: HttpRequest, membership: Membership, form: DealForm | None) -> dict[str, Any]:
+    organization = membership.organization
+    cursor = feed_cursor(organization.pk)
+    filters = DealFilterForm(request.GET or None)
+    deals: QuerySet[Deal] = Deal.objects.filter(organization=organization).annotate(
+        statement_count=Count("statements")
+    )
+    filtered = False
+    if filters.is_valid():
+        if filters.cleaned_data["status"]:
+            deals = deals.filter(status=filters.cleaned_data["status"])
+            filtered = True
+        term = filters.cleaned_data["search"].strip()
+        if term:
+            deals = deals.filter(Q(business_name__icontains=term) | Q(external_ref__icontains=term))
+            filtered = True
+    page = Paginator(deals.order_by("-created_at", "-id"), DEALS_PER_PAGE).get_page(request.GET.get("page"))
+    return {
+        "page": page,
+        "filters": filters,
+        "filtered": filtered,
+        "form": form if form is not None else (DealForm() if membership.can_write else None),
+        "can_write": membership.can_write,
+        "live": {
+            "feed": reverse("events-org"),
+            "cursor": cursor,
+            # New deals are added to the first, unfiltered page only; elsewhere they would
+            # appear out of place.
+            "insertNew": not filtered and page.number == 1,
+            "dealUrl": url_prefix("deal-detail", 0),
+        },
+    }
+
+
+@login_required
+@require_GET
+def deal_list(request: HttpRequest) -> HttpResponse:
+    """The organisation's deals, newest first, with live status and health score."""
+    membership = require_member(request)
+    return render(request, "dashboard/deal_list.html", _deal_list_context(request, membership, None))
+
+
+@login_required
+@require_POST
+def create_deal(request: HttpRequest) -> HttpResponse:
+    membership = require_writer(request)
+    form = DealForm(request.POST)
+    if not form.is_valid():
+        context = _deal_list_context(request, membership, form)
+        return render(request, "dashboard/deal_list.html", context, status=400)
+    deal = services.create_deal(membership.organization, created_by=actor_label(request), **form.cleaned_data)
+    messages.success(request, f"Deal “{deal.business_name}” created. Upload its bank statements below.")
+    return redirect("deal-detail", deal_id=deal.pk)
+
+
+def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
+    """The deal's assessment and decision block; also served alone for live refreshes."""
+    proposal = deal.open_proposal
+    last_proposal = proposal or deal.proposals.exclude(status=ProposalStatus.SUPERSEDED).first()
+    details = deal.score_details or {}
+    figures = details.get("figures") or {}
+    band, band_label = presentation.score_band(deal.health_score)
+    can_decide = membership.can_write and deal.status == DealStatus.UNDER_REVIEW
+    return {
+        "deal": deal,
+        "band": band,
+        "band_label": band_label,
+        "flags": [(code, presentation.FLAG_LABELS.get(code, code)) for code in deal.flags or []],
+        "explanations": deal.explanations or [],
+        "figures": [
+            (label, presentation.format_figure(name, figures.get(name)))
+            for name, label in presentation.FIGURE_LABELS.items()
+            if name in figures
+        ],
+        "components": [
+            {**component, "label": presentation.COMPONENT_LABELS.get(component["name"], component["name"])}
+            for component in details.get("components") or []
+        ],
+        "reasons": details.get("reasons") or [],
+        "proposal": proposal,
+        "last_proposal": last_proposal,
+        "can_write": membership.can_write,
+        "can_decide": can_decide,
+        "decision_form": DecisionForm() if can_decide else None,
+        # Changes whenever anything this block shows changes; the browser swaps the block only
+        # then, so a keyboard user's focus is not thrown away by an unrelated event.
+        "version": f"{deal.status}:{deal.updated_at.timestamp()}:{proposal.pk if proposal else ''}",
+    }
+
+
+def _organization_deal(membership: Membership, deal_id: int) -> Deal:
+    return get_object_or_404(Deal, organization=membership.organization, pk=deal_id)
+
+
+def _statement_rows(statements: QuerySet[Statement]) -> list[dict[str, Any]]:
+    return [
+        {
+            "statement": statement,
+            "percent": presentation.stage_percent(statement.status, statement.stage),
+            "stage_label": presentation.STAGE_LABELS.get(statement.stage, ""),
+            "status_label": presentation.STATEMENT_STATUS_LABELS.get(statement.status, statement.status),
+        }
+        for statement in statements
+    ]
+
+
+@login_required
+@require_GET
+def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """One deal: statements with live progress, assessment, proposal, decision and event log."""
+    membership = require_member(request)
+    cursor = feed_cursor(membership.organization.pk)
+    deal = _organization_deal(membership, deal_id)
+    events = Event.objects.for_feed(membership.organization.pk, DEAL, deal.pk).order_by("-id")[
+        :EVENT_LOG_LENGTH
+    ]
+    can_upload = membership.can_write and not deal.is_decided
+    context = {
+        **_review_context(deal, membership),
+        "statements": _statement_rows(deal.statements.order_by("pk")),
+        "batches": deal.batches.order_by("-created_at")[:10],
+        "events": list(events),
+        "can_upload": can_upload,
+        "upload_form": UploadForm() if can_upload else None,
+        "max_upload_mb": services.max_upload_bytes() // (1024 * 1024),
+        "live": {
+            "feed": reverse("events-deal", args=[deal.pk]),
+            "cursor": cursor,
+            "dealId": deal.pk,
+            "reviewUrl": reverse("deal-review", args=[deal.pk]),
+        },
+    }
+    return render(request, "dashboard/deal_detail.html", context)
+
+
+@login_required
+@require_GET
+def deal_review(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """The assessment and decision block alone, fetched by the deal page when events change it."""
+    membership = require_member(request)
+    deal = _organization_deal(membership, deal_id)
+    return render(request, "dashboard/_deal_review.html", _review_context(deal, membership))
+
+
+def _refused(request: HttpRequest, deal_id: int, exc: ApiError) -> HttpResponse:
+    """A service said no (409 decided, 402 quota, 413 too large...): say why on the deal page."""
+    if exc.status_code == 404:
+        raise Http404(str(exc.detail))
+    if wants_json(request):
+        return JsonResponse(
+            {"error": {"code": exc.error_code, "message": str(exc.detail)}}, status=exc.status_code
+        )
+    messages.error(request, str(exc.detail))
+    return redirect("deal-detail", deal_id=deal_id)
+
+
+def _documents(files: list[Any]) -> tuple[list[services.Document], bool]:
+    """The documents of an upload and whether they form a batch.
+
+    One plain file is a statement, exactly as `POST /deals/{id}/statements` takes it; several
+    files, or a zip, go through the batch path of `POST /batches` and get a batch page.
+    """
+    if len(files) == 1 and not str(files[0].name).lower().endswith(".zip"):
+        upload = files[0]
+        if upload.size > services.max_upload_bytes():
+            raise ApiError(
+                413,
+                "upload_too_large",
+                f"{upload.name} is larger than {services.max_upload_bytes() // (1024 * 1024)} MB.",
+            )
+        return [services.Document(services.clean_name(upload.name or ""), upload, upload.size)], False
+    return services.expand_uploads(files), True
+
+
+@login_required
+@require_POST
+def upload_statements(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """Take one or more statement files (form post, or `fetch` asking for JSON) and queue them."""
+    membership = require_writer(request)
+    deal = _organization_deal(membership, deal_id)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        message = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        return _refused(
+            request, deal.pk, ApiError(400, "invalid_request", message or "Choose a file to upload.")
+        )
+    try:
+        documents, as_batch = _documents(form.cleaned_data["statements"])
+        statements, batch = services.add_statements(
+            membership.organization,
+            deal.pk,
+            documents,
+            created_by=actor_label(request),
+            request_id=request_id_var.get() or "",
+            as_batch=as_batch,
+        )
+    except ApiError as exc:
+        return _refused(request, deal.pk, exc)
+    count = len(statements)
+    message = f"{count} statement{'s' if count != 1 else ''} uploaded; processing has started."
+    if wants_json(request):
+        return JsonResponse(
+            {
+                "message": message,
+                "statements": [{"id": s.pk, "filename": s.filename, "status": s.status} for s in statements],
+                "batch": (
+                    {
+                        "id": batch.pk,
+                        "url": reverse("batch-detail", args=[batch.pk]),
+                        "label": batch.progress_label,
+                    }
+                    if batch is not None
+                    else None
+                ),
+            },
+            status=202,
+        )
+    messages.success(request, message)
+    return redirect("deal-detail", deal_id=deal.pk)
+
+
+@login_required
+@require_POST
+def decide_deal(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """A direct decision on a deal under review (`POST /deals/{id}/decision` in the API)."""
+    membership = require_writer(request)
+    deal = _organization_deal(membership, deal_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Approve or Decline before recording a decision.")
+        return redirect("deal-detail", deal_id=deal.pk)
+    try:
+        services.decide(
+            membership.organization,
+            deal.pk,
+            form.cleaned_data["decision"],
+            note=form.cleaned_data["note"],
+            decided_by=actor_label(request),
+        )
+    except ApiError as exc:
+        return _refused(request, deal.pk, exc)
+    messages.success(
+        request, f"Decision recorded: {presentation.DECISION_LABELS[form.cleaned_data['decision']]}."
+    )
+    return redirect("deal-detail", deal_id=deal.pk)
+
+
+def _resolve_change(request: HttpRequest, change_id: str, *, approve: bool) -> HttpResponse:
+    membership = require_writer(request)
+    change = get_object_or_404(ProposedChange, deal__organization=membership.organization, pk=change_id)
+    try:
+        if approve:
+            services.approve_change(membership.organization, change.pk, resolved_by=actor_label(request))
+        else:
+            services.reject_change(membership.organization, change.pk, resolved_by=actor_label(request))
+    except ApiError as exc:
+        return _refused(request, change.deal_id, exc)
+    if approve:
+        decision = presentation.DECISION_LABELS.get(change.proposed.get("decision", ""), "")
+        messages.success(request, f"Proposal approved. Decision recorded: {decision}.")
+    else:
+        messages.success(request, "Proposal rejected. The deal stays under review for your own decision.")
+    return redirect("deal-detail", deal_id=change.deal_id)
+
+
+@login_required
+@require_POST
+def approve_change(request: HttpRequest, change_id: str) -> HttpResponse:
+    return _resolve_change(request, change_id, approve=True)
+
+
+@login_required
+@require_POST
+def reject_change(request: HttpRequest, change_id: str) -> HttpResponse:
+    return _resolve_change(request, change_id, approve=False)
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
+    """A batch's progress ("3/5") and each document's outcome, live until the batch completes."""
+    membership = require_member(request)
+    cursor = feed_cursor(membership.organization.pk)
+    batch = get_object_or_404(
+        Batch.objects.select_related("deal"), organization=membership.organization, pk=batch_id
+    )
+    documents = batch.documents.order_by("pk")
+    finished = batch.status == BatchStatus.COMPLETED
+    return render(
+        request,
+        "dashboard/batch_detail.html",
+        {
+            "batch": batch,
+            "documents": _statement_rows(documents),
+            "finished": finished,
+            "live": {
+                "feed": reverse("events-batch", args=[batch.pk]),
+                "cursor": cursor,
+                "total": batch.total,
+                # A finished batch's feed only replays and closes: nothing to wait for.
+                "finished": finished,
+            },
+        },
+    )
+
+
+# --- activity ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def activity(request: HttpRequest) -> HttpResponse:
+    """Everything happening in the organisation, newest first, optionally one event type."""
+    membership = require_member(request)
+    organization = membership.organization
+    cursor = feed_cursor(organization.pk)
+    filters = ActivityFilterForm(request.GET or None)
+    events = Event.objects.filter(organization=organization, in_org_feed=True)
+    event_type = ""
+    before = None
+    if filters.is_valid():
+        event_type = filters.cleaned_data["type"] or ""
+        before = filters.cleaned_data["before"]
+    if event_type:
+        events = events.filter(type=event_type)
+    if before:
+        events = events.filter(id__lt=before)
+    page = list(events.order_by("-id")[: ACTIVITY_PAGE + 1])
+    older = page[ACTIVITY_PAGE - 1].id if len(page) > ACTIVITY_PAGE else None
+    page = page[:ACTIVITY_PAGE]
+    deal_ids = {event.data.get("deal_id") for event in page} - {None}
+    deal_names = dict(
+        Deal.objects.filter(organization=organization, pk__in=deal_ids).values_list("pk", "business_name")
+    )
+    return render(
+        request,
+        "dashboard/activity.html",
+        {
+            "events": page,
+            "deal_names": deal_names,
+            "filters": filters,
+            "event_type": event_type,
+            "older": older,
+            "paged": before is not None,
+            "live": {
+                "feed": reverse("events-org"),
+                "cursor": cursor,
+                "type": event_type,
+                "dealUrl": url_prefix("deal-detail", 0),
+                "batchUrl": url_prefix("batch-detail", "BATCH"),
+            },
+        },
+    )

@@ -1,0 +1,271 @@
+"""Deals, their bank statements, bulk batches of statements and proposed decisions."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+import types
+import typing
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from ulid import ULID
+
+from deals.underwriting import Screening, StatementMetrics
+
+
+class DealStatus(models.TextChoices):
+    NEW = "new", "New"
+    PROCESSING = "processing", "Processing"
+    UNDER_REVIEW = "under_review", "Under review"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+DECIDED_STATUSES = frozenset({DealStatus.APPROVED, DealStatus.DECLINED})
+
+
+class Deal(models.Model):
+    """A financing request: a business, the statements it sent, its score and the decision."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="deals")
+    business_name = models.CharField(max_length=200)
+    amount_requested = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    external_ref = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=16, choices=DealStatus.choices, default=DealStatus.NEW)
+    # Recomputed from every parsed statement whenever one completes and when review starts.
+    health_score = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    explanations = models.JSONField(default=list, blank=True)
+    recommendation = models.CharField(max_length=16, choices=Decision.choices, blank=True, default="")
+    score_details = models.JSONField(null=True, blank=True)
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True, default="")
+    decision_note = models.TextField(blank=True, default="")
+    decided_by = models.CharField(max_length=200, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="deal_org_created"),
+            models.Index(fields=["organization", "status"], name="deal_org_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.business_name} ({self.status})"
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status in DECIDED_STATUSES
+
+    @property
+    def open_proposal(self) -> ProposedChange | None:
+        return self.proposals.filter(status=ProposalStatus.OPEN).first()
+
+
+class StatementStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+IN_FLIGHT_STATEMENT_STATUSES = (StatementStatus.QUEUED, StatementStatus.PROCESSING)
+
+_SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+def statement_upload_path(deal: Deal, filename: str) -> str:
+    """A generated storage name: the client's file name is kept in a column, never in a path."""
+    extension = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
+    if not _SAFE_EXTENSION.match(extension):
+        extension = ""
+    return f"statements/{deal.organization_id}/{deal.pk}/{ULID()}{extension}"
+
+
+def _upload_to(instance: Statement, filename: str) -> str:
+    return statement_upload_path(instance.deal, filename)
+
+
+class Statement(models.Model):
+    """One uploaded bank statement file and what the pipeline made of it."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="statements")
+    job = models.OneToOneField(
+        "jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="statement"
+    )
+    batch = models.ForeignKey(
+        "deals.Batch", on_delete=models.SET_NULL, null=True, blank=True, related_name="documents"
+    )
+    file = models.FileField(upload_to=_upload_to, max_length=255)
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=StatementStatus.choices, default=StatementStatus.QUEUED)
+    stage = models.CharField(max_length=32, blank=True, default="")
+    format = models.CharField(max_length=8, blank=True, default="")
+    transaction_count = models.PositiveIntegerField(null=True, blank=True)
+    summary = models.JSONField(null=True, blank=True)
+    metrics = models.JSONField(null=True, blank=True)
+    screening = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["deal", "status"], name="statement_deal_status")]
+
+    def __str__(self) -> str:
+        return f"statement {self.pk} of deal {self.deal_id} ({self.status})"
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in IN_FLIGHT_STATEMENT_STATUSES
+
+    def scoring_inputs(self) -> tuple[StatementMetrics, Screening]:
+        """The stored metrics and screening of a completed statement, as the scorer takes them."""
+        if self.metrics is None or self.screening is None:
+            raise ValueError(f"Statement {self.pk} has no metrics")
+        return from_json(StatementMetrics, self.metrics), from_json(Screening, self.screening)
+
+
+class BatchStatus(models.TextChoices):
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+
+
+def new_batch_id() -> str:
+    return f"batch_{ULID()}"
+
+
+class Batch(models.Model):
+    """Documents uploaded together for one deal; each is a statement with its own job."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_batch_id, editable=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="batches"
+    )
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="batches")
+    total = models.PositiveIntegerField()
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.PROCESSING)
+    created_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return f"{self.pk} ({self.done}/{self.total})"
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def progress_label(self) -> str:
+        return f"{self.done}/{self.total}"
+
+
+class ProposalStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+def new_change_id() -> str:
+    return f"ch_{ULID()}"
+
+
+class ProposedChange(models.Model):
+    """A decision the pipeline proposes when a deal reaches review; a human approves or rejects it."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_change_id, editable=False)
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="proposals")
+    operation = models.CharField(max_length=32, default="set_decision")
+    proposed = models.JSONField()
+    explanation = models.TextField()
+    health_score = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.OPEN)
+    resolved_by = models.CharField(max_length=200, blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # The pipeline supersedes before it proposes; this makes a slip impossible to store.
+            models.UniqueConstraint(
+                fields=["deal"], condition=models.Q(status="open"), name="one_open_proposal_per_deal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.operation} {self.proposed} ({self.status})"
+
+    def resolve(self, status: str, resolved_by: str) -> None:
+        """Close the proposal as approved, rejected or superseded, recording who and when."""
+        self.status = status
+        self.resolved_by = resolved_by
+        self.resolved_at = timezone.now()
+        self.save(update_fields=["status", "resolved_by", "resolved_at"])
+
+
+# --- rebuilding the scorer's dataclasses from their stored `as_dict()` form ----------------
+
+T = typing.TypeVar("T")
+
+
+def from_json(cls: type[T], data: Any) -> T:
+    """Rebuild a frozen dataclass of deals.underwriting/deals.parsing from its `as_dict()` JSON.
+
+    Driven by the type hints, so a field added there is picked up without a change here;
+    keys that are not fields (derived properties such as `flags`) are ignored.
+    """
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name in data:
+            values[field.name] = _convert(hints[field.name], data[field.name])
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in args if arg is not type(None)]
+        return _convert(inner[0], value) if len(inner) == 1 else value
+    if origin is tuple:
+        return tuple(_convert(args[0], item) for item in value)
+    if origin is list:
+        return [_convert(args[0], item) for item in value]
+    if origin is dict:
+        return {key: _convert(args[1], item) for key, item in value.items()}
+    if origin is typing.Literal:
+        return value
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return from_json(hint, value)
+    if hint is Decimal:
+        return Decimal(str(value))
+    if hint is datetime.date:
+        return datetime.date.fromisoformat(value)
+    return value

@@ -1,0 +1,118 @@
+"""Stage "extracting_text": recognise a statement file by its content and turn it into text.
+
+The file name is never consulted: uploads are named by users, and an .exe renamed .csv is common.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+from deals.parsing.statement import ExtractedDocument, StatementError
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
+MAX_PDF_PAGES = 300
+UNSUPPORTED = "Unsupported file format"
+
+# Binary formats people upload by mistake; recognising them early gives the plain reason
+# instead of a decoding attempt on garbage.
+_BINARY_SIGNATURES = (
+    b"PK\x03\x04",  # zip, xlsx, docx
+    b"PK\x05\x06",  # empty zip
+    b"\x89PNG",
+    b"\xff\xd8\xff",  # jpeg
+    b"GIF8",
+    b"II*\x00",  # tiff
+    b"MM\x00*",
+    b"MZ\x90\x00",  # windows executable
+    b"\x7fELF",
+    b"\x1f\x8b",  # gzip
+    b"\xd0\xcf\x11\xe0",  # ole2: xls, doc
+    b"Rar!\x1a\x07",
+    b"7z\xbc\xaf",
+    b"RIFF",
+    b"\x00\x00\x01\x00",  # ico
+    b"{\\rtf",
+)
+_OFX_MARKER = re.compile(rb"OFXHEADER|<OFX>|<\?OFX", re.I)
+_MARKUP_START = re.compile(rb"\s*<")
+_SEPARATORS = (",", ";", "\t", "|")
+
+
+def extract_document(data: bytes) -> ExtractedDocument:
+    """Detect the file type by content and decode it; raises StatementError for anything else."""
+    if not data.strip():
+        raise StatementError("The file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise StatementError(f"The file is too large (the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB)")
+    # The PDF spec lets the header start anywhere in the first 1024 bytes.
+    if b"%PDF-" in data[:1024]:
+        return _extract_pdf(data)
+    head = data[:16].lstrip(b"\xef\xbb\xbf")
+    if any(head.startswith(signature) for signature in _BINARY_SIGNATURES):
+        raise StatementError(UNSUPPORTED)
+    text, encoding = decode_text(data)
+    if not _is_text(text):
+        raise StatementError(UNSUPPORTED)
+    if _OFX_MARKER.search(data[:4096]):
+        return ExtractedDocument(format="ofx", text=text, encoding=encoding)
+    if _MARKUP_START.match(data[:64].lstrip(b"\xef\xbb\xbf")):
+        # HTML, XML other than OFX, SVG...: not a statement layout we read.
+        raise StatementError(UNSUPPORTED)
+    if not _has_separated_lines(text):
+        raise StatementError(UNSUPPORTED)
+    return ExtractedDocument(format="csv", text=text, encoding=encoding)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode as UTF-8 (with or without BOM), else cp1252, else Latin-1 (which never fails)."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"
+
+
+def _is_text(text: str) -> bool:
+    sample = text[:65536]
+    if "\x00" in sample:
+        return False
+    control = sum(1 for c in sample if c < " " and c not in "\t\r\n\f")
+    return control <= len(sample) // 100
+
+
+def _has_separated_lines(text: str) -> bool:
+    lines = [line for line in text[:65536].splitlines() if line.strip()][:50]
+    return any(sep in line for line in lines for sep in _SEPARATORS)
+
+
+def _extract_pdf(data: bytes) -> ExtractedDocument:
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            page_count = len(pdf.pages)
+            if page_count > MAX_PDF_PAGES:
+                raise StatementError(f"The PDF has more than {MAX_PDF_PAGES} pages")
+            pages = [page.extract_text() or "" for page in pdf.pages]
+    except StatementError:
+        raise
+    except Exception as exc:
+        # pdfminer reports encryption and damage with many exception types, often wrapped.
+        cause = exc.args[0] if exc.args else exc
+        if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError) or isinstance(
+            exc, PDFPasswordIncorrect | PDFEncryptionError
+        ):
+            raise StatementError("The PDF is password-protected") from exc
+        logger.info("unreadable PDF: %r", exc)
+        raise StatementError("The PDF file is damaged or could not be read") from exc
+    if page_count == 0:
+        raise StatementError("The PDF has no pages")
+    if not any(page.strip() for page in pages):
+        raise StatementError("PDF has no text layer")
+    return ExtractedDocument(format="pdf", text="\n".join(pages), page_count=page_count)

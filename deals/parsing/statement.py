@@ -1,0 +1,97 @@
+"""The data a bank statement turns into, and the one error every parsing failure becomes.
+
+Money is `Decimal` everywhere; `as_dict()` renders it as a string so no float rounding creeps in.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+StatementFormat = Literal["csv", "ofx", "pdf"]
+
+
+class StatementError(Exception):
+    """A statement file could not be read; `reason` is plain language, safe to show to the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def money_str(value: Decimal | None) -> str | None:
+    """Render an amount for JSON: a plain decimal string (never exponent notation), or None."""
+    if value is None:
+        return None
+    return f"{value:f}"
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One line of a statement: deposits are positive, debits negative."""
+
+    date: datetime.date
+    description: str
+    amount: Decimal
+    balance: Decimal | None = None
+    account: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.date.isoformat(),
+            "description": self.description,
+            "amount": money_str(self.amount),
+            "balance": money_str(self.balance),
+            "account": self.account,
+        }
+
+
+@dataclass(frozen=True)
+class ExtractedDocument:
+    """A file whose type has been recognised by its content and whose text has been decoded."""
+
+    format: StatementFormat
+    text: str
+    encoding: str | None = None  # the codec the bytes were decoded with; None for PDF
+    page_count: int | None = None  # PDF only
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "encoding": self.encoding,
+            "page_count": self.page_count,
+            "characters": len(self.text),
+        }
+
+
+@dataclass(frozen=True)
+class ParsedStatement:
+    """The transactions of one file in chronological order, plus what the file says about its period."""
+
+    format: StatementFormat
+    transactions: tuple[Transaction, ...]
+    currency: str | None = None
+    accounts: tuple[str, ...] = ()
+    opening_balance: Decimal | None = None
+    closing_balance: Decimal | None = None
+    # The statement period when the file states one (OFX DTSTART/DTEND); it may extend past the
+    # first and last transaction, which matters for average daily balance and deposits per 30 days.
+    period_start: datetime.date | None = None
+    period_end: datetime.date | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "transaction_count": len(self.transactions),
+            "transactions": [t.as_dict() for t in self.transactions],
+            "currency": self.currency,
+            "accounts": list(self.accounts),
+            "opening_balance": money_str(self.opening_balance),
+            "closing_balance": money_str(self.closing_balance),
+            "period_start": self.period_start.isoformat() if self.period_start else None,
+            "period_end": self.period_end.isoformat() if self.period_end else None,
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,118 @@
+"""The statement pipeline: `extracting_text` → `parsing` → `screening` → `scoring` → `completed`.
+
+Plain functions: the Celery task only hands over the job id. Parsing and scoring are the pure
+functions of deals.parsing and deals.underwriting; this module runs them in order, and at
+every stage boundary asks deals.services to check for cancellation and publish the stage.
+
+Events of one statement, in order:
+  processing.started (extracting_text, 0), processing.progress (parsing, 25),
+  processing.progress (screening, 50), processing.progress (scoring, 75),
+  processing.completed (completed, 100, health_score)   or   processing.failed (error)
+and of its job: status (queued), status (started), progress ×4 (0, 0.25, 0.5, 0.75; the stage
+as message), completed / failed / canceled, usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError, transaction
+
+from api.metrics import STAGE_DURATION
+from deals import services
+from deals.models import Statement
+from deals.parsing import StatementError, extract_document, parse_document
+from deals.underwriting import compute_statement_metrics, screen_transactions
+from jobs.models import Job
+from jobs.services import MAX_ATTEMPTS, JobCanceled, JobLost, fail_job, running
+
+logger = logging.getLogger(__name__)
+
+PIPELINE = "statement"
+STAGES = {"extracting_text": 0, "parsing": 25, "screening": 50, "scoring": 75}
+TIME_LIMIT_REASON = "Processing took too long and was stopped"
+INTERNAL_REASON = "An internal error stopped the processing of this statement"
+# Test-only: with APP_ENV=test, this many seconds of sleep before every stage boundary, so
+# an end-to-end test can kill a worker or cancel a job while a statement is mid-pipeline.
+TEST_DELAY_VARIABLE = "DEALSTREAM_TEST_STAGE_DELAY_SECONDS"
+
+
+def run_statement_job(job_id: str) -> None:
+    """Claim the job and process its statement (the whole body of the Celery task)."""
+    with running(job_id) as job:
+        if job is not None:
+            process_statement(job)
+
+
+def process_statement(job: Job) -> None:
+    """Run the stages for the job's statement and settle the outcome; never raises for bad input.
+
+    A StatementError fails the statement with its reason and the deal goes on; a database
+    error propagates so the task retries.
+    """
+    statement = Statement.objects.filter(job=job).first()
+    if statement is None:
+        # The statement was deleted (its deal with it) while the job waited.
+        with transaction.atomic():
+            fail_job(job, "The statement no longer exists")
+        return
+    try:
+        if job.attempts > MAX_ATTEMPTS:
+            services.fail_statement(job, statement.pk, "Processing was interrupted too many times")
+            return
+        try:
+            _run_stages(job, statement)
+        except JobCanceled:
+            services.cancel_statement(job, statement.pk)
+        except StatementError as exc:
+            services.fail_statement(job, statement.pk, exc.reason)
+        except SoftTimeLimitExceeded:
+            services.fail_statement(job, statement.pk, TIME_LIMIT_REASON)
+        except (DatabaseError, JobLost):
+            raise
+        except Exception:
+            logger.exception("Statement %s failed unexpectedly", statement.pk)
+            services.fail_statement(job, statement.pk, INTERNAL_REASON)
+    except JobLost:
+        # The reaper gave the job to another run (this worker looked dead); that run owns it now.
+        logger.warning("Job %s is no longer ours; stopping without side effects", job.pk)
+
+
+def _run_stages(job: Job, statement: Statement) -> None:
+    with _stage(job, statement, "extracting_text"):
+        document = extract_document(services.read_statement_file(statement))
+    with _stage(job, statement, "parsing"):
+        parsed = parse_document(document)
+        if not parsed.transactions:
+            raise StatementError("The statement contains no transactions")
+    with _stage(job, statement, "screening"):
+        screening = screen_transactions(parsed.transactions)
+    with _stage(job, statement, "scoring"):
+        metrics = compute_statement_metrics(parsed)
+        _test_delay()
+        services.complete_statement(job, statement, parsed, screening, metrics)
+
+
+@contextmanager
+def _stage(job: Job, statement: Statement, stage: str) -> Iterator[None]:
+    _test_delay()
+    services.begin_stage(job, statement, stage, STAGES[stage])
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGE_DURATION.labels(PIPELINE, stage).observe(time.perf_counter() - started)
+
+
+def _test_delay() -> None:
+    if settings.APP_ENV != "test":
+        return
+    raw = os.environ.get(TEST_DELAY_VARIABLE, "")
+    if raw:
+        time.sleep(float(raw))

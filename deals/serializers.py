@@ -1,0 +1,182 @@
+"""What the deals API accepts and returns."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from deals.models import Batch, Deal, DealStatus, Decision, ProposedChange, Statement
+
+MAX_SIGNED_BIGINT = 2**63 - 1
+
+
+class DealCreateIn(serializers.Serializer[Any]):
+    business_name = serializers.CharField(max_length=200)
+    amount_requested = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
+    )
+    external_ref = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class DealListQuery(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=DealStatus.choices, required=False)
+    search = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class DecisionIn(serializers.Serializer[Any]):
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class BatchIn(serializers.Serializer[Any]):
+    deal_id = serializers.IntegerField(min_value=1, max_value=MAX_SIGNED_BIGINT)
+
+
+class StatementOut(serializers.ModelSerializer[Statement]):
+    job_id = serializers.CharField(allow_null=True, read_only=True)
+    batch_id = serializers.CharField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Statement
+        fields = [
+            "id",
+            "filename",
+            "size",
+            "status",
+            "stage",
+            "format",
+            "transaction_count",
+            "summary",
+            "metrics",
+            "screening",
+            "error",
+            "job_id",
+            "batch_id",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class ProposalOut(serializers.ModelSerializer[ProposedChange]):
+    change_id = serializers.CharField(source="pk", read_only=True)
+    health_score = serializers.DecimalField(
+        max_digits=4, decimal_places=1, coerce_to_string=False, read_only=True
+    )
+    deal_status = serializers.CharField(source="deal.status", read_only=True)
+
+    class Meta:
+        model = ProposedChange
+        fields = [
+            "change_id",
+            "deal_id",
+            "deal_status",
+            "operation",
+            "proposed",
+            "explanation",
+            "health_score",
+            "status",
+            "resolved_by",
+            "resolved_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DealOut(serializers.ModelSerializer[Deal]):
+    health_score = serializers.DecimalField(
+        max_digits=4, decimal_places=1, coerce_to_string=False, read_only=True
+    )
+    decision = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "business_name",
+            "amount_requested",
+            "external_ref",
+            "status",
+            "health_score",
+            "recommendation",
+            "decision",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_decision(self, deal: Deal) -> dict[str, Any] | None:
+        if not deal.decision:
+            return None
+        return {
+            "decision": deal.decision,
+            "note": deal.decision_note,
+            "decided_by": deal.decided_by,
+            "decided_at": serializers.DateTimeField().to_representation(deal.decided_at)
+            if deal.decided_at
+            else None,
+        }
+
+
+class DealDetailOut(DealOut):
+    statements = StatementOut(many=True, read_only=True)
+    proposal = serializers.SerializerMethodField()
+    score = serializers.JSONField(source="score_details", read_only=True)
+
+    class Meta(DealOut.Meta):
+        fields = [
+            *DealOut.Meta.fields,
+            "flags",
+            "explanations",
+            "score",
+            "statements",
+            "proposal",
+        ]
+        read_only_fields = fields
+
+    def get_proposal(self, deal: Deal) -> dict[str, Any] | None:
+        """The open proposal, if any (a decided or superseded one is history)."""
+        proposal = deal.open_proposal
+        return dict(ProposalOut(proposal).data) if proposal else None
+
+
+class StatementAcceptedOut(serializers.Serializer[Any]):
+    statement_id = serializers.IntegerField()
+    job_id = serializers.CharField()
+    status = serializers.CharField()
+
+
+class BatchDocumentOut(serializers.ModelSerializer[Statement]):
+    document_id = serializers.IntegerField(source="pk", read_only=True)
+    job_id = serializers.CharField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Statement
+        fields = ["document_id", "filename", "status", "stage", "error", "job_id"]
+        read_only_fields = fields
+
+
+class BatchOut(serializers.ModelSerializer[Batch]):
+    batch_id = serializers.CharField(source="pk", read_only=True)
+    progress = serializers.CharField(source="progress_label", read_only=True)
+    documents = BatchDocumentOut(many=True, read_only=True)
+
+    class Meta:
+        model = Batch
+        fields = [
+            "batch_id",
+            "deal_id",
+            "status",
+            "total",
+            "succeeded",
+            "failed",
+            "progress",
+            "documents",
+            "created_by",
+            "created_at",
+            "completed_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,735 @@
+"""Stages "screening" and "scoring": red flags in a statement, its metrics, and a deal's health score.
+
+Pure functions over `Transaction`s. Every rule, threshold and weight here is documented in
+docs/underwriting.md with worked examples; change the two together.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
+from typing import Any, Literal, get_args
+
+from deals.parsing.statement import ParsedStatement, Transaction, money_str
+
+# --- Thresholds and weights (docs/underwriting.md, "Constants") ---------------------------------
+
+RECURRING_MIN_DEBITS = 3  # debits to one lender before they count as a recurring position
+DAILY_MAX_MEDIAN_GAP = 3  # days; business-day debits over weekends have gaps of 1 and 3
+WEEKLY_MAX_MEDIAN_GAP = 10  # days; weekly debits shifted by a holiday stay within 10
+CONCENTRATION_SHARE = Decimal("0.50")  # a single deposit above this share of all deposits
+
+REVENUE_POINTS = Decimal(25)
+REVENUE_FULL_AT = Decimal(30_000)  # deposits per 30 days earning full revenue points
+BALANCE_POINTS = Decimal(20)
+BALANCE_FULL_RATIO = Decimal("0.25")  # average daily balance / deposits per 30 days
+EVENT_POINTS = Decimal(20)
+EVENT_PENALTY = Decimal(5)  # points lost per NSF/overdraft/returned event per 30 days
+NEGATIVE_POINTS = Decimal(15)
+NEGATIVE_ZERO_AT = Decimal("0.20")  # share of negative-balance days that loses all points
+VOLATILITY_POINTS = Decimal(10)
+VOLATILITY_FULL_AT = Decimal("0.25")  # coefficient of variation at or below: full points
+VOLATILITY_ZERO_AT = Decimal("1.00")  # at or above: no points
+LENDER_POINTS = {0: Decimal(10), 1: Decimal(5)}  # two or more recurring lenders: 0
+
+APPROVE_MIN_SCORE = Decimal(60)
+APPROVE_MIN_DEPOSITS_30 = Decimal(5_000)
+DECLINE_MIN_LENDERS = 2
+
+CENT = Decimal("0.01")
+RATIO = Decimal("0.0001")
+ONE_DECIMAL = Decimal("0.1")
+
+FlagCode = Literal[
+    "nsf",
+    "overdraft",
+    "returned_item",
+    "negative_balance",
+    "loan_stacking",
+    "multiple_lenders",
+    "deposit_concentration",
+    "low_revenue",
+]
+# Flags are reported in the order FlagCode lists them.
+FLAG_ORDER: tuple[FlagCode, ...] = get_args(FlagCode)
+EventKind = Literal["nsf", "overdraft", "returned_item"]
+
+# Checked in this order; a transaction counts as one event of the first kind it matches.
+_EVENT_PATTERNS: tuple[tuple[EventKind, re.Pattern[str]], ...] = (
+    ("nsf", re.compile(r"\bNSF\b|NON[- ]?SUFFICIENT|INSUFFICIENT\s+FUNDS?", re.I)),
+    (
+        "returned_item",
+        re.compile(
+            r"\bRETURN(?:ED)?\s+(?:ITEM|CHECK|CHEQUE|ACH|PAYMENT|DEPOSIT|DEBIT)\b|\bITEM\s+RETURNED\b"
+            r"|\bACH\s+RETURN\b|\bUNPAID\s+ITEM\b|\bRETURNED\s+DEPOSITED\s+ITEM\b",
+            re.I,
+        ),
+    ),
+    ("overdraft", re.compile(r"\bOVERDRAFT\b|\bOVERDRAWN\b|\bO/D\b|\bOD\s+(?:FEE|CHARGE)\b", re.I)),
+)
+_LENDER_WORD = re.compile(r"^(?:FUNDING|CAPITAL|ADVANCES?|LENDING|LENDERS?|LOANS?|FINANCING|FUNDERS?|MCA)$")
+# Words banks put around the counterparty of an ACH debit; they are not part of its name.
+_NOISE = (
+    "ACH DEBIT DEBITS PAYMENT PAYMENTS PMT PYMT WITHDRAWAL ELECTRONIC ONLINE PPD CCD WEB TEL ID CO COID"
+    " DES DESCR ENTRY ORIG INDN TRN TRACE EDI EFT PREAUTHORIZED PRE AUTH RECURRING TO FROM LLC INC CORP"
+    " LTD THE OF NAME"
+)
+_NOISE_WORDS = frozenset(_NOISE.split())
+
+
+def _round(value: Decimal, unit: Decimal) -> Decimal:
+    return value.quantize(unit, rounding=ROUND_HALF_UP)
+
+
+def _clamp(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
+    return max(low, min(high, value))
+
+
+def _ratio_str(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
+def _fmt(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def classify_event(description: str) -> EventKind | None:
+    """The NSF/overdraft/returned-item kind a transaction's description names, if any."""
+    for kind, pattern in _EVENT_PATTERNS:
+        if pattern.search(description):
+            return kind
+    return None
+
+
+def lender_name(description: str) -> str | None:
+    """The lender a debit pays ("ACH DEBIT XYZ FUNDING LLC 0412" → "XYZ FUNDING"), or None.
+
+    The name is the lender word ("FUNDING", "CAPITAL", ...) and up to two words before it, after
+    dropping digits and the words banks wrap around ACH counterparties.
+    """
+    words = [w for w in re.sub(r"[^A-Z]+", " ", description.upper()).split() if w not in _NOISE_WORDS]
+    for index, word in enumerate(words):
+        if _LENDER_WORD.match(word):
+            return " ".join(words[max(0, index - 2) : index + 1])
+    return None
+
+
+# --- Screening -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One red flag with the transactions that show it."""
+
+    code: FlagCode
+    explanation: str
+    transactions: tuple[Transaction, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "explanation": self.explanation,
+            "transactions": [t.as_dict() for t in self.transactions],
+        }
+
+
+@dataclass(frozen=True)
+class LenderDebits:
+    """Recurring debits to one lender: an existing financing position."""
+
+    lender: str
+    cadence: Literal["daily", "weekly"]
+    count: int
+    total: Decimal  # positive: the money paid out
+    typical_amount: Decimal  # median debit, positive
+    first_date: datetime.date
+    last_date: datetime.date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lender": self.lender,
+            "cadence": self.cadence,
+            "count": self.count,
+            "total": money_str(self.total),
+            "typical_amount": money_str(self.typical_amount),
+            "first_date": self.first_date.isoformat(),
+            "last_date": self.last_date.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What screening found in one statement."""
+
+    findings: tuple[Finding, ...]
+    nsf_count: int
+    overdraft_count: int
+    returned_count: int
+    lender_debits: tuple[LenderDebits, ...]
+
+    @property
+    def flags(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "flags": self.flags,
+            "findings": [f.as_dict() for f in self.findings],
+            "nsf_count": self.nsf_count,
+            "overdraft_count": self.overdraft_count,
+            "returned_count": self.returned_count,
+            "lender_debits": [lender.as_dict() for lender in self.lender_debits],
+        }
+
+
+def find_lender_debits(transactions: Iterable[Transaction]) -> tuple[LenderDebits, ...]:
+    """Recurring daily or weekly debits to lender-like names, largest total first."""
+    by_lender: dict[str, list[Transaction]] = defaultdict(list)
+    for t in transactions:
+        if t.amount < 0:
+            name = lender_name(t.description)
+            if name:
+                by_lender[name].append(t)
+    found: list[LenderDebits] = []
+    for name, debits in by_lender.items():
+        if len(debits) < RECURRING_MIN_DEBITS:
+            continue
+        days = sorted({t.date for t in debits})
+        if len(days) < RECURRING_MIN_DEBITS:
+            continue
+        gap = statistics.median((b - a).days for a, b in pairwise(days))
+        if gap <= DAILY_MAX_MEDIAN_GAP:
+            cadence: Literal["daily", "weekly"] = "daily"
+        elif gap <= WEEKLY_MAX_MEDIAN_GAP:
+            cadence = "weekly"
+        else:
+            continue
+        amounts = [-t.amount for t in debits]
+        found.append(
+            LenderDebits(
+                lender=name,
+                cadence=cadence,
+                count=len(debits),
+                total=sum(amounts, Decimal(0)),
+                typical_amount=statistics.median(amounts),
+                first_date=days[0],
+                last_date=days[-1],
+            )
+        )
+    return tuple(sorted(found, key=lambda lender: (-lender.total, lender.lender)))
+
+
+def _largest_deposit(transactions: Iterable[Transaction]) -> tuple[Transaction | None, Decimal]:
+    largest: Transaction | None = None
+    total = Decimal(0)
+    for t in transactions:
+        if t.amount > 0:
+            total += t.amount
+            if largest is None or t.amount > largest.amount:
+                largest = t
+    return largest, total
+
+
+def screen_transactions(transactions: Sequence[Transaction]) -> Screening:
+    """Find NSF/overdraft/returned-item events, recurring lender debits and deposit concentration."""
+    events: dict[EventKind, list[Transaction]] = {"nsf": [], "overdraft": [], "returned_item": []}
+    for t in transactions:
+        kind = classify_event(t.description)
+        if kind:
+            events[kind].append(t)
+    findings: list[Finding] = []
+    labels = {
+        "nsf": "NSF / insufficient-funds",
+        "overdraft": "overdraft",
+        "returned_item": "returned-item",
+    }
+    for kind, hits in events.items():
+        if hits:
+            dates = ", ".join(sorted({t.date.isoformat() for t in hits})[:5])
+            findings.append(
+                Finding(
+                    kind,
+                    f"{len(hits)} {labels[kind]} event{'s' if len(hits) != 1 else ''} (on {dates}"
+                    f"{', ...' if len({t.date for t in hits}) > 5 else ''}).",
+                    tuple(hits),
+                )
+            )
+    lenders = find_lender_debits(transactions)
+    if lenders:
+        described = "; ".join(
+            f"{lender.cadence} debits to {lender.lender} ({lender.count} debits, {_fmt(lender.total)} total)"
+            for lender in lenders
+        )
+        findings.append(
+            Finding(
+                "loan_stacking",
+                f"Recurring {described}: an existing financing position, so a new advance would stack on it.",
+            )
+        )
+    if len(lenders) >= DECLINE_MIN_LENDERS:
+        findings.append(
+            Finding("multiple_lenders", f"{len(lenders)} lenders are being repaid at the same time.")
+        )
+    largest, total = _largest_deposit(transactions)
+    if largest is not None and largest.amount / total > CONCENTRATION_SHARE:
+        share = _round(largest.amount / total * 100, ONE_DECIMAL)
+        findings.append(
+            Finding(
+                "deposit_concentration",
+                f"One deposit of {_fmt(largest.amount)} on {largest.date.isoformat()} is {share}% "
+                "of all deposits.",
+                (largest,),
+            )
+        )
+    return Screening(
+        findings=tuple(findings),
+        nsf_count=len(events["nsf"]),
+        overdraft_count=len(events["overdraft"]),
+        returned_count=len(events["returned_item"]),
+        lender_debits=lenders,
+    )
+
+
+# --- Metrics -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementMetrics:
+    """The numbers one statement contributes to a deal's score."""
+
+    period_start: datetime.date
+    period_end: datetime.date
+    days: int
+    transaction_count: int
+    balances_derived: bool  # True when the file had no balances and they were computed from amounts
+    starting_balance: Decimal
+    ending_balance: Decimal
+    average_daily_balance: Decimal
+    lowest_balance: Decimal
+    negative_balance_days: int
+    total_deposits: Decimal
+    deposit_count: int
+    total_withdrawals: Decimal  # positive
+    monthly_deposits: dict[str, Decimal]
+    average_deposits_per_30_days: Decimal
+    largest_deposit: Decimal
+    largest_deposit_share: Decimal | None  # None when there are no deposits
+    deposit_volatility: Decimal | None  # CV of weekly deposits; None with < 2 full weeks or none
+    nsf_count: int
+    overdraft_count: int
+    returned_count: int
+    lender_debit_count: int
+    lender_debit_total: Decimal
+    lenders: tuple[str, ...]
+
+    @property
+    def event_count(self) -> int:
+        return self.nsf_count + self.overdraft_count + self.returned_count
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "days": self.days,
+            "transaction_count": self.transaction_count,
+            "balances_derived": self.balances_derived,
+            "starting_balance": money_str(self.starting_balance),
+            "ending_balance": money_str(self.ending_balance),
+            "average_daily_balance": money_str(self.average_daily_balance),
+            "lowest_balance": money_str(self.lowest_balance),
+            "negative_balance_days": self.negative_balance_days,
+            "total_deposits": money_str(self.total_deposits),
+            "deposit_count": self.deposit_count,
+            "total_withdrawals": money_str(self.total_withdrawals),
+            "monthly_deposits": {month: money_str(v) for month, v in self.monthly_deposits.items()},
+            "average_deposits_per_30_days": money_str(self.average_deposits_per_30_days),
+            "largest_deposit": money_str(self.largest_deposit),
+            "largest_deposit_share": _ratio_str(self.largest_deposit_share),
+            "deposit_volatility": _ratio_str(self.deposit_volatility),
+            "nsf_count": self.nsf_count,
+            "overdraft_count": self.overdraft_count,
+            "returned_count": self.returned_count,
+            "lender_debit_count": self.lender_debit_count,
+            "lender_debit_total": money_str(self.lender_debit_total),
+            "lenders": list(self.lenders),
+        }
+
+
+def _daily_balances(
+    transactions: Sequence[Transaction],
+    start: datetime.date,
+    days: int,
+    opening_balance: Decimal | None,
+) -> tuple[list[Decimal], Decimal, bool]:
+    """End-of-day balance of every calendar day (all accounts pooled), the starting balance, and
+    whether the balances were derived from amounts because the file gave none."""
+    derived = all(t.balance is None for t in transactions)
+    by_account: dict[str, list[Transaction]] = defaultdict(list)
+    for t in transactions:
+        by_account[t.account or ""].append(t)
+    # Each account walks its own amounts and snaps to the file's balance wherever one is given;
+    # before its first given balance it starts from that balance minus the amounts up to it.
+    starting = opening_balance if derived and opening_balance is not None else Decimal(0)
+    change_by_day: dict[int, Decimal] = defaultdict(Decimal)
+    for rows in by_account.values():
+        account_start = Decimal(0)
+        if not derived:
+            cumulative = Decimal(0)
+            for t in rows:
+                cumulative += t.amount
+                if t.balance is not None:
+                    account_start = t.balance - cumulative
+                    break
+        starting += account_start
+        running = account_start
+        day_end: dict[datetime.date, Decimal] = {}
+        for t in rows:
+            running = t.balance if t.balance is not None else running + t.amount
+            day_end[t.date] = running
+        previous = account_start
+        for day, value in day_end.items():
+            change_by_day[(day - start).days] += value - previous
+            previous = value
+    balances: list[Decimal] = []
+    current = starting
+    for offset in range(days):
+        current += change_by_day.get(offset, Decimal(0))
+        balances.append(current)
+    return balances, starting, derived
+
+
+def _weekly_volatility(deposits: Sequence[Transaction], start: datetime.date, days: int) -> Decimal | None:
+    weeks = days // 7
+    if weeks < 2:
+        return None
+    totals = [Decimal(0)] * weeks
+    for t in deposits:
+        week = (t.date - start).days // 7
+        if week < weeks:
+            totals[week] += t.amount
+    mean = sum(totals, Decimal(0)) / weeks
+    if mean <= 0:
+        return None
+    variance = sum(((x - mean) ** 2 for x in totals), Decimal(0)) / weeks
+    return _round(variance.sqrt() / mean, RATIO)
+
+
+def _months(start: datetime.date, end: datetime.date) -> list[str]:
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def compute_metrics(
+    transactions: Sequence[Transaction],
+    *,
+    opening_balance: Decimal | None = None,
+    period_start: datetime.date | None = None,
+    period_end: datetime.date | None = None,
+) -> StatementMetrics:
+    """Metrics of one statement; see docs/underwriting.md for each definition.
+
+    The period runs from the earlier of `period_start` and the first transaction to the later of
+    `period_end` and the last one. `opening_balance` seeds derived balances when the file has none.
+    Raises ValueError for an empty statement (parsing never returns one).
+    """
+    if not transactions:
+        raise ValueError("a statement needs at least one transaction")
+    ordered = sorted(transactions, key=lambda t: t.date)  # stable: keeps the file's order in a day
+    start = min(ordered[0].date, period_start or ordered[0].date)
+    end = max(ordered[-1].date, period_end or ordered[-1].date)
+    days = (end - start).days + 1
+    balances, starting, derived = _daily_balances(ordered, start, days, opening_balance)
+
+    deposits = [t for t in ordered if t.amount > 0]
+    total_deposits = sum((t.amount for t in deposits), Decimal(0))
+    monthly = dict.fromkeys(_months(start, end), Decimal(0))
+    for t in deposits:
+        monthly[t.date.strftime("%Y-%m")] += t.amount
+    largest, _ = _largest_deposit(deposits)
+    lenders = find_lender_debits(ordered)
+    events = [classify_event(t.description) for t in ordered]
+    return StatementMetrics(
+        period_start=start,
+        period_end=end,
+        days=days,
+        transaction_count=len(ordered),
+        balances_derived=derived,
+        starting_balance=_round(starting, CENT),
+        ending_balance=_round(balances[-1], CENT),
+        average_daily_balance=_round(sum(balances, Decimal(0)) / days, CENT),
+        lowest_balance=_round(min(balances), CENT),
+        negative_balance_days=sum(1 for b in balances if b < 0),
+        total_deposits=_round(total_deposits, CENT),
+        deposit_count=len(deposits),
+        total_withdrawals=_round(-sum((t.amount for t in ordered if t.amount < 0), Decimal(0)), CENT),
+        monthly_deposits={month: _round(v, CENT) for month, v in monthly.items()},
+        average_deposits_per_30_days=_round(total_deposits / days * 30, CENT),
+        largest_deposit=_round(largest.amount if largest else Decimal(0), CENT),
+        largest_deposit_share=_round(largest.amount / total_deposits, RATIO) if largest else None,
+        deposit_volatility=_weekly_volatility(deposits, start, days),
+        nsf_count=events.count("nsf"),
+        overdraft_count=events.count("overdraft"),
+        returned_count=events.count("returned_item"),
+        lender_debit_count=sum(lender.count for lender in lenders),
+        lender_debit_total=_round(sum((lender.total for lender in lenders), Decimal(0)), CENT),
+        lenders=tuple(lender.lender for lender in lenders),
+    )
+
+
+def compute_statement_metrics(statement: ParsedStatement) -> StatementMetrics:
+    """`compute_metrics` with the opening balance and period a parsed file states."""
+    return compute_metrics(
+        statement.transactions,
+        opening_balance=statement.opening_balance,
+        period_start=statement.period_start,
+        period_end=statement.period_end,
+    )
+
+
+# --- Scoring -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreComponent:
+    """Points earned on one criterion, with the sentence that explains them."""
+
+    name: str
+    points: Decimal
+    max_points: Decimal
+    explanation: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "points": money_str(self.points),
+            "max_points": money_str(self.max_points),
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class DealFigures:
+    """The statements of one deal combined, as the score formula reads them."""
+
+    days: int
+    average_daily_balance: Decimal
+    deposits_per_30_days: Decimal
+    events_per_30_days: Decimal
+    negative_day_share: Decimal
+    deposit_volatility: Decimal | None
+    lenders: tuple[str, ...]
+    largest_deposit_share: Decimal | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "days": self.days,
+            "average_daily_balance": money_str(self.average_daily_balance),
+            "deposits_per_30_days": money_str(self.deposits_per_30_days),
+            "events_per_30_days": _ratio_str(self.events_per_30_days),
+            "negative_day_share": _ratio_str(self.negative_day_share),
+            "deposit_volatility": _ratio_str(self.deposit_volatility),
+            "lenders": list(self.lenders),
+            "largest_deposit_share": _ratio_str(self.largest_deposit_share),
+        }
+
+
+@dataclass(frozen=True)
+class HealthScore:
+    """A deal's score (0-100, one decimal), why, its flags, and the proposed decision."""
+
+    score: Decimal
+    explanations: list[str]
+    flags: list[str]
+    recommendation: Literal["approved", "declined"]
+    reasons: list[str]
+    components: tuple[ScoreComponent, ...] = ()
+    figures: DealFigures | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "score": money_str(self.score),
+            "explanations": list(self.explanations),
+            "flags": list(self.flags),
+            "recommendation": self.recommendation,
+            "reasons": list(self.reasons),
+            "components": [c.as_dict() for c in self.components],
+            "figures": self.figures.as_dict() if self.figures else None,
+        }
+
+
+def combine_metrics(metrics: Sequence[StatementMetrics], screenings: Sequence[Screening]) -> DealFigures:
+    """The deal-level figures: day-weighted averages and per-30-day rates over all statements."""
+    days = sum(m.days for m in metrics)
+    total_days = Decimal(days)
+    deposits = sum((m.total_deposits for m in metrics), Decimal(0))
+    with_volatility = [m for m in metrics if m.deposit_volatility is not None]
+    volatility = None
+    if with_volatility:
+        weighted = sum(
+            (m.deposit_volatility * m.days for m in with_volatility if m.deposit_volatility is not None),
+            Decimal(0),
+        )
+        volatility = _round(weighted / sum(m.days for m in with_volatility), RATIO)
+    lenders = sorted({lender.lender for s in screenings for lender in s.lender_debits})
+    largest = max((m.largest_deposit for m in metrics), default=Decimal(0))
+    return DealFigures(
+        days=days,
+        average_daily_balance=_round(
+            sum((m.average_daily_balance * m.days for m in metrics), Decimal(0)) / total_days, CENT
+        ),
+        deposits_per_30_days=_round(deposits / total_days * 30, CENT),
+        events_per_30_days=_round(Decimal(sum(m.event_count for m in metrics)) / total_days * 30, RATIO),
+        negative_day_share=_round(Decimal(sum(m.negative_balance_days for m in metrics)) / total_days, RATIO),
+        deposit_volatility=volatility,
+        lenders=tuple(lenders),
+        largest_deposit_share=_round(largest / deposits, RATIO) if deposits > 0 else None,
+    )
+
+
+def score_components(figures: DealFigures) -> tuple[ScoreComponent, ...]:
+    """The six scored criteria; each is rounded to cents of a point before they are added."""
+    d30 = figures.deposits_per_30_days
+    adb = figures.average_daily_balance
+
+    revenue = REVENUE_POINTS * min(Decimal(1), d30 / REVENUE_FULL_AT)
+    if d30 > 0 and adb > 0:
+        balance = min(BALANCE_POINTS, BALANCE_POINTS / BALANCE_FULL_RATIO * adb / d30)
+    else:
+        balance = Decimal(0)
+    events = max(Decimal(0), EVENT_POINTS - EVENT_PENALTY * figures.events_per_30_days)
+    negative = NEGATIVE_POINTS * max(Decimal(0), 1 - figures.negative_day_share / NEGATIVE_ZERO_AT)
+    cv = figures.deposit_volatility
+    if cv is None:
+        volatility = VOLATILITY_POINTS / 2
+    else:
+        span = VOLATILITY_ZERO_AT - VOLATILITY_FULL_AT
+        volatility = VOLATILITY_POINTS * _clamp((VOLATILITY_ZERO_AT - cv) / span, Decimal(0), Decimal(1))
+    lender_count = len(figures.lenders)
+    lenders = LENDER_POINTS.get(lender_count, Decimal(0))
+
+    def component(name: str, points: Decimal, maximum: Decimal, why: str) -> ScoreComponent:
+        points = _round(points, CENT)
+        return ScoreComponent(name, points, maximum, f"{why}: {points} of {maximum} points.")
+
+    return (
+        component(
+            "revenue",
+            revenue,
+            REVENUE_POINTS,
+            f"Deposits average {_fmt(d30)} per 30 days (full points from {_fmt(REVENUE_FULL_AT)})",
+        ),
+        component(
+            "average_daily_balance",
+            balance,
+            BALANCE_POINTS,
+            f"Average daily balance {_fmt(adb)} against {_fmt(d30)} of deposits per 30 days "
+            f"(full points at {BALANCE_FULL_RATIO:.0%} or more)",
+        ),
+        component(
+            "nsf_overdraft_returns",
+            events,
+            EVENT_POINTS,
+            f"{figures.events_per_30_days} NSF/overdraft/returned-item events per 30 days "
+            f"({EVENT_PENALTY} points off for each)",
+        ),
+        component(
+            "negative_balance_days",
+            negative,
+            NEGATIVE_POINTS,
+            f"Balance below zero on {figures.negative_day_share:.2%} of days "
+            f"(no points from {NEGATIVE_ZERO_AT:.0%})",
+        ),
+        component(
+            "deposit_volatility",
+            volatility,
+            VOLATILITY_POINTS,
+            "Not enough full weeks to measure deposit volatility"
+            if cv is None
+            else f"Weekly deposits vary by a coefficient of variation of {cv} "
+            f"(full points up to {VOLATILITY_FULL_AT}, none from {VOLATILITY_ZERO_AT})",
+        ),
+        component(
+            "other_lenders",
+            lenders,
+            LENDER_POINTS[0],
+            "No recurring debits to other lenders"
+            if lender_count == 0
+            else f"Recurring debits to {lender_count} other lender{'s' if lender_count > 1 else ''} "
+            f"({', '.join(figures.lenders)})",
+        ),
+    )
+
+
+def _deal_flags(
+    figures: DealFigures, metrics: Sequence[StatementMetrics], screenings: Sequence[Screening]
+) -> list[str]:
+    raised: set[str] = {flag for s in screenings for flag in s.flags}
+    if any(m.negative_balance_days for m in metrics):
+        raised.add("negative_balance")
+    if len(figures.lenders) >= DECLINE_MIN_LENDERS:
+        raised.add("multiple_lenders")
+    if figures.deposits_per_30_days < APPROVE_MIN_DEPOSITS_30:
+        raised.add("low_revenue")
+    return [flag for flag in FLAG_ORDER if flag in raised]
+
+
+def score_deal(metrics: Sequence[StatementMetrics], screenings: Sequence[Screening]) -> HealthScore:
+    """Combine the statements of one deal into a health score and a proposed decision.
+
+    Deterministic: the same inputs give the same score, explanations, flags and decision.
+    """
+    if not metrics:
+        return HealthScore(
+            score=Decimal("0.0"),
+            explanations=["No statement of this deal could be read, so there is nothing to score."],
+            flags=[],
+            recommendation="declined",
+            reasons=["No readable bank statement."],
+        )
+    figures = combine_metrics(metrics, screenings)
+    components = score_components(figures)
+    total = _clamp(sum((c.points for c in components), Decimal(0)), Decimal(0), Decimal(100))
+    score = _round(total, ONE_DECIMAL)
+
+    reasons: list[str] = []
+    if score < APPROVE_MIN_SCORE:
+        reasons.append(f"Score {score} is below {APPROVE_MIN_SCORE}.")
+    if figures.deposits_per_30_days < APPROVE_MIN_DEPOSITS_30:
+        reasons.append(
+            f"Deposits of {_fmt(figures.deposits_per_30_days)} per 30 days are below the minimum of "
+            f"{_fmt(APPROVE_MIN_DEPOSITS_30)}."
+        )
+    if len(figures.lenders) >= DECLINE_MIN_LENDERS:
+        reasons.append(f"Already repaying {len(figures.lenders)} lenders ({', '.join(figures.lenders)}).")
+    recommendation: Literal["approved", "declined"] = "declined" if reasons else "approved"
+    if not reasons:
+        reasons.append(
+            f"Score {score} is at least {APPROVE_MIN_SCORE}, deposits meet the minimum and "
+            "no more than one other lender is being repaid."
+        )
+    explanations = [c.explanation for c in components]
+    seen: set[str] = set()
+    for screening in screenings:
+        for finding in screening.findings:
+            if finding.explanation not in seen:
+                seen.add(finding.explanation)
+                explanations.append(finding.explanation)
+    return HealthScore(
+        score=score,
+        explanations=explanations,
+        flags=_deal_flags(figures, metrics, screenings),
+        recommendation=recommendation,
+        reasons=reasons,
+        components=components,
+        figures=figures,
+    )

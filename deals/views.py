@@ -1,0 +1,268 @@
+"""Deals API: deals, statement uploads, batches, decisions and proposals. Thin: validate, call
+one function of deals.services, answer with an output serializer."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Prefetch, Q, QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.auth import get_actor
+from api.errors import ApiError
+from api.idempotency import idempotent
+from api.logging import request_id_var
+from deals import services
+from deals.models import Batch, Deal, Statement
+from deals.serializers import (
+    BatchIn,
+    BatchOut,
+    DealCreateIn,
+    DealDetailOut,
+    DealListQuery,
+    DealOut,
+    DecisionIn,
+    ProposalOut,
+    StatementAcceptedOut,
+)
+
+# Multipart framing around the file (boundaries, part headers, the other fields).
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# A batch request may carry several files of up to MAX_UPLOAD_MB each.
+BATCH_UPLOAD_FACTOR = 5
+
+
+def _invalid(errors: Any) -> ValidationError:
+    # DRF's handler turns nested serializer errors into the envelope's flat `fields`.
+    return ValidationError(errors)
+
+
+def _too_large(limit_bytes: int) -> ApiError:
+    return ApiError(413, "upload_too_large", f"The upload is larger than {limit_bytes // (1024 * 1024)} MB.")
+
+
+def limit_upload(factor: int = 1) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Refuse a request whose declared Content-Length exceeds the cap (413) before its body is parsed.
+
+    Applied outside `@idempotent`, which reads the body to fingerprint it.
+    """
+
+    def decorator(view_method: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view_method)
+        def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+            limit = services.max_upload_bytes() * factor
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                declared = 0
+            if declared > limit + MULTIPART_OVERHEAD_BYTES:
+                raise _too_large(limit)
+            return view_method(view, request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _actor_context(request: Request) -> tuple[Any, str, str]:
+    actor = get_actor(request)
+    return actor.organization, actor.label, request_id_var.get() or ""
+
+
+def _deal_detail(organization: Any, deal_id: int) -> Deal:
+    deal = (
+        Deal.objects.filter(organization=organization, pk=deal_id)
+        .prefetch_related(Prefetch("statements", queryset=Statement.objects.order_by("pk")))
+        .first()
+    )
+    if deal is None:
+        raise ApiError(404, "not_found", "No such deal.")
+    return deal
+
+
+class DealListView(ListAPIView[Deal]):
+    """`GET /deals` (newest first; `?status=`, `?search=` on name and external ref); `POST /deals`."""
+
+    serializer_class = DealOut
+
+    @extend_schema(parameters=[DealListQuery])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Deal]:
+        query = DealListQuery(data=self.request.query_params)
+        if not query.is_valid():
+            raise _invalid(query.errors)
+        params = query.validated_data
+        deals = Deal.objects.filter(organization=get_actor(self.request).organization)
+        if params.get("status"):
+            deals = deals.filter(status=params["status"])
+        if params.get("search"):
+            term = params["search"].strip()
+            deals = deals.filter(Q(business_name__icontains=term) | Q(external_ref__icontains=term))
+        return deals.order_by("-created_at", "-id")
+
+    @extend_schema(request=DealCreateIn, responses={201: DealDetailOut})
+    @idempotent
+    def post(self, request: Request) -> Response:
+        body = DealCreateIn(data=request.data)
+        if not body.is_valid():
+            raise _invalid(body.errors)
+        organization, label, _ = _actor_context(request)
+        deal = services.create_deal(organization, created_by=label, **body.validated_data)
+        return Response(
+            DealDetailOut(_deal_detail(organization, deal.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class DealDetailView(APIView):
+    @extend_schema(responses=DealDetailOut)
+    def get(self, request: Request, deal_id: int) -> Response:
+        return Response(DealDetailOut(_deal_detail(get_actor(request).organization, deal_id)).data)
+
+
+class DealStatementsView(APIView):
+    """`POST /deals/{id}/statements` (multipart `file`) → 202 with the statement and its job."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer("StatementUpload", {"file": serializers.FileField()})
+        },
+        responses={202: StatementAcceptedOut},
+    )
+    @limit_upload()
+    @idempotent
+    def post(self, request: Request, deal_id: int) -> Response:
+        upload = request.FILES.get("file")
+        if not isinstance(upload, UploadedFile):
+            raise _invalid({"file": ["Attach the statement as the multipart field 'file'."]})
+        if upload.size is None or upload.size > services.max_upload_bytes():
+            raise _too_large(services.max_upload_bytes())
+        if upload.size == 0:
+            raise _invalid({"file": ["The file is empty."]})
+        organization, label, request_id = _actor_context(request)
+        document = services.Document(services.clean_name(upload.name or ""), upload, upload.size)
+        statements, _ = services.add_statements(
+            organization, deal_id, [document], created_by=label, request_id=request_id
+        )
+        statement = statements[0]
+        body = {"statement_id": statement.pk, "job_id": statement.job_id, "status": "queued"}
+        return Response(StatementAcceptedOut(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DealDecisionView(APIView):
+    """`POST /deals/{id}/decision` `{"decision", "note"?}`: decide a deal under review (409 otherwise)."""
+
+    @extend_schema(request=DecisionIn, responses=DealDetailOut)
+    def post(self, request: Request, deal_id: int) -> Response:
+        body = DecisionIn(data=request.data)
+        if not body.is_valid():
+            raise _invalid(body.errors)
+        organization, label, _ = _actor_context(request)
+        services.decide(
+            organization,
+            deal_id,
+            body.validated_data["decision"],
+            note=body.validated_data["note"],
+            decided_by=label,
+        )
+        return Response(DealDetailOut(_deal_detail(organization, deal_id)).data)
+
+
+class ChangeApproveView(APIView):
+    """`POST /changes/{change_id}/approve`: apply an open proposal's decision (409 when not open)."""
+
+    @extend_schema(request=None, responses=ProposalOut)
+    def post(self, request: Request, change_id: str) -> Response:
+        organization, label, _ = _actor_context(request)
+        change = services.approve_change(organization, change_id, resolved_by=label)
+        return Response(ProposalOut(change).data)
+
+
+class ChangeRejectView(APIView):
+    """`POST /changes/{change_id}/reject`: discard an open proposal (409 when not open)."""
+
+    @extend_schema(request=None, responses=ProposalOut)
+    def post(self, request: Request, change_id: str) -> Response:
+        organization, label, _ = _actor_context(request)
+        change = services.reject_change(organization, change_id, resolved_by=label)
+        return Response(ProposalOut(change).data)
+
+
+class BatchCreateView(APIView):
+    """`POST /batches` (multipart `deal_id`, `files`; a `.zip` counts as its members) → 202."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "BatchUpload",
+                {
+                    "deal_id": serializers.IntegerField(),
+                    "files": serializers.ListField(child=serializers.FileField()),
+                },
+            )
+        },
+        responses={
+            202: inline_serializer(
+                "BatchAccepted", {"batch_id": serializers.CharField(), "total": serializers.IntegerField()}
+            )
+        },
+    )
+    @limit_upload(BATCH_UPLOAD_FACTOR)
+    @idempotent
+    def post(self, request: Request) -> Response:
+        body = BatchIn(data={"deal_id": request.data.get("deal_id")})
+        if not body.is_valid():
+            raise _invalid(body.errors)
+        files = [item for item in request.FILES.getlist("files") if isinstance(item, UploadedFile)]
+        if not files:
+            raise _invalid({"files": ["Attach one or more files as the multipart field 'files'."]})
+        if len(files) > services.MAX_BATCH_DOCUMENTS:
+            raise ApiError(
+                400,
+                "too_many_files",
+                f"A batch holds at most {services.MAX_BATCH_DOCUMENTS} documents.",
+                {"files": [f"At most {services.MAX_BATCH_DOCUMENTS} files."]},
+            )
+        organization, label, request_id = _actor_context(request)
+        # 404 for an unknown deal before any zip is inflated.
+        if not Deal.objects.filter(organization=organization, pk=body.validated_data["deal_id"]).exists():
+            raise ApiError(404, "not_found", "No such deal.")
+        documents = services.expand_uploads(files)
+        _, batch = services.add_statements(
+            organization,
+            body.validated_data["deal_id"],
+            documents,
+            created_by=label,
+            request_id=request_id,
+            as_batch=True,
+        )
+        assert batch is not None
+        return Response({"batch_id": batch.pk, "total": batch.total}, status=status.HTTP_202_ACCEPTED)
+
+
+class BatchDetailView(APIView):
+    @extend_schema(responses=BatchOut)
+    def get(self, request: Request, batch_id: str) -> Response:
+        batch = (
+            Batch.objects.filter(organization=get_actor(request).organization, pk=batch_id)
+            .prefetch_related(Prefetch("documents", queryset=Statement.objects.order_by("pk")))
+            .first()
+        )
+        if batch is None:
+            raise ApiError(404, "not_found", "No such batch.")
+        return Response(BatchOut(batch).data)

@@ -1,0 +1,93 @@
+"""How many streams one API key may hold open, counted across every web process.
+
+Distributed: a Redis sorted set per key, members are stream ids scored by lease expiry;
+the hub refreshes leases every heartbeat, so a crashed process's slots free themselves.
+Embedded: a counter in this process, which is the only one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# Atomically drop expired leases, then take a slot if one is free.
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+def lease_seconds() -> float:
+    # Three missed refreshes before a slot is considered abandoned.
+    return max(30.0, 3 * float(settings.SSE_HEARTBEAT_SECONDS))
+
+
+class StreamSlots:
+    """Per-key stream slots; one instance per hub (and so per event loop)."""
+
+    def __init__(self) -> None:
+        self._local: dict[int, set[str]] = {}
+        self._redis: Any = None
+        self._acquire_script: Any = None
+        if settings.REDIS_URL:
+            self._redis = aioredis.Redis.from_url(
+                settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5
+            )
+            self._acquire_script = self._redis.register_script(_ACQUIRE)
+
+    def _key(self, api_key_id: int) -> str:
+        return f"{settings.REDIS_PREFIX}:streams:{api_key_id}"
+
+    async def acquire(self, api_key_id: int, stream_id: str) -> bool:
+        limit = int(settings.SSE_MAX_STREAMS_PER_KEY)
+        if self._redis is None:
+            held = self._local.setdefault(api_key_id, set())
+            if len(held) >= limit:
+                return False
+            held.add(stream_id)
+            return True
+        now = time.time()
+        lease = lease_seconds()
+        try:
+            result = await self._acquire_script(
+                keys=[self._key(api_key_id)], args=[now, now + lease, limit, stream_id, int(lease * 2)]
+            )
+        except (RedisError, OSError):
+            # Like the rate limit, the slot count fails open: with Redis away, open streams
+            # still get their events from the store at each tick, and /status says why.
+            logger.warning("Stream slots unavailable; stream allowed", exc_info=True)
+            return True
+        return bool(result)
+
+    async def release(self, api_key_id: int, stream_id: str) -> None:
+        if self._redis is None:
+            self._local.get(api_key_id, set()).discard(stream_id)
+            return
+        try:
+            await self._redis.zrem(self._key(api_key_id), stream_id)
+        except (RedisError, OSError):
+            logger.warning("Could not release a stream slot; its lease will expire", exc_info=True)
+
+    async def refresh(self, held: list[tuple[int, str]]) -> None:
+        """Extend the leases of the streams this process still holds."""
+        if self._redis is None or not held:
+            return
+        expiry = time.time() + lease_seconds()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for api_key_id, stream_id in held:
+                pipe.zadd(self._key(api_key_id), {stream_id: expiry}, xx=True)
+            await pipe.execute()
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()

@@ -1,0 +1,91 @@
+"""HTTP endpoints of the event backbone: the four SSE feeds and the polling log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.auth import get_actor
+from events.catalogue import BATCH, DEAL, EVENT_FEEDS, JOB, ORG
+from events.feeds import open_feed
+from events.models import Event
+
+LOG_PAGE_MAX = 500
+
+
+@require_GET
+async def org_events(request: HttpRequest) -> HttpResponseBase:
+    """Every event of the caller's organisation. Never closes."""
+    return await open_feed(request, ORG)
+
+
+@require_GET
+async def deal_events(request: HttpRequest, deal_id: int) -> HttpResponseBase:
+    """One deal's processing, status, proposal and decision events. Never closes."""
+    return await open_feed(request, DEAL, deal_id)
+
+
+@require_GET
+async def batch_events(request: HttpRequest, batch_id: str) -> HttpResponseBase:
+    """One batch's document events; closes after `batch.completed`."""
+    return await open_feed(request, BATCH, batch_id)
+
+
+@require_GET
+async def job_events(request: HttpRequest, job_id: str) -> HttpResponseBase:
+    """One job's status and progress; closes after its terminal event (and `usage`)."""
+    return await open_feed(request, JOB, job_id)
+
+
+class EventLogQuery(serializers.Serializer[Any]):
+    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    deal_id = serializers.IntegerField(required=False, min_value=1)
+    batch_id = serializers.CharField(required=False, max_length=40)
+    job_id = serializers.CharField(required=False, max_length=40)
+    type = serializers.ChoiceField(required=False, choices=sorted([*EVENT_FEEDS, "stream.reset"]))
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=LOG_PAGE_MAX, default=100)
+
+
+class EventOut(serializers.ModelSerializer[Event]):
+    class Meta:
+        model = Event
+        fields = ["id", "type", "data", "created_at"]
+
+
+class EventLogPage(serializers.Serializer[Any]):
+    results = EventOut(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class EventLogView(APIView):
+    """Stored events, oldest first, for clients that poll instead of streaming."""
+
+    pagination_class = None
+
+    @extend_schema(parameters=[EventLogQuery], responses=EventLogPage)
+    def get(self, request: Request) -> Response:
+        query = EventLogQuery(data=request.query_params)
+        if not query.is_valid():
+            raise serializers.ValidationError(query.errors)
+        params = query.validated_data
+        organization = get_actor(request).organization
+        events = Event.objects.filter(organization=organization, id__gt=params["after"])
+        for name in ("deal_id", "batch_id", "job_id", "type"):
+            if name in params:
+                events = events.filter(**{name: params[name]})
+        page = list(events.order_by("id")[: params["limit"] + 1])
+        has_more = len(page) > params["limit"]
+        page = page[: params["limit"]]
+        next_url = None
+        if has_more:
+            query_params = request.query_params.copy()
+            query_params["after"] = str(page[-1].id)
+            next_url = request.build_absolute_uri(request.path + "?" + query_params.urlencode())
+        return Response({"results": EventOut(page, many=True).data, "next": next_url})

@@ -1,0 +1,48 @@
+"""What the jobs API accepts and returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from jobs.models import Job, JobStatus
+
+
+class JobOut(serializers.ModelSerializer[Job]):
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "type",
+            "status",
+            "progress",
+            "message",
+            "input",
+            "results",
+            "error",
+            "billable",
+            "attempts",
+            "cancel_requested",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class JobListQuery(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
+    type = serializers.CharField(max_length=32, required=False)
+
+
+class JobCreateIn(serializers.Serializer[Any]):
+    type = serializers.CharField(max_length=32)
+    input = serializers.DictField(required=False, default=dict)
+
+
+class UsageOut(serializers.Serializer[Any]):
+    monthly_used = serializers.IntegerField()
+    monthly_limit = serializers.IntegerField()
+    monthly_remaining = serializers.IntegerField()
+    subscription_tier = serializers.CharField()

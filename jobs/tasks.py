@@ -1,0 +1,15 @@
+"""Periodic job housekeeping (the job types' own tasks live in their apps' `tasks` modules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from jobs import services
+
+
+@shared_task(name="jobs.tasks.reap_stale_jobs", ignore_result=True)
+def reap_stale_jobs() -> dict[str, Any]:
+    """Requeue or fail started jobs whose worker stopped responding; resubmit lost queued ones."""
+    return services.reap_stale_jobs().as_dict()

@@ -1,0 +1,247 @@
+"""Real processes for end-to-end tests: web servers (uvicorn or daphne) and Celery workers.
+
+`distributed_env()` gives a fresh PostgreSQL database and Redis namespace; `embedded_env()`
+a fresh SQLite file with nothing else. Both are migrated before any process starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+# Variables that must not leak from the test runner into an "embedded" process.
+_SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "JOB_RUNNER", "REDIS_PREFIX", "DJANGO_SETTINGS_MODULE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SERVICE_VARS}
+    env.update({"PYTHONUNBUFFERED": "1", "APP_ENV": "test", "LOG_LEVEL": "INFO"})
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        if self.popen.poll() is not None:
+            return
+        self.popen.send_signal(sig)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=5)
+
+
+@dataclass
+class Stack:
+    """One deployment: its environment, its processes and their logs."""
+
+    env: dict[str, str]
+    workdir: Path
+    processes: list[Process] = field(default_factory=list)
+    cleanup: list[object] = field(default_factory=list)
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
+        log_path = self.workdir / f"{name}-{len(self.processes)}.log"
+        log_file = log_path.open("wb")
+        popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env or self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        process = Process(name, popen, log_path)
+        self.processes.append(process)
+        return process
+
+    def start_web(self, server: str = "uvicorn", port: int | None = None, **env: str) -> str:
+        """Start a web process and return its base URL once /healthz answers."""
+        port = port or free_port()
+        if server == "uvicorn":
+            argv = [
+                str(BIN / "uvicorn"),
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ]
+            argv += ["--backlog", "4096", "--no-server-header"]
+        elif server == "daphne":
+            argv = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+        else:
+            raise ValueError(server)
+        process = self._spawn(f"web-{server}-{port}", argv, {**self.env, **env} if env else None)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_http(base_url + "/healthz", process)
+        return base_url
+
+    def start_worker(self, concurrency: int = 2, **env: str) -> Process:
+        argv = [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+        ]
+        argv += [
+            "--queues",
+            self.env.get("REDIS_PREFIX", "dealstream"),
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        # Readiness is read from the worker's "ready." INFO line, whatever the stack's LOG_LEVEL.
+        process = self._spawn("worker", argv, {**self.env, **env, "LOG_LEVEL": "INFO"})
+        deadline = time.monotonic() + 60
+        while "ready." not in process.log():
+            if process.popen.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Celery worker did not start:\n{process.log()}")
+            time.sleep(0.2)
+        return process
+
+    def manage(self, *args: str) -> str:
+        return manage(self.env, *args)
+
+    def create_key(self, org: str = "E2E Org", scopes: str = "read,write") -> str:
+        return self.manage("createapikey", "--org", org, "--scopes", scopes).strip()
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        for finalizer in reversed(self.cleanup):
+            with contextlib.suppress(Exception):
+                finalizer()  # type: ignore[operator]
+        # Logs, media and the SQLite file go with the stack; set KEEP_E2E_WORKDIR=1 to keep them.
+        if not os.environ.get("KEEP_E2E_WORKDIR"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def logs(self) -> str:
+        return "\n".join(f"===== {p.name}\n{p.log()}" for p in self.processes)
+
+
+def wait_http(
+    url: str, process: Process | subprocess.Popen[bytes] | None = None, timeout: float = 60
+) -> None:
+    """Wait until `url` answers 200, failing early if the server process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if isinstance(process, subprocess.Popen) and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        if isinstance(process, Process) and process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited:\n{process.log()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    log = f":\n{process.log()}" if isinstance(process, Process) else ""
+    raise RuntimeError(f"{url} did not answer in {timeout}s{log}")
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process, in KB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def _admin_dsn(database_url: str) -> str:
+    parsed = urlparse(database_url)
+    return parsed._replace(path="/postgres").geturl()
+
+
+@contextlib.contextmanager
+def distributed_stack(**extra: str) -> Iterator[Stack]:
+    """PostgreSQL + Redis, from the runner's DATABASE_URL / REDIS_URL, isolated per stack."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not database_url.startswith("postgres") or not redis_url.startswith("redis"):
+        raise RuntimeError("distributed end-to-end tests need DATABASE_URL (PostgreSQL) and REDIS_URL")
+    name = f"dealstream_e2e_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_admin_dsn(database_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    workdir = Path(tempfile.mkdtemp(prefix="dealstream-e2e-"))
+    env = base_env(
+        DATABASE_URL=urlparse(database_url)._replace(path=f"/{name}").geturl(),
+        REDIS_URL=redis_url,
+        REDIS_PREFIX=f"e2e{uuid.uuid4().hex[:8]}",
+        MEDIA_ROOT=str(workdir / "media"),
+        **extra,
+    )
+    stack = Stack(env=env, workdir=workdir)
+
+    def drop() -> None:
+        with psycopg.connect(_admin_dsn(database_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    stack.cleanup.append(drop)
+    try:
+        stack.manage("migrate", "--noinput")
+        yield stack
+    finally:
+        stack.stop()
+
+
+@contextlib.contextmanager
+def embedded_stack(**extra: str) -> Iterator[Stack]:
+    """The embedded default: a SQLite file, in-memory layer, jobs inside the web process."""
+    workdir = Path(tempfile.mkdtemp(prefix="dealstream-embedded-"))
+    env = base_env(
+        DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}", MEDIA_ROOT=str(workdir / "media"), **extra
+    )
+    stack = Stack(env=env, workdir=workdir)
+    try:
+        stack.manage("migrate", "--noinput")
+        yield stack
+    finally:
+        stack.stop()

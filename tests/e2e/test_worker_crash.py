@@ -1,0 +1,118 @@
+"""A Celery worker SIGKILLed mid-job: the job is retried to completion, never left `started`;
+and a running job that is canceled ends `canceled`.
+
+Jobs are slowed in a controlled way by DEALSTREAM_TEST_STAGE_DELAY_SECONDS (test-only, honoured
+with APP_ENV=test: a sleep before every stage boundary, see deals/pipeline.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.stack import Stack, distributed_stack
+from tests.jobs.factories import healthy_csv
+
+pytestmark = pytest.mark.e2e
+
+# The reaper's production bound is two minutes of silence; here the test runs it by hand
+# once the worker is dead, with no grace period, instead of waiting for the schedule.
+REAP_NOW = (
+    "import datetime, json; from jobs.services import reap_stale_jobs; "
+    "print(json.dumps(reap_stale_jobs(stale_after=datetime.timedelta(0)).as_dict()))"
+)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30, message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"Timed out waiting for {message}")
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    with distributed_stack(RATE_LIMIT_PER_MINUTE="100000") as stack:
+        yield stack
+
+
+def start(stack: Stack) -> httpx.Client:
+    base_url = stack.start_web("uvicorn")
+    key = stack.create_key("Crash E2E")
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+def upload(client: httpx.Client) -> tuple[int, str]:
+    deal = client.post("/api/v1/deals", json={"business_name": "Bolt Logistics"}).json()
+    response = client.post(
+        f"/api/v1/deals/{deal['id']}/statements", files={"file": ("jan.csv", healthy_csv())}
+    )
+    assert response.status_code == 202, response.text
+    return deal["id"], response.json()["job_id"]
+
+
+def job_of(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/jobs/{job_id}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+@pytest.mark.timeout(90)
+def test_a_job_whose_worker_is_killed_is_retried_to_completion(stack: Stack) -> None:
+    with start(stack) as client:
+        doomed = stack.start_worker(concurrency=1, DEALSTREAM_TEST_STAGE_DELAY_SECONDS="30")
+        deal_id, job_id = upload(client)
+        wait_for(lambda: job_of(client, job_id)["status"] == "started", message="the job to start")
+
+        os.killpg(doomed.popen.pid, signal.SIGKILL)  # the whole worker: main process and children
+        doomed.popen.wait(timeout=10)
+        time.sleep(1)
+        assert job_of(client, job_id)["status"] == "started"  # nobody is left to finish it
+
+        stack.start_worker(concurrency=1)
+        report = stack.manage("shell", "-c", REAP_NOW)
+        assert job_id in report
+
+        job = wait_for(
+            lambda: (j := job_of(client, job_id))["status"] in {"completed", "failed"} and j,
+            message="the retried job to end",
+        )
+        assert job["status"] == "completed", job
+        assert job["attempts"] == 2
+        deal = client.get(f"/api/v1/deals/{deal_id}").json()
+        assert deal["status"] == "under_review"
+        assert deal["statements"][0]["status"] == "completed"
+        log = client.get("/api/v1/events/log", params={"job_id": job_id, "limit": 500}).json()["results"]
+        statuses = [e["data"]["status"] for e in log if e["type"] == "status"]
+        assert statuses == ["queued", "started", "queued", "started"]
+        assert [e["type"] for e in log][-2:] == ["completed", "usage"]
+
+
+@pytest.mark.timeout(90)
+def test_a_running_job_that_is_canceled_ends_canceled(stack: Stack) -> None:
+    with start(stack) as client:
+        stack.start_worker(concurrency=1, DEALSTREAM_TEST_STAGE_DELAY_SECONDS="1")
+        deal_id, job_id = upload(client)
+        wait_for(lambda: job_of(client, job_id)["progress"] > 0, message="the job to pass its first stage")
+
+        response = client.post(f"/api/v1/jobs/{job_id}/cancel")
+        assert response.status_code == 202, response.text
+        job = wait_for(
+            lambda: (j := job_of(client, job_id))["status"] != "started" and j, message="the job to stop"
+        )
+        assert job["status"] == "canceled"
+        assert client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 409
+        deal = client.get(f"/api/v1/deals/{deal_id}").json()
+        assert deal["statements"][0]["status"] == "canceled"
+        assert deal["status"] == "under_review"
+        log = client.get("/api/v1/events/log", params={"job_id": job_id, "limit": 500}).json()["results"]
+        assert [e["type"] for e in log][-2:] == ["canceled", "usage"]

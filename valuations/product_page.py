@@ -1,0 +1,841 @@
+"""Fetch a product page safely and read the product it describes.
+
+`fetch_product` is the one function here that touches the network. It accepts
+only http(s), refuses private, loopback, link-local and other non-public
+addresses (checking every address a host name resolves to, then connecting to
+exactly the checked address so a second DNS answer cannot swap it), follows at
+most five redirects re-checking each hop, caps the body while it streams and
+holds the whole fetch to one deadline. `read_product` is pure: HTML in,
+`Product` out, from schema.org JSON-LD, microdata, then OpenGraph/meta tags.
+Caching by URL is the caller's job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import html as html_lib
+import ipaddress
+import json
+import re
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields, replace
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any, Final
+from urllib.parse import quote, urljoin, urlsplit
+
+import certifi
+import httpcore
+from bs4 import BeautifulSoup, Tag
+
+from valuations.scoring import SCORER_VERSION, tables
+from valuations.scoring.engine import Material, Product, resolve_fibre
+
+MAX_REDIRECTS: Final = 5
+#: One connection attempt may use at most this long, so a black-holed first
+#: address leaves time to try the next one before the overall deadline.
+CONNECT_ATTEMPT_SECONDS: Final = 3.0
+USER_AGENT: Final = f"DealstreamValuation/{SCORER_VERSION} (+product value decisions)"
+
+NO_PRODUCT: Final = "The page did not describe a product"
+NO_PRICE: Final = "The page did not give a price for the product"
+TOO_SLOW: Final = "The page took too long to answer"
+BAD_SCHEME: Final = "Only http and https URLs are accepted"
+PRIVATE_ADDRESS: Final = "The URL points to a private address"
+UNREACHABLE: Final = "The page could not be reached"
+
+
+class ProductReadError(Exception):
+    """The product could not be read; `message` is plain language fit for a client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _too_large(max_bytes: int) -> ProductReadError:
+    return ProductReadError(f"The page is larger than {max_bytes / 1_000_000:g} MB")
+
+
+# --------------------------------------------------------------------------
+# Where we may connect
+# --------------------------------------------------------------------------
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64_PREFIX: Final = ipaddress.IPv6Network("64:ff9b::/96")
+#: Special-purpose IPv4 ranges that `is_global` lets through in some Python
+#: versions: IETF protocol assignments (incl. 192.0.0.192, an older cloud
+#: metadata address), "this network" and shared address space.
+_EXTRA_BLOCKED: Final = (
+    ipaddress.IPv4Network("192.0.0.0/24"),
+    ipaddress.IPv4Network("0.0.0.0/8"),
+    ipaddress.IPv4Network("100.64.0.0/10"),
+)
+#: Names that are private by definition, refused before any lookup.
+_BLOCKED_HOSTS: Final = frozenset({"localhost", "metadata", "metadata.google.internal"})
+_BLOCKED_HOST_SUFFIXES: Final = (".localhost", ".internal", ".local")
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """Whether an address is on the public internet.
+
+    Refuses private, loopback, link-local (which holds the 169.254.169.254
+    cloud metadata service), shared (100.64/10), reserved, multicast and
+    unspecified addresses, and IPv6 forms that embed a refused IPv4 address
+    (::ffff:127.0.0.1, NAT64, 6to4, Teredo).
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public_address(address.ipv4_mapped)
+        embedded: list[ipaddress.IPv4Address] = []
+        if address in _NAT64_PREFIX:
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None:
+            embedded.append(address.sixtofour)
+        if address.teredo is not None:
+            embedded.append(address.teredo[1])
+        if any(not is_public_address(inner) for inner in embedded):
+            return False
+    elif any(address in network for network in _EXTRA_BLOCKED):
+        return False
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+_PATH_SAFE: Final = "/%?=&;:@!$'()*+,~-._[]"
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str  # IDNA-encoded, IPv6 without brackets
+    port: int
+    path: str  # path and query, what goes on the request line
+
+    @property
+    def default_port(self) -> bool:
+        return self.port == (443 if self.scheme == "https" else 80)
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.default_port else f"{host}:{self.port}"
+
+
+def _parse_target(url: str) -> _Target:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise ProductReadError("The URL is not valid") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ProductReadError(BAD_SCHEME)
+    if not parts.hostname:
+        raise ProductReadError("The URL has no host name")
+    if parts.username is not None or parts.password is not None:
+        # Credentials in a URL are a classic way to confuse URL parsers about the real host.
+        raise ProductReadError("URLs with a user name or password are not accepted")
+    try:
+        host = parts.hostname.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ProductReadError("The URL is not valid") from None
+    # Percent-encode what a browser would (non-ASCII, spaces); existing escapes stay.
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    if parts.query:
+        path += "?" + quote(parts.query, safe=_PATH_SAFE)
+    return _Target(scheme, host.lower(), port or (443 if scheme == "https" else 80), path)
+
+
+def check_url(url: str) -> None:
+    """Raise ProductReadError unless `url` is an http(s) URL with a host (no network)."""
+    _parse_target(url)
+
+
+def resolve_host(host: str, port: int, *, timeout: float) -> list[IPAddress]:
+    """Every address `host` resolves to, in resolver order.
+
+    getaddrinfo() has no timeout of its own, so it runs on a daemon thread we
+    stop waiting for at the deadline (the thread ends when the resolver gives up).
+    """
+    answers: list[Any] = []
+    failures: list[Exception] = []
+
+    def lookup() -> None:
+        try:
+            answers.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=lookup, name="resolve-host", daemon=True)
+    worker.start()
+    worker.join(max(timeout, 0.0))
+    if worker.is_alive():
+        raise ProductReadError(TOO_SLOW)
+    if failures or not answers:
+        raise ProductReadError("The page's host name could not be found")
+    addresses: list[IPAddress] = []
+    for _family, _type, _proto, _canonname, sockaddr in answers:
+        # IPv6 link-local answers carry a "%scope" suffix; the address is what is checked.
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _checked_addresses(target: _Target, *, allow_private: bool, deadline: float) -> list[IPAddress]:
+    if not allow_private and (target.host in _BLOCKED_HOSTS or target.host.endswith(_BLOCKED_HOST_SUFFIXES)):
+        raise ProductReadError(PRIVATE_ADDRESS)
+    addresses = resolve_host(target.host, target.port, timeout=deadline - time.monotonic())
+    # Every answer must pass: otherwise a name resolving to one public and one
+    # private address could still lead us inside.
+    if not allow_private and not all(is_public_address(a) for a in addresses):
+        raise ProductReadError(PRIVATE_ADDRESS)
+    return addresses
+
+
+# --------------------------------------------------------------------------
+# Transport: pinned addresses and one deadline for every socket operation
+# --------------------------------------------------------------------------
+
+
+def _remaining(deadline: float, timeout: float | None) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        # settimeout(0) would make the socket non-blocking rather than time out.
+        raise httpcore.ReadTimeout("deadline reached")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the fetch's deadline.
+
+    httpcore's own read timeout restarts with each chunk, so a server dripping
+    one byte a second would never trip it; capping each call at the time left
+    makes the deadline hard.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _remaining(self._deadline, timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _remaining(self._deadline, timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        # server_hostname is the URL's host, so SNI and certificate checks use the name, not the IP.
+        inner = self._inner.start_tls(ssl_context, server_hostname, _remaining(self._deadline, timeout))
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _PinnedBackend(httpcore.NetworkBackend):
+    """Connects to the addresses we checked, whatever host httpcore asks for.
+
+    This is what defeats DNS rebinding: the name is resolved once, checked,
+    and never looked up again for the connection.
+    """
+
+    def __init__(self, addresses: list[IPAddress], deadline: float) -> None:
+        self._addresses = addresses
+        self._deadline = deadline
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        last_error: Exception = httpcore.ConnectError("no address to connect to")
+        for address in self._addresses:
+            attempt = min(_remaining(self._deadline, timeout), CONNECT_ATTEMPT_SECONDS)
+            try:
+                stream = self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=attempt,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+                continue
+            return _DeadlineStream(stream, self._deadline)
+        raise last_error
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Built once: loading the CA bundle takes tens of milliseconds.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+_REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+
+
+def _decompressor(content_encoding: str) -> Any:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        # 32 + MAX_WBITS accepts both gzip and zlib headers.
+        return zlib.decompressobj(32 + zlib.MAX_WBITS)
+    raise ProductReadError("The page used a compression we do not read")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP response: redirects and errors carry no body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _fetch_once(target: _Target, addresses: list[IPAddress], deadline: float, max_bytes: int) -> _Answer:
+    per_call = _remaining(deadline, None)
+    url = httpcore.URL(
+        scheme=target.scheme.encode(),
+        host=target.host.encode(),
+        port=None if target.default_port else target.port,
+        target=target.path.encode("ascii"),
+    )
+    headers = [
+        (b"Host", target.host_header.encode()),
+        (b"User-Agent", USER_AGENT.encode()),
+        (b"Accept", b"text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"),
+        (b"Accept-Encoding", b"gzip, deflate"),
+        (b"Accept-Language", b"en"),
+    ]
+    timeouts = {"connect": per_call, "read": per_call, "write": per_call, "pool": per_call}
+    backend = _PinnedBackend(addresses, deadline)
+    with (
+        httpcore.ConnectionPool(
+            ssl_context=_ssl_context(), network_backend=backend, max_connections=1
+        ) as pool,
+        pool.stream("GET", url, headers=headers, extensions={"timeout": timeouts}) as response,
+    ):
+        response_headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers
+        }
+        if response.status in _REDIRECT_STATUSES:
+            return _Answer(response.status, response_headers, b"")
+        if not 200 <= response.status < 300:
+            return _Answer(response.status, response_headers, b"")
+        declared = response_headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise _too_large(max_bytes)
+        decoder = _decompressor(response_headers.get("content-encoding", ""))
+        received = 0
+        body = bytearray()
+        for chunk in response.iter_stream():
+            received += len(chunk)
+            if received > max_bytes:
+                raise _too_large(max_bytes)
+            if decoder is None:
+                body += chunk
+            else:
+                # Bounded output per call: a small compressed body must not
+                # expand into gigabytes in memory before we can count it.
+                body += decoder.decompress(chunk, max_bytes + 1 - len(body))
+            if len(body) > max_bytes:
+                raise _too_large(max_bytes)
+            if time.monotonic() > deadline:
+                raise ProductReadError(TOO_SLOW)
+        if decoder is not None:
+            body += decoder.flush()
+            if len(body) > max_bytes:
+                raise _too_large(max_bytes)
+        return _Answer(response.status, response_headers, bytes(body))
+
+
+_META_CHARSET: Final = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
+
+
+def _decode(body: bytes, content_type: str) -> str:
+    """Bytes to text: the header's charset, else a BOM, else <meta charset>, else UTF-8."""
+    charset = None
+    match = re.search(r"charset\s*=\s*\"?([A-Za-z0-9_\-:.]+)", content_type, re.IGNORECASE)
+    if match:
+        charset = match.group(1)
+    elif body.startswith(codecs.BOM_UTF8):
+        charset = "utf-8-sig"
+    elif body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        charset = "utf-16"
+    else:
+        meta = _META_CHARSET.search(body[:4096])
+        if meta:
+            charset = meta.group(1).decode("ascii")
+    try:
+        codecs.lookup(charset or "utf-8")
+    except LookupError:
+        charset = None
+    return body.decode(charset or "utf-8", errors="replace")
+
+
+def fetch_page(url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes: int = 2_000_000) -> str:
+    """The HTML at `url`, fetched under the rules in the module docstring.
+
+    `timeout` is the deadline for the whole fetch, redirects included.
+    Raises ProductReadError with a plain-language message on any failure.
+    """
+    deadline = time.monotonic() + timeout
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        target = _parse_target(current)
+        addresses = _checked_addresses(target, allow_private=allow_private, deadline=deadline)
+        try:
+            answer = _fetch_once(target, addresses, deadline, max_bytes)
+        except httpcore.TimeoutException:
+            raise ProductReadError(TOO_SLOW) from None
+        except (httpcore.NetworkError, httpcore.ProtocolError):
+            raise ProductReadError(UNREACHABLE) from None
+        except zlib.error:
+            raise ProductReadError("The page's compressed content could not be read") from None
+        if answer.status in _REDIRECT_STATUSES:
+            location = answer.headers.get("location", "").strip()
+            if not location:
+                raise ProductReadError(UNREACHABLE)
+            current = urljoin(current, location)
+            continue
+        if not 200 <= answer.status < 300:
+            raise ProductReadError(f"The page answered with HTTP status {answer.status}")
+        content_type = answer.headers.get("content-type", "")
+        if content_type and not re.search(r"html|xml", content_type, re.IGNORECASE):
+            raise ProductReadError("The URL did not return a web page")
+        return _decode(answer.body, content_type)
+    raise ProductReadError(f"The page redirected more than {MAX_REDIRECTS} times")
+
+
+def fetch_product(
+    url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes: int = 2_000_000
+) -> Product:
+    """Fetch the page at `url` (see `fetch_page`) and read its product (see `read_product`)."""
+    return read_product(
+        fetch_page(url, allow_private=allow_private, timeout=timeout, max_bytes=max_bytes), url
+    )
+
+
+# --------------------------------------------------------------------------
+# Reading a product from HTML
+# --------------------------------------------------------------------------
+
+_PRODUCT_TYPES: Final = frozenset(
+    {"product", "productgroup", "individualproduct", "productmodel", "someproducts"}
+)
+#: Bounds the work an adversarial JSON-LD block can cause.
+_MAX_JSON_NODES: Final = 5000
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Product fields found by one reader; None where that reader found nothing."""
+
+    name: str | None = None
+    brand: str | None = None
+    category: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    materials: str | None = None
+    description: str | None = None
+
+    def filled_from(self, other: _Found) -> _Found:
+        """This reader's fields, with gaps filled from `other`."""
+        return replace(
+            self, **{f.name: getattr(other, f.name) for f in fields(self) if getattr(self, f.name) is None}
+        )
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(html_lib.unescape(value).split())
+    return text[:limit] or None
+
+
+_SYMBOLS_LONGEST_FIRST: Final = sorted(tables.CURRENCY_SYMBOLS, key=len, reverse=True)
+# A leading minus is kept so "-3" is read as negative (and refused), not as 3.
+_NUMBER: Final = re.compile(r"-?\d(?:[\d.,'\s\u00a0\u202f]*\d)?")
+
+
+def parse_price(value: object) -> tuple[Decimal | None, str | None]:
+    """An amount and, if the text shows one, its currency: "$1,299.00" → (1299.00, "USD").
+
+    Understands "1,299.00", "1.299,00", "249,95" and "1 299 €"; a single dot is
+    a decimal point, as schema.org asks.
+    """
+    if isinstance(value, bool):
+        return None, None
+    if isinstance(value, int | float):
+        number = Decimal(repr(value))
+        return (number, None) if number.is_finite() else (None, None)
+    if not isinstance(value, str):
+        return None, None
+    text = value.strip()
+    currency = None
+    codes = re.findall(r"\b[A-Z]{3}\b", text)
+    for code in codes:
+        if code in tables.USD_PER_UNIT:
+            currency = code
+            break
+    if currency is None:
+        for symbol in _SYMBOLS_LONGEST_FIRST:
+            if symbol in text:
+                currency = tables.CURRENCY_SYMBOLS[symbol]
+                break
+    match = _NUMBER.search(text)
+    if match is None:
+        return None, currency
+    digits = re.sub(r"[\s'\u00a0\u202f]", "", match.group(0))
+    if "," in digits and "." in digits:
+        decimal_mark = "," if digits.rfind(",") > digits.rfind(".") else "."
+        thousands = "." if decimal_mark == "," else ","
+        digits = digits.replace(thousands, "").replace(decimal_mark, ".")
+    elif "," in digits:
+        groups = digits.split(",")
+        if len(groups) > 2 or len(groups[-1]) == 3:
+            digits = digits.replace(",", "")
+        else:
+            digits = digits.replace(",", ".")
+    elif digits.count(".") > 1:
+        digits = digits.replace(".", "")
+    try:
+        number = Decimal(digits)
+    except InvalidOperation:
+        return None, currency
+    return (number, currency) if number.is_finite() else (None, currency)
+
+
+def _load_json(text: str) -> Any:
+    text = text.strip()
+    # Some sites wrap JSON-LD in comment or CDATA markers for old browsers.
+    text = re.sub(r"^\s*(?:<!--|/\*\s*<!\[CDATA\[\s*\*/)", "", text)
+    text = re.sub(r"(?:-->|/\*\s*\]\]>\s*\*/)\s*$", "", text).strip().rstrip(";")
+    try:
+        return json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _walk(roots: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Every JSON object under `roots`, breadth first, so top-level products come first."""
+    queue: deque[Any] = deque(roots)
+    seen = 0
+    while queue and seen < _MAX_JSON_NODES:
+        item = queue.popleft()
+        seen += 1
+        if isinstance(item, list):
+            queue.extend(item)
+        elif isinstance(item, dict):
+            yield item
+            queue.extend(v for v in item.values() if isinstance(v, dict | list))
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    raw = node.get("@type")
+    values = raw if isinstance(raw, list) else [raw]
+    # "Product", "schema:Product" and "http://schema.org/Product" are the same type.
+    return {re.split(r"[/:#]", v)[-1].lower() for v in values if isinstance(v, str)}
+
+
+class _JsonLd:
+    """The JSON-LD blocks of one page, with `@id` references resolvable."""
+
+    def __init__(self, blocks: list[Any]) -> None:
+        self.blocks = blocks
+        self.by_id: dict[str, dict[str, Any]] = {}
+        for node in _walk(blocks):
+            node_id = node.get("@id")
+            if isinstance(node_id, str) and len(node) > 1:
+                self.by_id.setdefault(node_id, node)
+
+    def deref(self, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"@id"} and isinstance(value["@id"], str):
+            return self.by_id.get(value["@id"], value)
+        return value
+
+    def text(self, value: Any, depth: int = 0) -> str | None:
+        # The depth limit stops @id references that point back at themselves.
+        if depth > 4:
+            return None
+        value = self.deref(value)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, dict):
+            return self.text(value.get("name") or value.get("@value"), depth + 1)
+        if isinstance(value, list):
+            for item in value[:20]:
+                text = self.text(item, depth + 1)
+                if text:
+                    return text
+        return None
+
+    def texts(self, value: Any, separator: str) -> str | None:
+        value = self.deref(value)
+        if isinstance(value, list):
+            parts = [t for t in (self.text(item) for item in value[:20]) if t]
+            return separator.join(parts) or None
+        return self.text(value)
+
+    def offers(self, value: Any) -> Iterator[dict[str, Any]]:
+        """Every offer under an `offers` value (object, list, AggregateOffer's own offers)."""
+        for node in _walk([self.deref(value)]):
+            yield self.deref(node)
+
+    def price(self, product: dict[str, Any]) -> tuple[Decimal | None, str | None]:
+        for offer in self.offers(product.get("offers")):
+            specs = self.deref(offer.get("priceSpecification"))
+            spec_list = specs if isinstance(specs, list) else [specs]
+            candidates = [(offer.get("lowPrice"), offer), (offer.get("price"), offer)]
+            if "aggregateoffer" not in _types(offer):
+                candidates.reverse()  # a plain Offer's own price before any low price
+            candidates += [(s.get("price"), s) for s in spec_list if isinstance(s, dict)]
+            for raw, holder in candidates:
+                amount, symbol_currency = parse_price(raw)
+                if amount is not None and amount > 0:
+                    currency = holder.get("priceCurrency") or offer.get("priceCurrency")
+                    return amount, currency if isinstance(currency, str) else symbol_currency
+        return None, None
+
+
+def _from_json_ld(soup: BeautifulSoup) -> _Found | None:
+    blocks = []
+    for script in soup.find_all("script"):
+        if not isinstance(script, Tag):
+            continue
+        kind = str(script.get("type") or "").split(";")[0].strip().lower()
+        if kind == "application/ld+json":
+            data = _load_json(script.get_text())
+            if data is not None:
+                blocks.append(data)
+    if not blocks:
+        return None
+    ld = _JsonLd(blocks)
+    products = [node for node in _walk(blocks) if _types(node) & _PRODUCT_TYPES]
+    if not products:
+        return None
+    priced = [(p, ld.price(p)) for p in products]
+    product, (price, currency) = next(((p, pc) for p, pc in priced if pc[0] is not None), priced[0])
+    return _Found(
+        name=ld.text(product.get("name")),
+        brand=ld.text(product.get("brand")) or ld.text(product.get("manufacturer")),
+        category=ld.texts(product.get("category"), " > "),
+        price=price,
+        currency=currency,
+        materials=ld.texts(product.get("material"), ", "),
+        description=ld.text(product.get("description")),
+    )
+
+
+def _attribute(tag: Tag, name: str) -> str | None:
+    value = tag.get(name)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " ".join(value)
+    return None
+
+
+def _from_microdata(soup: BeautifulSoup) -> _Found | None:
+    scope = soup.find(
+        attrs={"itemtype": re.compile(r"schema\.org/(Product|IndividualProduct|ProductModel)$", re.I)}
+    )
+    if not isinstance(scope, Tag):
+        return None
+    props: dict[str, str] = {}
+    for element in scope.find_all(attrs={"itemprop": True}):
+        if not isinstance(element, Tag):
+            continue
+        prop = (_attribute(element, "itemprop") or "").strip().lower()
+        value = _attribute(element, "content")
+        if value is None:
+            value = element.get_text(" ", strip=True)
+        if prop and value and prop not in props:
+            props[prop] = value
+    amount, symbol_currency = parse_price(props.get("price") or props.get("lowprice"))
+    return _Found(
+        name=props.get("name"),
+        brand=props.get("brand"),
+        category=props.get("category"),
+        price=amount,
+        currency=props.get("pricecurrency") or symbol_currency,
+        materials=props.get("material"),
+        description=props.get("description"),
+    )
+
+
+def _first(meta: dict[str, str], *keys: str) -> str | None:
+    for key in keys:
+        if meta.get(key):
+            return meta[key]
+    return None
+
+
+def _from_meta(soup: BeautifulSoup) -> tuple[_Found, bool]:
+    """OpenGraph / product meta tags, and whether they say the page is a product."""
+    meta: dict[str, str] = {}
+    for tag in soup.find_all("meta"):
+        if not isinstance(tag, Tag):
+            continue
+        key = (
+            _attribute(tag, "property") or _attribute(tag, "name") or _attribute(tag, "itemprop") or ""
+        ).strip()
+        content = _attribute(tag, "content")
+        if key and content is not None and key.lower() not in meta:
+            meta[key.lower()] = content.strip()
+    raw_price = _first(meta, "product:price:amount", "og:price:amount", "product:sale_price:amount", "price")
+    amount, symbol_currency = parse_price(raw_price)
+    found = _Found(
+        name=_first(meta, "og:title", "twitter:title"),
+        brand=_first(meta, "product:brand", "og:brand", "brand"),
+        category=_first(meta, "product:category", "og:category", "category"),
+        price=amount,
+        currency=_first(meta, "product:price:currency", "og:price:currency", "product:sale_price:currency")
+        or _first(meta, "pricecurrency")
+        or symbol_currency,
+        materials=_first(meta, "product:material", "material"),
+        description=_first(meta, "og:description", "description"),
+    )
+    is_product = raw_price is not None or meta.get("og:type", "").lower() in (
+        "product",
+        "product.item",
+        "og:product",
+    )
+    return found, is_product
+
+
+_PERCENT: Final = r"(\d{1,3}(?:[.,]\d{1,2})?)\s*%"
+_PERCENT_FIRST: Final = re.compile(_PERCENT + r"\s*([^\d%,;/|()\n:+.]+)")
+_NAME_FIRST: Final = re.compile(r"([^\d%,;/|()\n:+.]+?)\s*[:\-–]?\s*" + _PERCENT)
+_FILLER: Final = re.compile(r"^(?:and|with|&)\s+|\s+(?:and|with|&)$", re.IGNORECASE)
+
+
+def _material_name(raw: str) -> str:
+    name = _FILLER.sub("", " ".join(raw.split()).strip(" .-–")).strip(" .-–")
+    return name[: tables.MAX_MATERIAL_NAME_LENGTH]
+
+
+def parse_materials(text: str, *, known_only: bool = False) -> tuple[Material, ...]:
+    """Material lines from composition text.
+
+    "80% wool, 20% polyamide", "Wool 80% / Polyamide 20%" and
+    "Shell: 80% wool, 20% nylon. Lining: 100% viscose" all work; in the last,
+    lines are kept until they reach 100 %, so the shell is scored and the
+    lining is not. Names without percentages ("Cotton, Elastane") share 100 %
+    equally, as nothing better is known. With `known_only`, lines that name no
+    known fibre are skipped (for free text, where "20% off" is not a material).
+    """
+    text = html_lib.unescape(text)
+    first = re.search(_PERCENT, text)
+    if first is None:
+        names = [_material_name(n) for n in re.split(r"[,;/|+\n]|\band\b", text)]
+        names = [n for n in names if n and (not known_only or resolve_fibre(n) is not None)]
+        names = names[: tables.MAX_MATERIAL_LINES]
+        if not names:
+            return ()
+        share = (Decimal(100) / len(names)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        return tuple(Material(name, share) for name in names)
+
+    pairs_percent_first = [(name, pct) for pct, name in _PERCENT_FIRST.findall(text)]
+    pairs_name_first = _NAME_FIRST.findall(text)
+    # Both readings are tried; the one naming more known fibres wins, and on a
+    # tie the text just before the first percentage decides ("Wool 80%" vs "80% wool").
+    segment_start = max(text.rfind(sep, 0, first.start()) for sep in ",;/|:.\n(") + 1
+    if re.search(r"[^\W\d_]", text[segment_start : first.start()]):
+        readings = (pairs_name_first, pairs_percent_first)
+    else:
+        readings = (pairs_percent_first, pairs_name_first)
+    parsed = [_material_lines(pairs, known_only=known_only) for pairs in readings]
+    return max(parsed, key=lambda lines: sum(1 for m in lines if resolve_fibre(m.name) is not None))
+
+
+def _material_lines(pairs: list[tuple[str, str]], *, known_only: bool) -> tuple[Material, ...]:
+    materials: list[Material] = []
+    total = Decimal(0)
+    for raw_name, raw_percentage in pairs:
+        name = _material_name(raw_name)
+        percentage = Decimal(raw_percentage.replace(",", "."))
+        if not name or percentage > 100 or (known_only and resolve_fibre(name) is None):
+            continue
+        if total + percentage > 100 or len(materials) == tables.MAX_MATERIAL_LINES:
+            break
+        total += percentage
+        materials.append(Material(name, percentage))
+    return tuple(materials)
+
+
+def read_product(html: str, url: str) -> Product:
+    """The product a page describes: JSON-LD first, then microdata, then meta tags.
+
+    Fields missing from a richer source are filled from the next one. Raises
+    ProductReadError when the page has no product or no usable price. The
+    currency defaults to USD when the page gives none (documented in docs/scoring.md).
+    """
+    soup = BeautifulSoup(html, "html.parser")
+    json_ld = _from_json_ld(soup)
+    microdata = _from_microdata(soup)
+    meta, meta_is_product = _from_meta(soup)
+    if json_ld is None and microdata is None and not meta_is_product:
+        raise ProductReadError(NO_PRODUCT)
+    found = meta
+    for richer in (microdata, json_ld):
+        if richer is not None:
+            found = richer.filled_from(found)
+    if found.price is None or found.price <= 0 or found.price > tables.MAX_PRICE:
+        raise ProductReadError(NO_PRICE)
+
+    name = found.name
+    if name is None and soup.title is not None:
+        name = soup.title.get_text()
+    description = _clean(found.description, tables.MAX_DESCRIPTION_LENGTH) or ""
+    materials = parse_materials(found.materials) if found.materials else ()
+    if not materials and description:
+        # Many shops state the composition only in the description.
+        materials = parse_materials(description, known_only=True) if "%" in description else ()
+    currency = (found.currency or "").strip().upper()
+    return Product(
+        url=url,
+        brand=_clean(found.brand, tables.MAX_BRAND_LENGTH),
+        name=_clean(name, tables.MAX_NAME_LENGTH),
+        category=_clean(found.category, tables.MAX_CATEGORY_LENGTH),
+        price=found.price,
+        currency=currency if re.fullmatch(r"[A-Z]{3}", currency) else tables.DEFAULT_CURRENCY,
+        materials=materials,
+        description=description,
+    )

@@ -1,0 +1,282 @@
+"""The valuation workflow: check the request, get the product (client's or page's), score, store.
+
+Views, streams and the job task all go through these functions, so a valuation answered
+over REST, over either stream or as a job is validated, scored and stored the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import serializers as drf_serializers
+
+from api.errors import ApiError
+from valuations.models import Valuation, ValuationSource
+from valuations.product_page import (
+    NO_PRICE,
+    NO_PRODUCT,
+    PRIVATE_ADDRESS,
+    ProductReadError,
+    fetch_product,
+)
+from valuations.scoring import SCORER_VERSION as ENGINE_VERSION
+from valuations.scoring.engine import STAGE_PROGRESS, Product, normalise_url, score_stages
+from valuations.serializers import ValueDecisionRequestSerializer
+
+logger = logging.getLogger(__name__)
+
+#: The whole page fetch (redirects included) must finish within this many seconds.
+PAGE_FETCH_TIMEOUT_SECONDS: Final = 5.0
+#: Bigger pages are refused rather than read into memory.
+PAGE_MAX_BYTES: Final = 2_000_000
+#: How long a product read from a page is reused for the same URL.
+PRODUCT_CACHE_SECONDS: Final = 3600
+#: Rows deleted per statement by the retention task, so no delete holds locks for long.
+PRUNE_BATCH: Final = 5000
+
+#: Progress (0–100) when the product is known, before the engine's own stages.
+PRODUCT_PROGRESS: Final = 20
+STAGE_PERCENT: Final[dict[str, int]] = {"product": PRODUCT_PROGRESS, **STAGE_PROGRESS}
+
+
+@dataclasses.dataclass(frozen=True)
+class ValuationRequest:
+    """A checked request: what to value and on whose behalf."""
+
+    url: str
+    client: Mapping[str, str]
+    override: Product | None
+    raw: dict[str, Any]
+
+    @property
+    def source(self) -> str:
+        return ValuationSource.OVERRIDE if self.override is not None else ValuationSource.PAGE
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedProduct:
+    product: Product
+    source: str
+    cached: bool = False
+
+
+class ValuationFailed(ApiError):
+    """The product could not be valued; the status, code and message are meant for the client."""
+
+
+def parse_request(data: object) -> ValuationRequest:
+    """Check a request body (guardrails included); raises DRF's ValidationError with per-field messages."""
+    if not isinstance(data, dict):
+        raise drf_serializers.ValidationError(
+            {"non_field_errors": ["The request body must be a JSON object."]}
+        )
+    serializer = ValueDecisionRequestSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    validated = serializer.validated_data
+    client = validated.get("client") or {"id": "", "surface": "", "version": ""}
+    return ValuationRequest(
+        url=validated["url"], client=client, override=serializer.override_product, raw=data
+    )
+
+
+# --- the product --------------------------------------------------------------------------
+
+
+def product_cache_key(url: str) -> str:
+    """One entry per product URL (tracking parameters, case and `www.` do not split it).
+
+    The engine's version is part of the key: a release that reads pages differently
+    must not serve products read by the previous one.
+    """
+    digest = hashlib.sha256(normalise_url(url).encode("utf-8")).hexdigest()[:32]
+    return f"valuations:product:{ENGINE_VERSION}:{digest}"
+
+
+def _read_failure(exc: ProductReadError) -> ValuationFailed:
+    """Map a page-reading failure to what the client should be told.
+
+    400 when the request itself is at fault (a page without a product, a private
+    address); 422 when the URL is fine but the page could not be fetched as asked
+    (timeout, unreachable, error status, too large, not HTML), a condition the
+    client may retry later.
+    """
+    if exc.message in (NO_PRODUCT, NO_PRICE):
+        return ValuationFailed(
+            400,
+            "product_not_found",
+            f"{exc.message}; send its details in overrideProduct instead.",
+            {"url": [f"{exc.message}."]},
+        )
+    if exc.message == PRIVATE_ADDRESS:
+        return ValuationFailed(
+            400,
+            "url_not_allowed",
+            f"{exc.message}; only public web pages are read.",
+            {"url": [f"{exc.message}."]},
+        )
+    return ValuationFailed(422, "page_unavailable", f"{exc.message}.", {"url": [f"{exc.message}."]})
+
+
+def page_product(url: str) -> tuple[Product, bool]:
+    """The product on the page at `url` and whether it came from the cache.
+
+    Raises ValuationFailed. The cache only speeds things up: if it is down, the
+    page is fetched as if nothing were cached.
+    """
+    key = product_cache_key(url)
+    try:
+        cached = cache.get(key)
+    except Exception:
+        logger.warning("Product cache unavailable; fetching %s", url, exc_info=True)
+        cached = None
+    if isinstance(cached, Product):
+        # Same product, but report the URL this client asked about.
+        return dataclasses.replace(cached, url=url), True
+    try:
+        product = fetch_product(
+            url,
+            allow_private=settings.VALUATION_ALLOW_PRIVATE_URLS,
+            timeout=PAGE_FETCH_TIMEOUT_SECONDS,
+            max_bytes=PAGE_MAX_BYTES,
+        )
+    except ProductReadError as exc:
+        raise _read_failure(exc) from None
+    try:
+        cache.set(key, product, PRODUCT_CACHE_SECONDS)
+    except Exception:
+        logger.warning("Could not cache the product of %s", url, exc_info=True)
+    return product, False
+
+
+def resolve_product(request: ValuationRequest) -> ResolvedProduct:
+    """The client's product when it sent one, else the page's (network; may be slow)."""
+    if request.override is not None:
+        return ResolvedProduct(request.override, ValuationSource.OVERRIDE)
+    product, cached = page_product(request.url)
+    return ResolvedProduct(product, ValuationSource.PAGE, cached)
+
+
+# --- scoring and storing ------------------------------------------------------------------
+
+
+def scorer_version() -> str:
+    """The `version` every response carries: the same value as the `X-Scorer-Version` header."""
+    return str(settings.SCORER_VERSION)
+
+
+def valuation_stages(
+    product: Product, *, generated_at: datetime | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The engine's stages (`price`, `resale`, `circularity`, then `complete` with the response)."""
+    return score_stages(product, generated_at=generated_at or timezone.now(), version=scorer_version())
+
+
+def describe_stage(stage: str, data: Mapping[str, Any], resolved: ResolvedProduct | None = None) -> str:
+    """A short line for logs, job messages and stream `log` events."""
+    if stage == "product":
+        if resolved is None or resolved.source == ValuationSource.OVERRIDE:
+            return "Using the product details sent in overrideProduct"
+        return "Read the product from the cache" if resolved.cached else "Read the product from the page"
+    if stage == "price":
+        return f"Price fairness scored {data['priceFairnessScore']}/100"
+    if stage == "resale":
+        return f"Resale potential scored {data['resalePotentialScore']}/100"
+    if stage == "circularity":
+        return f"Circularity scored {data['circularity']['circularImpactScore']}/100"
+    if stage == "complete":
+        return "Valuation complete"
+    return stage
+
+
+def record_valuation(
+    organization_id: int,
+    request: ValuationRequest,
+    resolved: ResolvedProduct,
+    response: dict[str, Any],
+    *,
+    request_id: str = "",
+) -> Valuation:
+    """Store an answered valuation with its request."""
+    return Valuation.objects.create(
+        organization_id=organization_id,
+        client_id=request.client.get("id", ""),
+        client_surface=request.client.get("surface", ""),
+        client_version=request.client.get("version", ""),
+        url=request.url,
+        product_id=response["productId"],
+        source=resolved.source,
+        request=request.raw,
+        result=response,
+        version=response["version"],
+        request_id=request_id or "",
+    )
+
+
+StageCallback = Callable[[str, dict[str, Any]], None]
+
+
+def value_product(
+    organization_id: int,
+    request: ValuationRequest,
+    *,
+    request_id: str = "",
+    on_stage: StageCallback | None = None,
+    on_stored: Callable[[Valuation], None] | None = None,
+) -> Valuation:
+    """Get the product, score it and store the valuation; `result` is the response body.
+
+    `on_stage(stage, data)` is called after the product is known (`"product"`) and after
+    each scoring stage, before anything is stored; `on_stored(valuation)` inside the
+    transaction that stores it. Raises ValuationFailed.
+    """
+    resolved = resolve_product(request)
+    if on_stage is not None:
+        on_stage("product", {"source": resolved.source, "cached": resolved.cached})
+    response: dict[str, Any] | None = None
+    for stage, data in valuation_stages(resolved.product):
+        if stage == "complete":
+            response = data
+        elif on_stage is not None:
+            on_stage(stage, data)
+    assert response is not None, "the engine always ends with a complete stage"
+    with transaction.atomic():
+        valuation = record_valuation(organization_id, request, resolved, response, request_id=request_id)
+        if on_stored is not None:
+            on_stored(valuation)
+    return valuation
+
+
+# --- reading and removing -----------------------------------------------------------------
+
+
+def purge_client(organization_id: int, client_id: str) -> int:
+    """Delete every stored valuation of one client of one organisation; returns how many."""
+    deleted, _ = Valuation.objects.of_client(organization_id, client_id).delete()
+    return deleted
+
+
+def prune_valuations(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Delete valuations older than the retention period (VALUATION_RETENTION_DAYS); returns how many."""
+    days = int(settings.VALUATION_RETENTION_DAYS) if days is None else days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    total = 0
+    while True:
+        # Batches keep each delete short on a big table; ids first because
+        # DELETE ... LIMIT is not portable.
+        with transaction.atomic():
+            ids = list(
+                Valuation.objects.older_than(cutoff).order_by().values_list("pk", flat=True)[:PRUNE_BATCH]
+            )
+            if not ids:
+                return total
+            deleted, _ = Valuation.objects.filter(pk__in=ids).delete()
+        total += deleted

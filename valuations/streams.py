@@ -1,0 +1,393 @@
+"""The two valuation streams (spec §6): `GET …/value-decision/stream-get` and `POST …/value-decision/stream`.
+
+Both run the same steps as `POST /api/v1/value-decision` (services.py) and narrate them
+as SSE through the one encoder. Their events carry no `id:` because a valuation stream
+is not resumable: a client that loses it asks again. Every refusal (auth, scope, rate
+limit, bad input, stream limit) is a JSON error sent before any stream byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextvars
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions as drf_exceptions
+
+from accounts.auth import Actor
+from api import metrics
+from api.errors import exception_handler, json_error
+from api.logging import request_id_var
+from events.encoding import encode_event
+from events.hub import StreamSlot, db_call
+from events.sse import authenticate_stream, sse_response
+from valuations import services
+from valuations.models import Valuation
+from valuations.services import ResolvedProduct, ValuationFailed, ValuationRequest
+
+logger = logging.getLogger(__name__)
+
+#: Both streams create a stored valuation, so both need the `write` scope, like the POST.
+STREAM_SCOPE = "write"
+#: A base64 payload longer than this is refused (a JSON request body is capped the same way).
+MAX_PAYLOAD_CHARS = 64 * 1024
+#: Heartbeats while a page is being fetched come at least this often, so a proxy or a
+#: mobile client never sees a silent connection (shorter if SSE_HEARTBEAT_SECONDS is).
+MAX_HEARTBEAT_SECONDS = 3.0
+
+
+#: Concurrent page fetches of the streams in this process; more wait their turn.
+FETCH_THREADS = 16
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def heartbeat_interval() -> float:
+    return min(MAX_HEARTBEAT_SECONDS, float(settings.SSE_HEARTBEAT_SECONDS))
+
+
+def _fetch_pool() -> ThreadPoolExecutor:
+    """Threads for page fetches only.
+
+    A fetch waits on somebody else's server for up to 5 s. On the shared pool (db_call,
+    a handful of threads) a few slow shops would stall every stream's database work and
+    authentication in this process; on their own pool they can only delay each other.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="valuation-fetch")
+        return _pool
+
+
+# --- the steps of one streamed valuation ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """Something worth telling the client, before it is dressed as one stream's events."""
+
+    kind: Literal["fetching", "waiting", "product", "stage", "complete", "failed"]
+    stage: str = ""
+    data: dict[str, Any] | None = None
+    resolved: ResolvedProduct | None = None
+    valuation: Valuation | None = None
+    code: str = ""
+    message: str = ""
+
+
+async def valuation_steps(
+    parsed: ValuationRequest, organization_id: int, request_id: str
+) -> AsyncGenerator[Step, None]:
+    """Run one valuation, yielding its steps; always ends with `complete` or `failed`."""
+    try:
+        if parsed.override is not None:
+            resolved = services.resolve_product(parsed)  # no I/O: the client sent the product
+        else:
+            yield Step("fetching", message=f"Reading the product page {parsed.url}")
+            # The fetch blocks for up to its deadline, so it runs on a thread while this
+            # stream keeps the connection alive with heartbeats.
+            context = contextvars.copy_context()  # keeps the request id on the fetch's log lines
+            fetch = asyncio.get_running_loop().run_in_executor(
+                _fetch_pool(), functools.partial(context.run, services.resolve_product, parsed)
+            )
+            try:
+                while True:
+                    done, _pending = await asyncio.wait({fetch}, timeout=heartbeat_interval())
+                    if done:
+                        break
+                    yield Step("waiting")
+                resolved = fetch.result()
+            finally:
+                # A client that left stops waiting; the fetch itself ends at its own deadline.
+                fetch.cancel()
+        yield Step("product", stage="product", resolved=resolved)
+
+        response: dict[str, Any] | None = None
+        # Scoring is pure and takes well under a millisecond per stage: no thread needed.
+        for stage, data in services.valuation_stages(resolved.product):
+            if stage == "complete":
+                response = data
+            else:
+                yield Step("stage", stage=stage, data=data)
+        assert response is not None
+        valuation = await db_call(services.record_valuation)(
+            organization_id, parsed, resolved, response, request_id=request_id
+        )
+    except ValuationFailed as exc:
+        yield Step("failed", code=exc.error_code, message=str(exc.detail))
+        return
+    except Exception:
+        logger.exception("Streamed valuation of %s failed", parsed.url)
+        yield Step(
+            "failed", code="internal_error", message="Something went wrong on our side; it has been logged."
+        )
+        return
+    yield Step("complete", data=valuation.result, valuation=valuation)
+
+
+def _now() -> dict[str, Any]:
+    return {"timestamp": timezone.now().isoformat()}
+
+
+def _heartbeat() -> bytes:
+    return encode_event("heartbeat", {"type": "heartbeat", "ts": int(time.time()), **_now()})
+
+
+# --- GET …/stream-get: heartbeat, log…, result | failure ----------------------------------------
+
+
+async def stream_get_events(
+    parsed: ValuationRequest, organization_id: int, request_id: str, slot: StreamSlot
+) -> AsyncGenerator[bytes, None]:
+    """`heartbeat` first, a `log` per step, then `result` (the response) or `failure`."""
+    steps = valuation_steps(parsed, organization_id, request_id)
+    try:
+        yield _heartbeat()
+
+        def log(message: str, stage: str) -> bytes:
+            data = {"type": "log", "message": message, "request_id": request_id, "stage": stage, **_now()}
+            return encode_event("log", data)
+
+        async for step in steps:
+            if step.kind == "fetching":
+                yield log(step.message, "fetching")
+            elif step.kind == "waiting":
+                yield _heartbeat()
+            elif step.kind in ("product", "stage"):
+                yield log(services.describe_stage(step.stage, step.data or {}, step.resolved), step.stage)
+            elif step.kind == "complete":
+                assert step.data is not None
+                yield encode_event("result", {"type": "result", **step.data})
+            else:
+                failure = {
+                    "type": "failure",
+                    "message": step.message,
+                    "code": step.code,
+                    "request_id": request_id,
+                }
+                yield encode_event("failure", failure)
+    finally:
+        await _close(steps, slot)
+
+
+# --- POST …/stream: start, progress/partial…, complete | error -------------------------------
+
+
+async def stream_post_events(
+    parsed: ValuationRequest, organization_id: int, request_id: str, slot: StreamSlot
+) -> AsyncGenerator[bytes, None]:
+    """`start`, `progress` (0–100) and `partial` per stage, `heartbeat` while waiting, then `complete` or `error`."""
+    steps = valuation_steps(parsed, organization_id, request_id)
+    try:
+        start = {
+            "type": "start",
+            "request_id": request_id,
+            "url": parsed.url,
+            "source": parsed.source,
+            **_now(),
+        }
+        yield encode_event("start", start)
+
+        def progress(percent: int, stage: str, message: str) -> bytes:
+            data = {"type": "progress", "progress": percent, "stage": stage, "message": message, **_now()}
+            return encode_event("progress", data)
+
+        async for step in steps:
+            if step.kind == "fetching":
+                yield progress(5, "fetching", step.message)
+            elif step.kind == "waiting":
+                yield _heartbeat()
+            elif step.kind == "product":
+                message = services.describe_stage("product", {}, step.resolved)
+                yield progress(services.STAGE_PERCENT["product"], "product", message)
+            elif step.kind == "stage":
+                assert step.data is not None
+                message = services.describe_stage(step.stage, step.data)
+                yield progress(services.STAGE_PERCENT[step.stage], step.stage, message)
+                yield encode_event("partial", {"type": "partial", "stage": step.stage, **step.data, **_now()})
+            elif step.kind == "complete":
+                assert step.data is not None
+                assert step.valuation is not None
+                yield progress(100, "complete", services.describe_stage("complete", step.data))
+                price_range = step.data["fairPriceRange"]
+                complete = {
+                    "type": "complete",
+                    "valuation": step.data,
+                    "price_min": price_range["min"],
+                    "price_max": price_range["max"],
+                    "currency": price_range["currency"],
+                    "valuation_id": step.valuation.pk,
+                    **_now(),
+                }
+                yield encode_event("complete", complete)
+            else:
+                yield encode_event(
+                    "error", {"type": "error", "code": step.code, "message": step.message, **_now()}
+                )
+    finally:
+        await _close(steps, slot)
+
+
+# --- opening a stream ---------------------------------------------------------------------------
+
+
+async def _close(steps: AsyncGenerator[Step, None], slot: StreamSlot) -> None:
+    """End a stream: stop its valuation (not left to the garbage collector) and free its slot."""
+    try:
+        await steps.aclose()
+    finally:
+        await _release(slot)
+
+
+async def _release(slot: StreamSlot) -> None:
+    metrics.OPEN_STREAMS.labels("valuation").dec()
+    try:
+        await slot.__aexit__(None, None, None)
+    except Exception:
+        logger.warning("Could not release a valuation stream slot", exc_info=True)
+
+
+def _invalid(exc: drf_exceptions.ValidationError) -> JsonResponse:
+    """The same 400 envelope (per-field messages) the REST endpoint answers."""
+    response = exception_handler(exc, {"view": None})
+    assert response is not None
+    return JsonResponse(response.data, status=response.status_code)
+
+
+def _method_not_allowed(allowed: str) -> JsonResponse:
+    response = json_error(405, "method_not_allowed", f"Use {allowed} on this endpoint.")
+    response["Allow"] = allowed
+    return response
+
+
+async def _open_stream(
+    request: HttpRequest,
+    actor: Actor,
+    body: object,
+    events: Any,
+) -> HttpResponseBase:
+    """Validate, take a stream slot and start the stream; JSON errors until the first byte."""
+    try:
+        parsed = services.parse_request(body)
+    except drf_exceptions.ValidationError as exc:
+        return _invalid(exc)
+    # Held until the stream's generator ends. In the distributed mode the slot is a Redis
+    # lease of at least 30 s that only hub subscribers refresh; a valuation stream ends long
+    # before that (the page fetch has a 5 s deadline), so it needs no refresh.
+    slot = StreamSlot(actor.api_key.pk if actor.api_key else None)
+    await slot.__aenter__()
+    if not slot.acquired:
+        return json_error(
+            429, "too_many_streams", "This API key already holds the maximum number of open streams."
+        )
+    metrics.OPEN_STREAMS.labels("valuation").inc()
+    stream: AsyncGenerator[bytes, None] = events(
+        parsed, actor.organization.pk, request_id_var.get() or "", slot
+    )
+    try:
+        # Run the generator to its first event now. Once started, its `finally` (which frees
+        # the slot) is guaranteed to run, even if the client leaves before the body is sent:
+        # asyncio closes an abandoned started generator, never an unstarted one.
+        first = await stream.__anext__()
+    except BaseException:
+        await stream.aclose()
+        raise
+    return sse_response(_starting_with(first, stream))
+
+
+async def _starting_with(first: bytes, stream: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        async for chunk in stream:
+            yield chunk
+    finally:
+        await stream.aclose()
+
+
+def _decode_payload(raw: str) -> object:
+    """The JSON object in a base64url `payload` (padding optional; `btoa`'s alphabet accepted too)."""
+    if not raw:
+        raise ValueError("The payload parameter is required: base64url-encoded JSON.")
+    if len(raw) > MAX_PAYLOAD_CHARS:
+        raise ValueError(f"The payload is longer than {MAX_PAYLOAD_CHARS} characters.")
+    # A `+` from btoa() arrives as a space when the client did not percent-encode it.
+    text = raw.strip().replace(" ", "+").translate(str.maketrans("+/", "-_")).rstrip("=")
+    try:
+        decoded = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("The payload is not valid base64url.") from None
+    try:
+        data = json.loads(decoded.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("The payload does not decode to JSON.") from None
+    if not isinstance(data, dict):
+        raise ValueError("The payload must be a JSON object.")
+    return data
+
+
+async def value_decision_stream_get(request: HttpRequest) -> HttpResponseBase:
+    """`GET /api/v1/value-decision/stream-get?payload=<base64url JSON>&api_key=…` (for EventSource)."""
+    if request.method != "GET":
+        return _method_not_allowed("GET")
+    actor = await authenticate_stream(request, scope=STREAM_SCOPE)
+    if not isinstance(actor, Actor):
+        return actor
+    try:
+        body = _decode_payload(request.GET.get("payload", ""))
+    except ValueError as exc:
+        return json_error(400, "invalid_payload", str(exc), {"payload": [str(exc)]})
+    return await _open_stream(request, actor, body, stream_get_events)
+
+
+def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Django's CSRF check, for callers authenticated by the session cookie only.
+
+    API keys carry no ambient authority, so the view is CSRF-exempt for them; a browser
+    session is not, so it gets the same check as any other session POST.
+    """
+    check = CsrfViewMiddleware(lambda _request: HttpResponse())
+    check.process_request(request)
+    return check.process_view(request, lambda _request: HttpResponse(), (), {})
+
+
+@csrf_exempt
+async def value_decision_stream_post(request: HttpRequest) -> HttpResponseBase:
+    """`POST /api/v1/value-decision/stream` with the JSON body of `POST /api/v1/value-decision`."""
+    if request.method != "POST":
+        return _method_not_allowed("POST")
+    actor = await authenticate_stream(request, scope=STREAM_SCOPE)
+    if not isinstance(actor, Actor):
+        return actor
+    if actor.api_key is None:
+        refusal = _csrf_refusal(request)
+        if refusal is not None:
+            return refusal
+    if request.content_type != "application/json":
+        return json_error(
+            415, "unsupported_media_type", "Send the request as Content-Type: application/json."
+        )
+    try:
+        body = json.loads(request.body or b"null")
+    except RequestDataTooBig:
+        return json_error(413, "payload_too_large", "The request body is too large.")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return json_error(400, "malformed_request", "The request body is not valid JSON.")
+    return await _open_stream(request, actor, body, stream_post_events)
