@@ -149,7 +149,7 @@ class ApiKey(models.Model):
         full secret. Refuses (ValueError) a key that is revoked or expired.
         """
         with transaction.atomic():
-            old = ApiKey.objects.select_for_update().select_related("organization").get(pk=self.pk)
+            old = ApiKey.objects.select_for_update(no_key=True).select_related("organization").get(pk=self.pk)
             if not old.is_usable:
                 raise ValueError(f"{old} is revoked or expired; create a new key instead.")
             new, raw = ApiKey.create_key(

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -28,6 +29,8 @@ _CODE_NAMES = {
     "not_found": "not_found",
     "invalid": "invalid_request",
 }
+
+TRANSIENT_RETRY_AFTER_SECONDS = 1
 
 
 class ApiError(exceptions.APIException):
@@ -91,6 +94,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, OperationalError):
+        # A deadlock victim, a serialisation failure, a lost or refused connection: the
+        # transaction was rolled back, nothing was stored, and the same request can succeed
+        # a moment later. Say so instead of presenting it as a bug.
+        logger.warning(
+            "Transient database error in %s", context.get("view").__class__.__name__, exc_info=True
+        )
+        return Response(
+            error_body("temporarily_unavailable", "The database is busy; nothing was saved. Retry shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(TRANSIENT_RETRY_AFTER_SECONDS)},
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)

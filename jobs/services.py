@@ -12,7 +12,9 @@ with an `input_serializer` can be created by `POST /api/v1/jobs {"type", "input"
 
 Lock order, to stay clear of deadlocks: job row, then the rows of the job's resource (for a
 statement: deal, statement, batch), then the organisation row, and only then publish events
-(publishing holds the organisation's event-sequence row until commit).
+(publishing holds the organisation's event-sequence row until commit). Rows are locked
+`FOR NO KEY UPDATE` so that inserting an event, whose foreign-key check takes `FOR KEY SHARE`
+on the organisation, never waits on a lock held by another publisher (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -178,7 +180,7 @@ def create_jobs(
     now = timezone.now()
     with transaction.atomic():
         if billable:
-            org = Organization.objects.select_for_update().get(pk=organization.pk)
+            org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
             check_quota(org, len(inputs), now)
         jobs = [
             Job(
@@ -221,7 +223,7 @@ def claim_job(job_id: str) -> Job | None:
     The row lock plus the `queued` filter is what makes a redelivered message harmless.
     """
     with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id, status=JobStatus.QUEUED).first()
+        job = Job.objects.select_for_update(no_key=True).filter(pk=job_id, status=JobStatus.QUEUED).first()
         if job is None:
             return None
         now = timezone.now()
@@ -240,7 +242,7 @@ def claim_job(job_id: str) -> Job | None:
 
 def lock_owned(job: Job) -> Job:
     """Lock and return the job's current row, if this run still owns it; call inside a transaction."""
-    current = Job.objects.select_for_update().owned_by(job).first()
+    current = Job.objects.select_for_update(no_key=True).owned_by(job).first()
     if current is None:
         raise JobLost(job.pk)
     return current
@@ -399,7 +401,7 @@ def running(job_id: str) -> Iterator[Job | None]:
 def request_cancel(organization: Organization, job_id: str) -> Job:
     """Ask a queued or running job to stop at its next stage boundary; 409 once it has ended."""
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(organization=organization, pk=job_id)
+        job = Job.objects.select_for_update(no_key=True).get(organization=organization, pk=job_id)
         if job.is_terminal:
             raise Conflict(f"The job has already ended ({job.status}).", "job_finished")
         if not job.cancel_requested:
@@ -476,7 +478,7 @@ def _reap_one(job_id: str, cutoff: datetime.datetime, now: datetime.datetime) ->
     with transaction.atomic():
         # skip_locked: a worker in the middle of a transaction on this job is alive after all.
         job = (
-            Job.objects.select_for_update(skip_locked=True)
+            Job.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(pk=job_id, status=JobStatus.STARTED)
             .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
             .first()

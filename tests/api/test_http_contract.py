@@ -122,3 +122,23 @@ def test_rate_limits_are_per_key(org: Organization, make_key: Callable[..., str]
 def test_openapi_schema_and_docs_are_served(db: None, url: str) -> None:
     response = Client().get(url)
     assert response.status_code == 200
+
+
+def test_a_transient_database_error_is_a_503_with_retry_after(
+    api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from deals import services
+    from deals.models import Deal
+
+    def deadlocked(*args: object, **kwargs: object) -> None:
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(services, "create_deal", deadlocked)
+    response = api.post("/api/v1/deals", {"business_name": "Bolt Logistics"}, format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json()["error"]["code"] == "temporarily_unavailable"
+    assert response["X-RateLimit-Limit"]
+    assert not Deal.objects.exists()
