@@ -28,7 +28,9 @@ def plain_row_locks(source: str) -> list[int]:
 
 
 def test_the_checker_sees_plain_and_no_key_locks() -> None:
-    source = "a.select_for_update()\nb.select_for_update(no_key=True)\nc.select_for_update(skip_locked=True)\n"
+    source = (
+        "a.select_for_update()\nb.select_for_update(no_key=True)\nc.select_for_update(skip_locked=True)\n"
+    )
     assert plain_row_locks(source) == [1, 3]
 
 

@@ -70,7 +70,10 @@ def test_a_worker_publishes_while_a_request_holds_the_quota_lock(
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=request, name="request"), threading.Thread(target=worker, name="worker")]
+    threads = [
+        threading.Thread(target=request, name="request"),
+        threading.Thread(target=worker, name="worker"),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
