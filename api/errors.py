@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from api.logging import request_id_var
+from api.ratelimit import count_refused
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ _CODE_NAMES = {
 }
 
 TRANSIENT_RETRY_AFTER_SECONDS = 1
+RATE_LIMITED_MESSAGE = "Too many requests; retry after the Retry-After delay."
 
 
 class ApiError(exceptions.APIException):
@@ -123,9 +125,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = _CODE_NAMES.get(raw_code, raw_code)
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "The request was refused."
         fields = {}
+    if isinstance(
+        exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed, exceptions.PermissionDenied)
+    ):
+        usage = count_refused(context["request"])
+        if usage is not None and usage.limited:
+            return Response(error_body("rate_limited", RATE_LIMITED_MESSAGE), status=429)
     if isinstance(exc, exceptions.Throttled):
-        code = "rate_limited"
-        message = "Too many requests for this API key; retry after the Retry-After delay."
+        code, message = "rate_limited", RATE_LIMITED_MESSAGE
     response.data = error_body(code, message, fields)
     return response
 

@@ -46,11 +46,19 @@ class RateLimitUsage:
         return headers
 
 
-def principal_of(api_key: ApiKey | None, user: Any) -> tuple[str, int]:
-    """The counter's identity and its per-minute limit."""
+def principal_of(api_key: ApiKey | None, user: Any, request: HttpRequest) -> tuple[str, int]:
+    """The counter's identity and its per-minute limit.
+
+    A key counts against itself, a dashboard user against themself; a caller without a
+    usable credential against its client address, so guessing keys from one address is
+    slowed down as well and every refusal still carries the X-RateLimit-* headers.
+    """
     if api_key is not None:
         return f"key:{api_key.pk}", api_key.rate_limit
-    return f"user:{getattr(user, 'pk', 'anonymous')}", int(settings.RATE_LIMIT_PER_MINUTE)
+    if getattr(user, "is_authenticated", False):
+        return f"user:{user.pk}", int(settings.RATE_LIMIT_PER_MINUTE)
+    address = request.META.get("REMOTE_ADDR") or "unknown"
+    return f"addr:{address}", int(settings.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE)
 
 
 def consume(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
@@ -93,10 +101,25 @@ class ApiKeyRateThrottle(BaseThrottle):
     """DRF throttle over `consume`, so DRF answers 429 with Retry-After through our envelope."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        api_key = request.auth if isinstance(request.auth, ApiKey) else None
-        identity, limit = principal_of(api_key, request.user)
-        self.usage = consume(request._request, identity, limit)
+        self.usage = consume_for(request)
         return not self.usage.limited
 
     def wait(self) -> float | None:
         return float(self.usage.retry_after)
+
+
+def consume_for(request: Request) -> RateLimitUsage:
+    """Count a DRF request against its caller (its key, its user, or its address)."""
+    api_key = request.auth if isinstance(request.auth, ApiKey) else None
+    return consume(request._request, *principal_of(api_key, request.user, request._request))
+
+
+def count_refused(request: Request) -> RateLimitUsage | None:
+    """Count a request DRF refused before its throttle ran (401, 403), or None if already counted.
+
+    DRF checks credentials and permissions before throttles; without this, those refusals
+    would carry no X-RateLimit-* headers and would cost a key-guessing caller nothing.
+    """
+    if getattr(request._request, "ratelimit_usage", None) is not None:
+        return None
+    return consume_for(request)

@@ -228,6 +228,8 @@ SSE_RETRY_MILLISECONDS = envint("SSE_RETRY_MILLISECONDS", 3000)
 # Events queued for one connection before a client too slow to read is dropped.
 SSE_MAX_QUEUED_EVENTS = envint("SSE_MAX_QUEUED_EVENTS", 1000, minimum=1)
 RATE_LIMIT_PER_MINUTE = envint("RATE_LIMIT_PER_MINUTE", 60, minimum=1)
+# Callers without a usable credential (per client address): every 401 counts here.
+RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE = envint("RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE", 60, minimum=1)
 EVENT_RETENTION_DAYS = envint("EVENT_RETENTION_DAYS", 7, minimum=1)
 VALUATION_RETENTION_DAYS = envint("VALUATION_RETENTION_DAYS", 90, minimum=1)
 MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 20, minimum=1)

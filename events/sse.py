@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
 from accounts.auth import Actor, AuthError, aresolve_stream_actor
-from api.errors import json_error
+from api.errors import RATE_LIMITED_MESSAGE, json_error
 from api.ratelimit import RateLimitUsage, consume, principal_of
 from events.encoding import SSE_CONTENT_TYPE, SSE_HEADERS, encode_retry
 
@@ -19,26 +19,39 @@ async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Acto
     """The caller of a streaming endpoint, or the JSON error to answer before any stream byte.
 
     Accepts a key in the Authorization header, `?token=`/`?api_key=`, or the session;
-    checks the scope and counts the request against the key's rate limit.
+    counts the request against the caller's rate limit (its client address when the
+    credential is refused) and checks the scope.
     """
     try:
         actor = await aresolve_stream_actor(request)
     except AuthError as exc:
-        return json_error(401, exc.code, exc.message)
+        return await _refuse(request, json_error(401, exc.code, exc.message))
     if actor is None:
-        return json_error(
-            401, "unauthenticated", "Send an API key (Authorization: Bearer, or ?token=) or log in."
+        return await _refuse(
+            request,
+            json_error(
+                401, "unauthenticated", "Send an API key (Authorization: Bearer, or ?token=) or log in."
+            ),
         )
+    usage = await _count_request(request, *principal_of(actor.api_key, actor.user, request))
+    if usage.limited:
+        return _rate_limited()
     if not actor.can(scope):
         return json_error(403, "insufficient_scope", f"This caller lacks the '{scope}' permission.")
-    usage = await _count_request(request, actor)
-    if usage.limited:
-        return json_error(429, "rate_limited", "Too many requests for this API key; retry after Retry-After.")
     return actor
 
 
-async def _count_request(request: HttpRequest, actor: Actor) -> RateLimitUsage:
-    """Count the stream's request against the caller's rate limit.
+async def _refuse(request: HttpRequest, refusal: JsonResponse) -> JsonResponse:
+    usage = await _count_request(request, *principal_of(None, None, request))
+    return _rate_limited() if usage.limited else refusal
+
+
+def _rate_limited() -> JsonResponse:
+    return json_error(429, "rate_limited", RATE_LIMITED_MESSAGE)
+
+
+async def _count_request(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
+    """Count the stream's request against `identity`'s rate limit.
 
     Django keeps one cache client per async context. Counted in the stream's own context,
     that client (and its Redis connection) would live as long as the stream: 10,000 open
@@ -47,7 +60,7 @@ async def _count_request(request: HttpRequest, actor: Actor) -> RateLimitUsage:
     """
     context = contextvars.copy_context()
     return await asyncio.get_running_loop().run_in_executor(
-        None, context.run, consume, request, *principal_of(actor.api_key, actor.user)
+        None, context.run, consume, request, identity, limit
     )
 
 

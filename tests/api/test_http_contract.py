@@ -142,3 +142,37 @@ def test_a_transient_database_error_is_a_503_with_retry_after(
     assert response.json()["error"]["code"] == "temporarily_unavailable"
     assert response["X-RateLimit-Limit"]
     assert not Deal.objects.exists()
+
+
+def test_refusals_carry_rate_limit_headers_too(
+    org: Organization, make_key: Callable[..., str], anon: APIClient
+) -> None:
+    unauthenticated = anon.get(READ_URL)
+    assert unauthenticated.status_code == 401
+    assert unauthenticated["X-RateLimit-Limit"] == "60"
+    assert unauthenticated["X-RateLimit-Remaining"] == "59"
+    read_only = APIClient()
+    read_only.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(org, scopes=['read'])}")
+    forbidden = read_only.post("/api/v1/deals", {"business_name": "Bolt"}, format="json")
+    assert forbidden.status_code == 403
+    assert forbidden.json()["error"]["code"] == "insufficient_scope"
+    assert forbidden["X-RateLimit-Remaining"] == "59"  # counted against the key, once
+
+
+def test_refused_credentials_are_limited_per_address_not_per_key(
+    api: APIClient, settings: object, make_key: Callable[..., str], org: Organization
+) -> None:
+    settings.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE = 3  # type: ignore[attr-defined]
+    guesser = APIClient(REMOTE_ADDR="203.0.113.9")
+    guesser.credentials(HTTP_AUTHORIZATION="Bearer dsk_live_" + "x" * 43)
+    statuses = [guesser.get(READ_URL).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    limited = guesser.get(READ_URL)
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    # Another address is not affected, and neither is a valid key.
+    assert APIClient(REMOTE_ADDR="203.0.113.10").get(READ_URL).status_code == 401
+    assert api.get(READ_URL).status_code == 200
+    valid_from_that_address = APIClient(REMOTE_ADDR="203.0.113.9")
+    valid_from_that_address.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(org, name='other')}")
+    assert valid_from_that_address.get(READ_URL).status_code == 200

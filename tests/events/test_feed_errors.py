@@ -33,3 +33,19 @@ async def test_a_non_integer_last_event_id_is_400(api_key: str) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_last_event_id"
+
+
+async def test_a_refused_stream_carries_rate_limit_headers_and_is_limited_per_address(
+    settings: Any, db: None
+) -> None:
+    settings.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE = 2
+    client = AsyncClient(REMOTE_ADDR="203.0.113.9")
+    first = await client.get("/api/v1/events?token=dsk_live_" + "x" * 43)
+    assert first.status_code == 401
+    assert first["X-RateLimit-Limit"] == "2"
+    assert first["X-RateLimit-Remaining"] == "1"
+    await client.get("/api/v1/events")
+    limited = await client.get("/api/v1/events")
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert limited["Retry-After"]
