@@ -17,32 +17,88 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.auth import get_actor
+from accounts.models import Organization
 from api.errors import ApiError, Conflict
 from api.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+REPLAYED_HEADER = "Idempotent-Replayed"
 ViewMethod = TypeVar("ViewMethod", bound=Callable[..., Response])
 
 
 def request_fingerprint(request: Request) -> str:
     """A digest of what the request asks for: method, path and parsed body (files by content)."""
-    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
     data = request.data
-    if hasattr(data, "lists"):
-        for name, values in sorted(data.lists()):
-            for value in values:
-                digest.update(name.encode() + b"=")
-                if isinstance(value, UploadedFile):
-                    for chunk in value.chunks():
-                        digest.update(chunk)
-                    value.seek(0)
-                    digest.update(f";filename={value.name}".encode())
-                else:
-                    digest.update(str(value).encode())
-                digest.update(b"\n")
-    else:
-        digest.update(json.dumps(data, sort_keys=True, default=str).encode())
+    if not hasattr(data, "lists"):
+        return body_fingerprint(request.method or "", request.path, data)
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    for name, values in sorted(data.lists()):
+        for value in values:
+            digest.update(name.encode() + b"=")
+            if isinstance(value, UploadedFile):
+                for chunk in value.chunks():
+                    digest.update(chunk)
+                value.seek(0)
+                digest.update(f";filename={value.name}".encode())
+            else:
+                digest.update(str(value).encode())
+            digest.update(b"\n")
     return digest.hexdigest()
+
+
+def body_fingerprint(method: str, path: str, data: Any) -> str:
+    """A digest of a JSON request: method, path and body, insensitive to key order."""
+    digest = hashlib.sha256(f"{method} {path}\n".encode())
+    digest.update(json.dumps(data, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def check_key(key: str) -> None:
+    if len(key) > MAX_KEY_LENGTH:
+        raise ApiError(
+            400, "invalid_idempotency_key", f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters."
+        )
+
+
+def claim(organization: Organization, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+    """Take `key` for this request: `(record, True)` when it is the first to use it.
+
+    `(earlier record, False)` when a request with the same key and fingerprint already
+    finished: answer with its stored response. Raises Conflict (409) when the key was used
+    for a different request, or when that request is still running.
+    """
+    window_start = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
+    IdempotencyRecord.objects.filter(organization=organization, key=key, created_at__lt=window_start).delete()
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                organization=organization, key=key, fingerprint=fingerprint
+            )
+        return record, True
+    except IntegrityError:
+        pass
+    earlier = IdempotencyRecord.objects.get(organization=organization, key=key)
+    if earlier.fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request.", "idempotency_key_reused"
+        )
+    if earlier.status_code is None:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed.", "idempotency_in_progress"
+        )
+    return earlier, False
+
+
+def finish(record: IdempotencyRecord, status_code: int, body: Any) -> None:
+    """Store the response that a retry with the same key will get."""
+    record.status_code = status_code
+    record.response_body = body
+    record.save(update_fields=["status_code", "response_body"])
+
+
+def release(record: IdempotencyRecord) -> None:
+    """Forget a claim whose request failed on our side, so that a retry runs it again."""
+    record.delete()
 
 
 def idempotent(view_method: ViewMethod) -> ViewMethod:
@@ -53,52 +109,24 @@ def idempotent(view_method: ViewMethod) -> ViewMethod:
         key = request.headers.get("Idempotency-Key")
         if not key:
             return view_method(view, request, *args, **kwargs)
-        if len(key) > MAX_KEY_LENGTH:
-            raise ApiError(
-                400, "invalid_idempotency_key", f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters."
-            )
-        organization = get_actor(request).organization
-        fingerprint = request_fingerprint(request)
-        window_start = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_WINDOW_HOURS)
-        IdempotencyRecord.objects.filter(
-            organization=organization, key=key, created_at__lt=window_start
-        ).delete()
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    organization=organization, key=key, fingerprint=fingerprint
-                )
-        except IntegrityError:
-            return _replay(organization, key, fingerprint)
+        check_key(key)
+        record, first = claim(get_actor(request).organization, key, request_fingerprint(request))
+        if not first:
+            replayed = Response(record.response_body, status=record.status_code)
+            replayed[REPLAYED_HEADER] = "true"
+            return replayed
         try:
             response = view_method(view, request, *args, **kwargs)
         except Exception:
-            record.delete()
+            release(record)
             raise
         if response.status_code >= 500:
-            record.delete()
+            release(record)
         else:
-            record.status_code = response.status_code
-            record.response_body = response.data
-            record.save(update_fields=["status_code", "response_body"])
+            finish(record, response.status_code, response.data)
         return response
 
     return wrapper  # type: ignore[return-value]
-
-
-def _replay(organization: Any, key: str, fingerprint: str) -> Response:
-    record = IdempotencyRecord.objects.get(organization=organization, key=key)
-    if record.fingerprint != fingerprint:
-        raise Conflict(
-            "This Idempotency-Key was already used with a different request.", "idempotency_key_reused"
-        )
-    if record.status_code is None:
-        raise Conflict(
-            "A request with this Idempotency-Key is still being processed.", "idempotency_in_progress"
-        )
-    response = Response(record.response_body, status=record.status_code)
-    response["Idempotent-Replayed"] = "true"
-    return response
 
 
 def prune_idempotency_records() -> int:

@@ -17,23 +17,24 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 
 from accounts.auth import Actor
-from api import metrics
-from api.errors import exception_handler, json_error
+from api import idempotency, metrics
+from api.errors import ApiError, exception_handler, json_error
 from api.logging import request_id_var
+from api.models import IdempotencyRecord
 from events.encoding import encode_event
 from events.hub import StreamSlot, db_call
 from events.sse import authenticate_stream, sse_response
@@ -50,6 +51,8 @@ MAX_PAYLOAD_CHARS = 64 * 1024
 #: Heartbeats while a page is being fetched come at least this often, so a proxy or a
 #: mobile client never sees a silent connection (shorter if SSE_HEARTBEAT_SECONDS is).
 MAX_HEARTBEAT_SECONDS = 3.0
+#: The failure code of our own errors: the one outcome an Idempotency-Key does not keep.
+INTERNAL_ERROR = "internal_error"
 
 
 #: Concurrent page fetches of the streams in this process; more wait their turn.
@@ -137,7 +140,7 @@ async def valuation_steps(
     except Exception:
         logger.exception("Streamed valuation of %s failed", parsed.url)
         yield Step(
-            "failed", code="internal_error", message="Something went wrong on our side; it has been logged."
+            "failed", code=INTERNAL_ERROR, message="Something went wrong on our side; it has been logged."
         )
         return
     yield Step("complete", data=valuation.result, valuation=valuation)
@@ -192,19 +195,22 @@ async def stream_get_events(
 
 
 async def stream_post_events(
-    parsed: ValuationRequest, organization_id: int, request_id: str, slot: StreamSlot
+    parsed: ValuationRequest,
+    organization_id: int,
+    request_id: str,
+    slot: StreamSlot,
+    record: IdempotencyRecord | None = None,
 ) -> AsyncGenerator[bytes, None]:
-    """`start`, `progress` (0–100) and `partial` per stage, `heartbeat` while waiting, then `complete` or `error`."""
+    """`start`, `progress` (0–100) and `partial` per stage, `heartbeat` while waiting, then `complete` or `error`.
+
+    With an Idempotency-Key's `record`, the outcome is stored before it is sent (the
+    valuation's id, or the refusal) so that a retry replays it; a stream that ends any
+    other way (our error, the client leaving) gives the key back.
+    """
     steps = valuation_steps(parsed, organization_id, request_id)
+    settled = False
     try:
-        start = {
-            "type": "start",
-            "request_id": request_id,
-            "url": parsed.url,
-            "source": parsed.source,
-            **_now(),
-        }
-        yield encode_event("start", start)
+        yield _start_event(request_id, parsed.url, parsed.source)
 
         def progress(percent: int, stage: str, message: str) -> bytes:
             data = {"type": "progress", "progress": percent, "stage": stage, "message": message, **_now()}
@@ -226,24 +232,63 @@ async def stream_post_events(
             elif step.kind == "complete":
                 assert step.data is not None
                 assert step.valuation is not None
+                if record is not None:
+                    await db_call(idempotency.finish)(record, 200, {"valuation_id": step.valuation.pk})
+                    settled = True
                 yield progress(100, "complete", services.describe_stage("complete", step.data))
-                price_range = step.data["fairPriceRange"]
-                complete = {
-                    "type": "complete",
-                    "valuation": step.data,
-                    "price_min": price_range["min"],
-                    "price_max": price_range["max"],
-                    "currency": price_range["currency"],
-                    "valuation_id": step.valuation.pk,
-                    **_now(),
-                }
-                yield encode_event("complete", complete)
+                yield _complete_event(step.valuation.pk, step.data)
             else:
-                yield encode_event(
-                    "error", {"type": "error", "code": step.code, "message": step.message, **_now()}
-                )
+                if record is not None and step.code != INTERNAL_ERROR:
+                    refusal = {"error": {"code": step.code, "message": step.message}}
+                    await db_call(idempotency.finish)(record, 400, refusal)
+                    settled = True
+                yield _error_event(step.code, step.message)
     finally:
-        await _close(steps, slot)
+        try:
+            if record is not None and not settled:
+                await db_call(idempotency.release)(record)
+        finally:
+            await _close(steps, slot)
+
+
+def _start_event(request_id: str, url: str, source: str, **extra: Any) -> bytes:
+    data = {"type": "start", "request_id": request_id, "url": url, "source": source, **extra, **_now()}
+    return encode_event("start", data)
+
+
+def _complete_event(valuation_id: str, result: dict[str, Any]) -> bytes:
+    price_range = result["fairPriceRange"]
+    complete = {
+        "type": "complete",
+        "valuation": result,
+        "price_min": price_range["min"],
+        "price_max": price_range["max"],
+        "currency": price_range["currency"],
+        "valuation_id": valuation_id,
+        **_now(),
+    }
+    return encode_event("complete", complete)
+
+
+def _error_event(code: str, message: str) -> bytes:
+    return encode_event("error", {"type": "error", "code": code, "message": message, **_now()})
+
+
+async def replayed_post_events(record: IdempotencyRecord, request_id: str) -> AsyncGenerator[bytes, None]:
+    """What a retry with an Idempotency-Key gets: the first stream's outcome, with nothing run again."""
+    body = record.response_body or {}
+    valuation = None
+    if "valuation_id" in body:
+        valuation = await db_call(Valuation.objects.filter(pk=body["valuation_id"]).first)()
+    yield _start_event(
+        request_id, valuation.url if valuation else "", valuation.source if valuation else "", replayed=True
+    )
+    if valuation is not None:
+        yield _complete_event(valuation.pk, valuation.result)
+    elif "error" in body:
+        yield _error_event(body["error"]["code"], body["error"]["message"])
+    else:  # the valuation was purged since
+        yield _error_event("not_found", "The valuation this request created has since been deleted.")
 
 
 # --- opening a stream ---------------------------------------------------------------------------
@@ -278,17 +323,18 @@ def _method_not_allowed(allowed: str) -> JsonResponse:
     return response
 
 
-async def _open_stream(
-    request: HttpRequest,
-    actor: Actor,
-    body: object,
-    events: Any,
-) -> HttpResponseBase:
-    """Validate, take a stream slot and start the stream; JSON errors until the first byte."""
+def _parse(body: object) -> ValuationRequest | JsonResponse:
+    """The validated request, or the same 400 envelope the REST endpoint answers."""
     try:
-        parsed = services.parse_request(body)
+        return services.parse_request(body)
     except drf_exceptions.ValidationError as exc:
         return _invalid(exc)
+
+
+async def _open_stream(
+    actor: Actor, events: Callable[[StreamSlot], AsyncGenerator[bytes, None]]
+) -> HttpResponseBase:
+    """Take a stream slot and start `events(slot)`; a JSON 429 when the key holds too many."""
     # Held until the stream's generator ends. In the distributed mode the slot is a Redis
     # lease of at least 30 s that only hub subscribers refresh; a valuation stream ends long
     # before that (the page fetch has a 5 s deadline), so it needs no refresh.
@@ -299,9 +345,10 @@ async def _open_stream(
             429, "too_many_streams", "This API key already holds the maximum number of open streams."
         )
     metrics.OPEN_STREAMS.labels("valuation").inc()
-    stream: AsyncGenerator[bytes, None] = events(
-        parsed, actor.organization.pk, request_id_var.get() or "", slot
-    )
+    return await _started(events(slot))
+
+
+async def _started(stream: AsyncGenerator[bytes, None]) -> StreamingHttpResponse:
     try:
         # Run the generator to its first event now. Once started, its `finally` (which frees
         # the slot) is guaranteed to run, even if the client leaves before the body is sent:
@@ -354,7 +401,13 @@ async def value_decision_stream_get(request: HttpRequest) -> HttpResponseBase:
         body = _decode_payload(request.GET.get("payload", ""))
     except ValueError as exc:
         return json_error(400, "invalid_payload", str(exc), {"payload": [str(exc)]})
-    return await _open_stream(request, actor, body, stream_get_events)
+    parsed = _parse(body)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    request_id = request_id_var.get() or ""
+    return await _open_stream(
+        actor, lambda slot: stream_get_events(parsed, actor.organization.pk, request_id, slot)
+    )
 
 
 def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
@@ -390,4 +443,31 @@ async def value_decision_stream_post(request: HttpRequest) -> HttpResponseBase:
         return json_error(413, "payload_too_large", "The request body is too large.")
     except (UnicodeDecodeError, json.JSONDecodeError):
         return json_error(400, "malformed_request", "The request body is not valid JSON.")
-    return await _open_stream(request, actor, body, stream_post_events)
+    parsed = _parse(body)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    request_id = request_id_var.get() or ""
+    key = request.headers.get("Idempotency-Key")
+    record = None
+    if key:
+        try:
+            idempotency.check_key(key)
+            fingerprint = idempotency.body_fingerprint("POST", request.path, body)
+            record, first = await db_call(idempotency.claim)(actor.organization, key, fingerprint)
+        except ApiError as exc:
+            return json_error(exc.status_code, exc.error_code, str(exc.detail))
+        if not first:
+            replayed = await _started(replayed_post_events(record, request_id))
+            replayed[idempotency.REPLAYED_HEADER] = "true"
+            return replayed
+    try:
+        response = await _open_stream(
+            actor, lambda slot: stream_post_events(parsed, actor.organization.pk, request_id, slot, record)
+        )
+    except BaseException:
+        if record is not None:
+            await db_call(idempotency.release)(record)
+        raise
+    if record is not None and not isinstance(response, StreamingHttpResponse):
+        await db_call(idempotency.release)(record)  # refused before streaming: nothing ran
+    return response

@@ -154,9 +154,9 @@ def read_get(
 
 
 def read_post(
-    http: httpx.Client, key: str, body: Any
+    http: httpx.Client, key: str, body: Any, **extra_headers: str
 ) -> tuple[httpx.Response, list[tuple[str, dict[str, Any]]]]:
-    headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream"}
+    headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream", **extra_headers}
     with connect_sse(http, "POST", POST_PATH, json=body, headers=headers) as source:
         source.response.raise_for_status()
         events = parse(source.iter_sse())
@@ -390,6 +390,70 @@ def test_stream_post_without_a_key_is_401(http: httpx.Client) -> None:
     response = http.post(POST_PATH, json=OVERRIDE_REQUEST, headers={"Accept": "text/event-stream"})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
+
+
+def stored_for(http: httpx.Client, key: str, client_id: str) -> list[dict[str, Any]]:
+    response = http.get(
+        "/api/v1/valuations", params={"client_id": client_id}, headers={"Authorization": f"Bearer {key}"}
+    )
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+def test_stream_post_with_an_idempotency_key_replays_instead_of_valuing_twice(
+    http: httpx.Client, key: str
+) -> None:
+    body = dict(OVERRIDE_REQUEST, client={"id": "idempotent-stream"})
+    first_response, first = read_post(http, key, body, **{"Idempotency-Key": "stream-once"})
+    assert "Idempotent-Replayed" not in first_response.headers
+    again_response, again = read_post(http, key, body, **{"Idempotency-Key": "stream-once"})
+    assert again_response.headers["Idempotent-Replayed"] == "true"
+    assert [name for name, _ in again] == ["start", "complete"]
+    assert again[0][1]["replayed"] is True
+    assert again[1][1]["valuation_id"] == first[-1][1]["valuation_id"]
+    assert again[1][1]["valuation"] == first[-1][1]["valuation"]
+    assert len(stored_for(http, key, "idempotent-stream")) == 1
+
+    different = http.post(
+        POST_PATH,
+        json=dict(body, url="https://retailer.example/other"),
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "stream-once"},
+    )
+    assert different.status_code == 409
+    assert different.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_stream_post_replays_a_refusal_too(http: httpx.Client, key: str, shop: str) -> None:
+    body = {"url": f"{shop}/about"}
+    _, first = read_post(http, key, body, **{"Idempotency-Key": "stream-refused"})
+    _, again = read_post(http, key, body, **{"Idempotency-Key": "stream-refused"})
+    assert first[-1][0] == again[-1][0] == "error"
+    assert again[-1][1]["code"] == first[-1][1]["code"] == "product_not_found"
+
+
+def test_a_stream_the_client_left_gives_its_idempotency_key_back(
+    base_url: str, http: httpx.Client, key: str, shop: str
+) -> None:
+    body = {"url": f"{shop}/slow/left", "client": {"id": "left-stream"}}
+    headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "stream-left"}
+    with (
+        httpx.Client(base_url=base_url, timeout=20) as leaving,
+        connect_sse(leaving, "POST", POST_PATH, json=body, headers=headers) as source,
+    ):
+        assert next(e for e in source.iter_sse() if e.data).event == "start"
+    # The server notices the departure at its next write (a heartbeat); until then the key
+    # is still held and a retry is told so.
+    deadline = time.monotonic() + 10
+    while True:
+        retry = http.post(POST_PATH, json=body, headers={**headers, "Accept": "text/event-stream"})
+        if retry.status_code != 409:
+            break
+        assert retry.json()["error"]["code"] == "idempotency_in_progress"
+        assert time.monotonic() < deadline, "the key was never given back"
+        time.sleep(0.2)
+    assert retry.status_code == 200
+    assert "Idempotent-Replayed" not in retry.headers
+    assert "event: complete" in retry.text
 
 
 def test_stream_post_is_post_only(http: httpx.Client, key: str) -> None:
