@@ -90,7 +90,14 @@ def create_deal(
         publish_event(
             organization.pk,
             "deal.created",
-            {"deal_id": deal.pk, "business_name": deal.business_name, "created_by": created_by},
+            {
+                "deal_id": deal.pk,
+                "business_name": deal.business_name,
+                "created_by": created_by,
+                # Beyond the catalogue's fields, so a live deal list can show the new row whole.
+                "amount_requested": None if amount_requested is None else f"{deal.amount_requested:.2f}",
+                "external_ref": external_ref,
+            },
         )
     return deal
 
@@ -311,10 +318,20 @@ def begin_stage(job: Job, statement: Statement, stage: str, percent: int) -> Non
         current = jobs.checkpoint(job)
         first = percent == 0
         Statement.objects.filter(pk=statement.pk).update(status=StatementStatus.PROCESSING, stage=stage)
+        data: dict[str, Any] = {
+            "deal_id": statement.deal_id,
+            "statement_id": statement.pk,
+            "stage": stage,
+            "progress": percent,
+        }
+        if first:
+            # The deal's statements so far (this one's upload has committed): a live deal
+            # list keeps its count without a reload.
+            data["statement_count"] = Statement.objects.filter(deal_id=statement.deal_id).count()
         publish_event(
             job.organization_id,
             "processing.started" if first else "processing.progress",
-            {"deal_id": statement.deal_id, "statement_id": statement.pk, "stage": stage, "progress": percent},
+            data,
             request_id=job.request_id,
         )
         jobs.record_progress(current, percent / 100, stage)

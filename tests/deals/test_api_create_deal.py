@@ -30,6 +30,7 @@ def test_it_creates_a_deal(api, org):
     assert event.data["business_name"] == "Bolt Logistics Inc"
     assert event.data["created_by"] == "api_key:test"
     assert event.data["request_id"] == response["X-Request-ID"]
+    assert (event.data["amount_requested"], event.data["external_ref"]) == ("25000.00", "CRM-7")
 
 
 def test_it_needs_only_a_business_name(api):

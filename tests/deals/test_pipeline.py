@@ -45,6 +45,8 @@ def test_it_processes_three_formats_and_a_bad_file(api, org, django_capture_on_c
     ]
     failed = events(type="processing.failed")
     assert [e.data["error"] for e in failed] == ["Unsupported file format"]
+    # Each start counts the deal's statements so far, for live lists.
+    assert [e.data["statement_count"] for e in events(type="processing.started")] == [1, 2, 3, 4]
 
     transitions = [(e.data["old_status"], e.data["new_status"]) for e in events(type="deal.status_changed")]
     # Inline jobs finish before the next upload, so the deal goes back and forth; each move once.

@@ -304,6 +304,18 @@
         const link = field(row, "link");
         link.href = config.dealUrl + data.deal_id;
         link.textContent = data.business_name;
+        if (data.external_ref) {
+          const ref = document.createElement("span");
+          ref.className = "muted small";
+          ref.textContent = " · " + data.external_ref;
+          link.after(ref);
+        }
+        if (data.amount_requested != null) {
+          $('[data-cell="amount"]', row).textContent = Number(data.amount_requested).toLocaleString(undefined, {
+            minimumFractionDigits: 2,
+            maximumFractionDigits: 2,
+          });
+        }
         const created = field(row, "created");
         created.setAttribute("datetime", data.timestamp);
         localTime(created, true);
@@ -315,6 +327,13 @@
       "deal.status_changed": function (data) {
         const row = rowOf(data.deal_id);
         if (row) setStatusBadge($("[data-status-badge]", row), data.new_status);
+      },
+      "processing.started": function (data) {
+        const row = rowOf(data.deal_id);
+        if (!row || data.statement_count == null) return;
+        // Counts can arrive from statements started in parallel: never count down.
+        const cell = $('[data-cell="statements"]', row);
+        cell.textContent = String(Math.max(Number(cell.textContent) || 0, data.statement_count));
       },
       "processing.completed": function (data) {
         const row = rowOf(data.deal_id);
