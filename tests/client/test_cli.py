@@ -211,6 +211,34 @@ def test_upload_exits_1_when_a_statement_fails(serve, statements):
     assert "health score 72.5" in result.stdout
 
 
+def test_upload_json_prints_one_line_per_job_event_then_the_deal(serve, statements):
+    server = serve(upload_server({"job_1": "completed", "job_2": "failed"}))
+    result = run(server.url, "upload", "7", "--json", *map(str, statements))
+    assert result.returncode == 1
+    assert "april.ofx: Unsupported file format" in result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    events = lines[:-1]
+    assert {line["file"] for line in events} == {"march.csv", "april.ofx"}
+    assert {(line["file"], line["job_id"]) for line in events} == {
+        ("march.csv", "job_1"),
+        ("april.ofx", "job_2"),
+    }
+    march = [(line["id"], line["type"]) for line in events if line["file"] == "march.csv"]
+    assert march == [("1", "status"), ("2", "progress"), ("3", "completed"), ("4", "usage")]
+    april = [line for line in events if line["file"] == "april.ofx"]
+    assert april[2]["data"] == {"job_id": "job_2", "status": "failed", "error": "Unsupported file format"}
+    assert lines[-1] == {
+        "type": "deal",
+        "data": {
+            "id": 7,
+            "business_name": "Acme Bakery",
+            "status": "under_review",
+            "health_score": 72.5,
+            "flags": ["nsf_events"],
+        },
+    }
+
+
 def test_upload_of_a_missing_file_is_a_usage_error(serve, tmp_path):
     server = serve(upload_server({}))
     result = run(server.url, "upload", "7", str(tmp_path / "nope.csv"))

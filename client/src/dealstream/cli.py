@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upload.add_argument("deal", type=int, help="the deal id")
     upload.add_argument("files", nargs="+", type=Path, metavar="FILE", help="CSV, OFX/QFX or PDF statements")
+    upload.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON line per job event (with its file), then the deal as a `deal` line",
+    )
 
     valuate = commands.add_parser(
         "valuate",
@@ -169,7 +174,15 @@ _QUIET_FIELDS = frozenset({"type", "timestamp", "request_id"})
 
 def event_json(event: Event) -> str:
     """One event as one JSON line."""
-    return json.dumps({"id": event.id, "type": event.type, "data": event.data}, ensure_ascii=False)
+    return _json_line(_event_fields(event))
+
+
+def _event_fields(event: Event) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "data": event.data}
+
+
+def _json_line(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def event_line(event: Event) -> str:
@@ -285,16 +298,30 @@ async def upload(args: argparse.Namespace) -> int:
         for path in args.files:
             accepted = await client.deals.upload_statement(args.deal, path)
             rows.append(Row(path.name, accepted["job_id"]))
-        board = Board(rows, sys.stdout)
+        board = None if args.json else Board(rows, sys.stdout)
 
         async def follow(row: Row) -> None:
             async with client.stream.job(row.job_id) as events:
                 async for event in events:
                     apply_job_event(row, event)
-                    board.update(row)
+                    if board is None:
+                        _out(_json_line({"file": row.name, "job_id": row.job_id, **_event_fields(event)}))
+                    else:
+                        board.update(row)
 
         await asyncio.gather(*(follow(row) for row in rows))
         deal = await client.deals.get(args.deal)
+    failed = [row for row in rows if row.status != "completed"]
+    for row in failed:
+        _err(f"{row.name}: {row.error or row.status}")
+    if args.json:
+        _out(_json_line({"type": "deal", "data": deal}))
+    else:
+        _print_deal_summary(deal)
+    return EXIT_API_ERROR if failed else EXIT_OK
+
+
+def _print_deal_summary(deal: dict[str, Any]) -> None:
     score = deal.get("health_score")
     _out(
         f"Deal {deal['id']} ({deal.get('business_name', '')}): "
@@ -302,10 +329,6 @@ async def upload(args: argparse.Namespace) -> int:
     )
     for flag in deal.get("flags") or []:
         _out(f"  flag: {_text(flag)}")
-    failed = [row for row in rows if row.status != "completed"]
-    for row in failed:
-        _err(f"{row.name}: {row.error or row.status}")
-    return EXIT_API_ERROR if failed else EXIT_OK
 
 
 # --------------------------------------------------------------------------- valuate
