@@ -23,6 +23,7 @@ from dealstream._async_client import AsyncDealstream
 from dealstream._client import Dealstream
 from dealstream._core import VERSION
 from dealstream.errors import DealstreamError
+from dealstream.models import Deal
 from dealstream.sse import Event
 
 EXIT_OK, EXIT_API_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -321,7 +322,7 @@ async def upload(args: argparse.Namespace) -> int:
     return EXIT_API_ERROR if failed else EXIT_OK
 
 
-def _print_deal_summary(deal: dict[str, Any]) -> None:
+def _print_deal_summary(deal: Deal) -> None:
     score = deal.get("health_score")
     _out(
         f"Deal {deal['id']} ({deal.get('business_name', '')}): "
