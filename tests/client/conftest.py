@@ -38,5 +38,6 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         delays.append(seconds)
 
     monkeypatch.setattr("dealstream._client._sleep", record)
+    monkeypatch.setattr("dealstream._client._pause", lambda closing, seconds: record(seconds))
     monkeypatch.setattr("dealstream._async_client._sleep", arecord)
     return delays

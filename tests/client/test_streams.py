@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -241,6 +242,65 @@ def test_breaking_out_early_closes_the_connection(serve):
                 break
         assert stream.last_event_id == "1"
         assert list(stream) == []  # closed: nothing more, no reconnection
+    assert len(server.requests) == 1
+
+
+def test_another_thread_can_close_a_stream_blocked_in_a_read(serve):
+    def script(ex, n):
+        ex.start_stream()
+        ex.event("deal.created", {}, id=1)
+        ex.idle(30)  # silent: the reader blocks in recv()
+
+    server = serve(script)
+    received = []
+    ended = threading.Event()
+    with client_for(server, heartbeat_interval=20) as client:
+        stream = client.stream.org()
+
+        def read() -> None:
+            for event in stream:
+                received.append(event.id)
+            ended.set()
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        deadline = time.monotonic() + 5
+        while not received:
+            assert time.monotonic() < deadline, "the first event never arrived"
+            time.sleep(0.02)
+        closed_at = time.monotonic()
+        stream.close()
+        assert ended.wait(5), "the reading thread's loop did not end"
+        assert time.monotonic() - closed_at < 2  # woken at once, not by a 60 s watchdog
+        reader.join(5)
+    assert received == ["1"]
+    assert len(server.requests) == 1  # closed, not reconnected
+
+
+def test_a_close_during_the_reconnection_wait_ends_the_stream(serve):
+    def script(ex, n):
+        ex.start_stream(retry_ms=30_000)  # the server asks for a long wait before reconnecting
+        ex.event("deal.created", {}, id=1)
+        ex.finish()
+
+    server = serve(script)
+    ended = threading.Event()
+    with client_for(server, heartbeat_interval=5) as client:
+        stream = client.stream.org()
+        events = iter(stream)
+        assert next(events).id == "1"
+
+        def drain() -> None:
+            for _event in events:
+                pass
+            ended.set()
+
+        reader = threading.Thread(target=drain)
+        reader.start()
+        time.sleep(0.3)  # the reader is now waiting out the retry delay
+        stream.close()
+        assert ended.wait(5), "the wait before reconnecting was not cut short"
+        reader.join(5)
     assert len(server.requests) == 1
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -157,13 +160,16 @@ class EventStream:
                 print(event.type, event.data)
 
     It reconnects by itself (sending `Last-Event-ID`, so nothing is missed or repeated)
-    and ends when the server says the feed is over.
+    and ends when the server says the feed is over. `close()` may be called from any
+    thread: the iterating thread's `for` loop then ends.
     """
 
     def __init__(self, http: httpx.Client, session: StreamSession) -> None:
         self._http = http
         self._session = session
         self._events: Generator[Event, None, None] | None = None
+        self._closing = threading.Event()
+        self._response: httpx.Response | None = None
 
     @property
     def last_event_id(self) -> str:
@@ -184,19 +190,29 @@ class EventStream:
         return self._events
 
     def close(self) -> None:
-        """Stop listening and close the connection."""
+        """Stop listening and close the connection (from this thread or another one)."""
+        self._closing.set()
         if self._events is None:
             self._events = _empty()
-        self._events.close()  # runs the generator's cleanup: the response is closed
+        try:
+            self._events.close()  # runs the generator's cleanup: the response is closed
+        except ValueError:
+            # "generator already executing": another thread is blocked reading. Shutting the
+            # socket down wakes that read; the generator sees `_closing` and ends there.
+            _shut_down(self._response)
 
     def _run(self) -> Generator[Event, None, None]:
         session = self._session
-        while not session.finished:
+        while not (session.finished or self._closing.is_set()):
             if session.delay:
-                _sleep(session.delay)
+                _pause(self._closing, session.delay)
                 session.delay = 0.0
+                continue
             try:
                 with self._http.stream(**session.request()) as response:
+                    self._response = response
+                    if self._closing.is_set():  # closed while connecting: `close()` saw no response
+                        return
                     opened = session.on_open(response.status_code, response.headers)
                     if opened == "end":
                         return
@@ -210,11 +226,31 @@ class EventStream:
                             if session.finished:
                                 break
                     except httpx.TransportError as exc:  # includes the watchdog's ReadTimeout
+                        if self._closing.is_set():
+                            return
                         session.on_disconnect(exc)
                     else:
                         session.on_disconnect(None)
             except httpx.TransportError as exc:
+                if self._closing.is_set():
+                    return
                 session.on_connect_error(exc)
+            finally:
+                self._response = None
+
+
+def _pause(closing: threading.Event, seconds: float) -> None:
+    """Wait before a reconnection; a `close()` from another thread cuts the wait short."""
+    closing.wait(seconds)
+
+
+def _shut_down(response: httpx.Response | None) -> None:
+    stream = response.extensions.get("network_stream") if response is not None else None
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):  # already closed by the other side
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _empty() -> Generator[Event, None, None]:
