@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -386,3 +387,31 @@ async def test_the_async_watchdog_reconnects(serve):
     assert [e.id for e in events] == ["1", "2"]
     assert server.requests[1].headers["last-event-id"] == "1"
     assert server.requests[0].path == "/api/v1/events/deals/3"
+
+
+async def test_cancelling_the_task_that_reads_an_async_stream_closes_it(serve):
+    def script(ex, n):
+        ex.start_stream()
+        ex.event("deal.created", {}, id=1)
+        ex.idle(30)
+
+    server = serve(script)
+    received: list[str | None] = []
+    async with AsyncDealstream(KEY, server.url, heartbeat_interval=20) as client:
+        stream = client.stream.org()
+
+        async def read() -> None:
+            async with stream:
+                async for event in stream:
+                    received.append(event.id)
+
+        task = asyncio.create_task(read())
+        for _ in range(250):
+            if received:
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+    assert received == ["1"]
+    assert len(server.requests) == 1
