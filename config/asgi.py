@@ -11,9 +11,12 @@ import django
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.handlers.asgi import ASGIHandler
+from django.http import StreamingHttpResponse
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)
+
+from events.sse import keep_only_what_the_stream_needs  # noqa: E402 - needs the apps loaded
 
 # Each open stream keeps ~165 long-lived objects; with thousands of streams the default
 # thresholds run full collections that stop the event loop for a second or more
@@ -35,6 +38,9 @@ class StreamingAwareASGIHandler(ASGIHandler):
     response ends. For a stream open for hours that is one idle OS thread per
     connection. Stream requests skip that context, so their short synchronous steps
     share one thread and the stream itself costs no thread at all.
+
+    Once a stream's view has returned, the request's state and the response's headers
+    are released too: the handler would otherwise hold them for the stream's lifetime.
     """
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -42,6 +48,12 @@ class StreamingAwareASGIHandler(ASGIHandler):
             await self.handle(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    async def run_get_response(self, request: Any) -> Any:
+        response = await super().run_get_response(request)
+        if isinstance(response, StreamingHttpResponse) and STREAM_PATHS.match(request.path):
+            keep_only_what_the_stream_needs(request, response)
+        return response
 
 
 django_application = StreamingAwareASGIHandler()
