@@ -35,7 +35,7 @@ def test_the_request_state_goes_and_the_headers_go_once_streaming_starts() -> No
     assert response["Content-Type"].startswith("text/event-stream")  # still there to be sent
 
     async def first_chunk() -> bytes:
-        chunk: bytes = await response.streaming_content.__anext__()  # type: ignore[union-attr]
+        chunk: bytes = await response.streaming_content.__anext__()
         return chunk
 
     assert asyncio.run(first_chunk()).startswith(b"retry: ")
