@@ -34,7 +34,7 @@ def event_data(event_type: str, args: argparse.Namespace, n: int) -> dict[str, A
     return data
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -54,12 +54,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--start-at", type=float, default=0.0, help="epoch seconds to wait for before publishing"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
+    result = publish_burst(args)
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def publish_burst(args: argparse.Namespace) -> dict[str, Any]:
+    """Publish `args.count` events at `args.rate` (Django must be set up); returns the figures."""
     from django.db import transaction
 
     from events.publish import publish_event
@@ -103,7 +113,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "p99": round(sorted(durations)[int(len(durations) * 0.99)] * 1000, 2) if durations else None,
         },
     }
-    print(json.dumps(result), flush=True)
     return result
 
 

@@ -1,4 +1,4 @@
-"""SSE fan-out benchmark: many subscribers on one organisation feed, events from another process.
+"""SSE fan-out benchmark: many subscribers on one organisation feed, events from a Celery worker.
 
     python -m bench.sse_load                          # every case against Dealstream
     python -m bench.sse_load --target channels        # the plain channels_redis reference
@@ -7,7 +7,9 @@
 
 Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, as for the test suite). One web
 process (uvicorn) is started and pinned to CPU 0; this load generator and the publisher
-process run on CPU 1. The generator speaks raw HTTP/1.1 over asyncio streams and only
+run on CPU 1. Dealstream's events come from a real Celery worker running the publisher as
+a task (`bench/worker_tasks.py`), through the same `publish_event` as the pipelines; the
+references' from a plain process of their own. The generator speaks raw HTTP/1.1 over asyncio streams and only
 looks at each event's `data:` line for its `n` (index) and `sent_at` (publish time).
 
 Reported per case: connect time, publish→receive latency percentiles, deliveries/s, lost
@@ -277,7 +279,7 @@ def _spawn_server(argv: list[str], env: dict[str, str], cwd: Path, log: Path) ->
     return process
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[Any]) -> None:
     if process.poll() is None:
         process.terminate()
         try:
@@ -320,6 +322,7 @@ def dealstream(database_url: str, redis_url: str, workdir: Path) -> Iterator[Tar
                 "from accounts.models import Organization as O; print(O.objects.get(name='Bench').pk)",
             ).splitlines()[-1]
         )
+        worker = _start_publishing_worker(env, workdir / "worker.log")
         port = free_port()
         runner = "bench.gc_probe" if os.environ.get("BENCH_GC_PROBE") else "uvicorn"
         argv = [sys.executable, "-m", runner, "config.asgi:application", "--host", "127.0.0.1"]
@@ -334,14 +337,36 @@ def dealstream(database_url: str, redis_url: str, workdir: Path) -> Iterator[Tar
                 path="/api/v1/events",
                 headers={"Authorization": f"Bearer {key}"},
                 server_pid=server.pid,
-                publisher_argv=[sys.executable, "-m", "bench.publisher", "--org-id", str(org_id)],
+                publisher_argv=[sys.executable, "-m", "bench.worker_tasks", "--org-id", str(org_id)],
                 publisher_env=env,
                 publisher_cwd=ROOT,
             )
         finally:
             _stop(server)
+            _stop(worker)
     finally:
         drop()
+
+
+def _start_publishing_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A Celery worker (one process, on the load generator's core) that runs the bursts."""
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--include", "bench.worker_tasks"]
+    argv += ["--pool", "solo", "--queues", env["REDIS_PREFIX"], "--without-gossip", "--without-mingle"]
+    argv += ["--loglevel", "INFO"]
+    worker = subprocess.Popen(
+        argv, cwd=ROOT, env={**env, "LOG_LEVEL": "INFO"}, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    with contextlib.suppress(OSError):
+        os.sched_setaffinity(worker.pid, {CLIENT_CPU})
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text(errors="replace"):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            _stop(worker)
+            raise RuntimeError(
+                f"the publishing Celery worker did not start:\n{log.read_text(errors='replace')}"
+            )
+        time.sleep(0.2)
+    return worker
 
 
 @contextlib.contextmanager
