@@ -147,6 +147,9 @@ def test_ctrl_c_exits_130(serve):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A test run started in the background (nohup, `&` in a script) inherits SIGINT
+        # ignored, and Python then keeps ignoring it: give the command a terminal's default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stdout is not None
