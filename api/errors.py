@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -96,10 +97,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    if isinstance(exc, OperationalError):
-        # A deadlock victim, a serialisation failure, a lost or refused connection: the
-        # transaction was rolled back, nothing was stored, and the same request can succeed
-        # a moment later. Say so instead of presenting it as a bug.
+    if isinstance(exc, OperationalError) and is_transient(exc):
+        # The transaction was rolled back, nothing was stored, and the same request can
+        # succeed a moment later. Say so instead of presenting it as a bug.
         logger.warning(
             "Transient database error in %s", context.get("view").__class__.__name__, exc_info=True
         )
@@ -135,6 +135,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code, message = "rate_limited", RATE_LIMITED_MESSAGE
     response.data = error_body(code, message, fields)
     return response
+
+
+# SQLSTATE classes of errors that go away by themselves: connection exceptions (08),
+# transaction rollbacks such as deadlocks and serialisation failures (40), insufficient
+# resources such as too many connections (53), operator intervention such as a server
+# restart (57); plus lock_not_available.
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def is_transient(exc: OperationalError) -> bool:
+    """Whether retrying the same request can succeed: a deadlock victim, a lost connection, a busy SQLite file.
+
+    Not a missing table or column, which SQLite also reports as an OperationalError.
+    """
+    cause = exc.__cause__
+    if isinstance(cause, sqlite3.OperationalError):
+        return "locked" in str(cause)
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None:
+        return True  # the driver lost or never had a connection: no server answer to classify
+    return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate == _LOCK_NOT_AVAILABLE
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -88,7 +88,8 @@ def sse_response(stream: AsyncIterator[bytes]) -> StreamingHttpResponse:
 
 
 _FORGET_HEADERS = "_dealstream_forget_headers_once_sent"
-# Built lazily from META by Django and its middleware; recomputed if anything asked again.
+# What Django built lazily from META (recomputed if asked again) and what the middleware
+# attached (user, session): all read while the view ran, none afterwards.
 _REQUEST_CACHES = ("GET", "COOKIES", "headers", "user", "auth", "session")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -124,24 +126,55 @@ def test_openapi_schema_and_docs_are_served(db: None, url: str) -> None:
     assert response.status_code == 200
 
 
-def test_a_transient_database_error_is_a_503_with_retry_after(
-    api: APIClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _database_error(cause: Exception) -> Exception:
+    """The OperationalError Django raises for a driver's error (the driver's as its cause)."""
     from django.db import OperationalError
 
+    error = OperationalError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
+        psycopg.errors.DeadlockDetected("deadlock detected"),
+        psycopg.errors.SerializationFailure("could not serialize access"),
+        psycopg.OperationalError("server closed the connection unexpectedly"),
+        sqlite3.OperationalError("database is locked"),
+    ],
+    ids=["deadlock", "serialization", "connection-lost", "sqlite-locked"],
+)
+def test_a_transient_database_error_is_a_503_with_retry_after(
+    api: APIClient, monkeypatch: pytest.MonkeyPatch, cause: Exception
+) -> None:
     from deals import services
     from deals.models import Deal
 
-    def deadlocked(*args: object, **kwargs: object) -> None:
-        raise OperationalError("deadlock detected")
+    def failing(*args: object, **kwargs: object) -> None:
+        raise _database_error(cause)
 
-    monkeypatch.setattr(services, "create_deal", deadlocked)
+    monkeypatch.setattr(services, "create_deal", failing)
     response = api.post("/api/v1/deals", {"business_name": "Bolt Logistics"}, format="json")
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
     assert response.json()["error"]["code"] == "temporarily_unavailable"
     assert response["X-RateLimit-Limit"]
     assert not Deal.objects.exists()
+
+
+def test_a_database_error_that_will_not_go_away_stays_a_500(
+    api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deals import services
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise _database_error(sqlite3.OperationalError("no such table: deals_deal"))
+
+    monkeypatch.setattr(services, "create_deal", failing)
+    response = api.post("/api/v1/deals", {"business_name": "Bolt Logistics"}, format="json")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
 
 
 def test_refusals_carry_rate_limit_headers_too(
