@@ -270,7 +270,7 @@ def test_an_underwriter_follows_a_deal_live_and_decides(browser, served, tmp_pat
     assert row.query_selector(".score__value").inner_text() == f"{score:.1f}"
     # The whole row, as a reload would render it.
     assert row.query_selector('[data-cell="statements"]').inner_text() == "2"
-    assert re.fullmatch(r"45\D?000\D00", row.query_selector('[data-cell="amount"]').inner_text())
+    assert row.query_selector('[data-cell="amount"]').inner_text() == "45,000.00"  # as a reload renders it
     assert "HSB-2024-07" in row.inner_text()
     assert still_same_document(deals)
     context.close()

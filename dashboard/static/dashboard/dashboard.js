@@ -311,7 +311,8 @@
           link.after(ref);
         }
         if (data.amount_requested != null) {
-          $('[data-cell="amount"]', row).textContent = Number(data.amount_requested).toLocaleString(undefined, {
+          // The page's language, as the server formats the rows it renders ("45,000.00").
+          $('[data-cell="amount"]', row).textContent = Number(data.amount_requested).toLocaleString(document.documentElement.lang, {
             minimumFractionDigits: 2,
             maximumFractionDigits: 2,
           });
