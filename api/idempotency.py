@@ -97,8 +97,11 @@ def finish(record: IdempotencyRecord, status_code: int, body: Any) -> None:
 
 
 def release(record: IdempotencyRecord) -> None:
-    """Forget a claim whose request failed on our side, so that a retry runs it again."""
-    record.delete()
+    """Forget a claim whose request failed on our side, so that a retry runs it again.
+
+    Safe to call twice: a stream's own cleanup and its caller's may both get there.
+    """
+    IdempotencyRecord.objects.filter(pk=record.pk).delete()
 
 
 def idempotent(view_method: ViewMethod) -> ViewMethod:

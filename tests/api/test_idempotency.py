@@ -50,3 +50,15 @@ def test_keys_are_scoped_to_the_organisation(
 def test_an_overlong_key_is_400(api: APIClient) -> None:
     response = api.post(URL, {"business_name": "Acme"}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 300)
     assert response.status_code == 400
+
+
+def test_a_claim_can_be_released_twice(org: Organization) -> None:
+    from api import idempotency
+    from api.models import IdempotencyRecord
+
+    record, first = idempotency.claim(org, "twice", "fingerprint")
+    assert first
+    idempotency.release(record)
+    idempotency.release(record)  # a stream's cleanup and its caller's can both run
+    assert not IdempotencyRecord.objects.exists()
+    assert idempotency.claim(org, "twice", "fingerprint")[1]  # the key is free again
