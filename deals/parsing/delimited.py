@@ -18,7 +18,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Literal
 
-from deals.parsing.statement import ParsedStatement, StatementError, Transaction
+from deals.parsing.statement import Finding, ParsedStatement, StatementError, Transaction
 from deals.parsing.values import (
     DateReader,
     detect_currency,
@@ -424,7 +424,13 @@ def _read_body(
         else parse_amount_or_none(preamble.closing, decimal_comma=decimal_comma),
         period_start=period_start,
         period_end=period_end,
-        warnings=(f"{skipped} rows without a date or amount were skipped",) if skipped else (),
+        warnings=(
+            Finding(
+                "rows_ignored", f"{skipped} rows without a date or amount were left out", {"count": skipped}
+            ),
+        )
+        if skipped
+        else (),
     )
 
 

@@ -11,6 +11,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 StatementFormat = Literal["csv", "ofx", "pdf"]
+# What kind of account the file is about. Card statements have their own sign rules (a purchase
+# is an outflow, a payment is not revenue, an amount owed is not a negative bank balance).
+AccountType = Literal["checking", "savings", "credit_card", "unknown"]
 
 
 class StatementError(Exception):
@@ -37,6 +40,10 @@ class Transaction:
     amount: Decimal
     balance: Decimal | None = None
     account: str | None = None
+    counterparty: str | None = None
+    # Where the transaction stands in the file (1-based line of a CSV/PDF text, or the index of
+    # an OFX STMTTRN): reconciliation names it as the first bad row.
+    row: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +52,49 @@ class Transaction:
             "amount": money_str(self.amount),
             "balance": money_str(self.balance),
             "account": self.account,
+            "counterparty": self.counterparty,
+            "row": self.row,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row that looked like a transaction but could not be read; the statement lists it."""
+
+    row: int
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A data-quality warning: a stable `code`, plain words, and the evidence it rests on."""
+
+    code: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class AccountBalances:
+    """The balances one account's section of the file states (OFX LEDGERBAL, a PDF summary, …)."""
+
+    account: str | None
+    opening_balance: Decimal | None = None
+    closing_balance: Decimal | None = None
+    currency: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "opening_balance": money_str(self.opening_balance),
+            "closing_balance": money_str(self.closing_balance),
+            "currency": self.currency,
         }
 
 
@@ -80,7 +130,13 @@ class ParsedStatement:
     # first and last transaction, which matters for average daily balance and deposits per 30 days.
     period_start: datetime.date | None = None
     period_end: datetime.date | None = None
-    warnings: tuple[str, ...] = field(default=())
+    account_type: AccountType = "checking"
+    # Rows skipped because a cell could not be read (a few are tolerated; many refuse the file).
+    rows_skipped: tuple[SkippedRow, ...] = ()
+    # Per-account balances when the file holds several accounts; empty means "one account, the
+    # statement's own opening/closing balance".
+    account_balances: tuple[AccountBalances, ...] = ()
+    warnings: tuple[Finding, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,5 +149,8 @@ class ParsedStatement:
             "closing_balance": money_str(self.closing_balance),
             "period_start": self.period_start.isoformat() if self.period_start else None,
             "period_end": self.period_end.isoformat() if self.period_end else None,
-            "warnings": list(self.warnings),
+            "account_type": self.account_type,
+            "rows_skipped": [r.as_dict() for r in self.rows_skipped],
+            "account_balances": [b.as_dict() for b in self.account_balances],
+            "warnings": [w.as_dict() for w in self.warnings],
         }
