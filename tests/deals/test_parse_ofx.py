@@ -1,4 +1,8 @@
-"""OFX/QFX: each shared real-world fixture with the outcome its README states, plus OFX 2.x XML."""
+"""OFX/QFX: each shared real-world sample with the outcome its README states, plus OFX 2.x XML.
+
+The shared samples live beside the repository; `shared_fixture` skips them in a bare clone and
+fails in CI. The repository's own samples are covered in test_parse_ofx_samples.py.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from deals.parsing import ParsedStatement, StatementError, extract_document, parse_document
-from tests.deals.statement_files import FIXTURES, fixture, ofx_v2
+from tests.deals.statement_files import SHARED_FIXTURES, fixture, ofx_v2, shared_fixture
 
 
 def parse(data: bytes) -> ParsedStatement:
@@ -17,12 +21,13 @@ def parse(data: bytes) -> ParsedStatement:
     return parse_document(doc)
 
 
-def test_the_fixture_folder_is_found_beside_the_repo():
-    assert (FIXTURES / "README.md").is_file()
+def test_the_shared_fixture_folder_is_found_beside_the_repo():
+    assert shared_fixture("README.md")
+    assert (SHARED_FIXTURES / "README.md").is_file()
 
 
 def test_bank_medium_has_three_debits_and_its_ledger_balance():
-    statement = parse(fixture("ofx/bank_medium.ofx"))
+    statement = parse(shared_fixture("ofx/bank_medium.ofx"))
     assert [t.amount for t in statement.transactions] == [
         Decimal("-6.60"),
         Decimal("-316.67"),
@@ -43,7 +48,7 @@ def test_bank_medium_has_three_debits_and_its_ledger_balance():
 
 
 def test_chase_credit_card_qfx_has_one_charge_and_keeps_its_non_ascii_name():
-    statement = parse(fixture("ofx/chase_cc.qfx"))
+    statement = parse(shared_fixture("ofx/chase_cc.qfx"))
     assert len(statement.transactions) == 1
     charge = statement.transactions[0]
     assert charge.amount == Decimal("-10.00")
@@ -52,7 +57,7 @@ def test_chase_credit_card_qfx_has_one_charge_and_keeps_its_non_ascii_name():
 
 
 def test_multiple_accounts_gives_five_transactions_over_two_accounts():
-    statement = parse(fixture("ofx/multiple_accounts.ofx"))
+    statement = parse(shared_fixture("ofx/multiple_accounts.ofx"))
     assert len(statement.transactions) == 5
     assert statement.accounts == ("78934567889", "89273829182")
     assert {t.account for t in statement.transactions} == {"78934567889", "89273829182"}
@@ -62,13 +67,13 @@ def test_multiple_accounts_gives_five_transactions_over_two_accounts():
 
 def test_bank_small_empty_fails_with_no_transactions():
     with pytest.raises(StatementError) as error:
-        parse(fixture("ofx/bank_small_empty.ofx"))
+        parse(shared_fixture("ofx/bank_small_empty.ofx"))
     assert error.value.reason == "No transactions found in the file"
 
 
 def test_decimal_error_fails_with_a_clear_reason():
     with pytest.raises(StatementError) as error:
-        parse(fixture("ofx/decimal_error.ofx"))
+        parse(shared_fixture("ofx/decimal_error.ofx"))
     assert error.value.reason.startswith("Malformed OFX: transaction 1:")
     assert "201120000000" in error.value.reason
 
