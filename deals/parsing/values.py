@@ -39,7 +39,8 @@ _MONTH_NAMES = (
 _TIME_SUFFIX = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s?(?:[AaPp]\.?[Mm]\.?)?(?:Z|[+-]\d{2}:?\d{2})?)$"
 )
-_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+# `2012:03:01` is what some exports (and EXIF-minded tools) write; the colon is read like a dash.
+_ISO = re.compile(r"(\d{4})[-/.:](\d{1,2})[-/.:](\d{1,2})")
 _COMPACT = re.compile(r"((?:19|20)\d{2})(\d{2})(\d{2})")
 _NUMERIC = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})")
 _DAY_MONTH_NAME = re.compile(rf"(\d{{1,2}})[ \-./]*({_MONTH_NAMES})\.?[ \-./,]*(\d{{4}}|\d{{2}})", re.I)
@@ -254,6 +255,11 @@ def parse_amount_or_none(raw: str | None, *, decimal_comma: bool = False) -> Dec
         return parse_amount(raw, decimal_comma=decimal_comma)
     except ValueError:
         return None
+
+
+def has_decimal_part(raw: str) -> bool:
+    """True if the cell ends in a separator and one or two digits (`12.50`, `1.234,5`, `9,99 €`)."""
+    return _DECIMAL_EVIDENCE.search(raw) is not None
 
 
 def looks_like_amount(raw: str) -> bool:
