@@ -49,10 +49,10 @@ def normalize_header(cell: str) -> str:
 
 # Direction marks of indicator columns, in the languages of common exports.
 DEBIT_MARKS = frozenset(
-    {"d", "dr", "db", "debit", "debet", "dbit", "s", "soll", "af", "lastschrift", "withdrawal", "out", "-"}
+    {"d", "dr", "db", "debit", "debet", "dbit", "s", "soll", "af", "withdrawal", "out", "-"}
 )
 CREDIT_MARKS = frozenset(
-    {"c", "cr", "credit", "crdt", "k", "kredit", "h", "haben", "bij", "gutschrift", "deposit", "in", "+"}
+    {"c", "cr", "credit", "crdt", "k", "kredit", "h", "haben", "bij", "deposit", "in", "+"}
 )
 
 # Whole normalised header names that name an indicator column.
@@ -131,6 +131,10 @@ _VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
             "wertstellung",
             "valuta",
             "datetime",
+            "bokforingsdag",
+            "bokforingsdato",
+            "transaktionsdag",
+            "kirjauspaiva",
         ),
     ),
     ("balance", ("balance", "bal", "saldo", "solde", "kontostand", "running", "zustatek")),
@@ -201,7 +205,7 @@ _VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
     ),
     (
         "currency",
-        ("currency", "ccy", "wahrung", "waehrung", "devise", "moneda", "divisa", "valuta", "waluta"),
+        ("currency", "munt", "ccy", "wahrung", "waehrung", "devise", "moneda", "divisa", "valuta", "waluta"),
     ),
     (
         "account",
@@ -564,7 +568,7 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
             and p.amount_shaped
             and not p.code_like
             and not p.indicator
-            and not ({"ignore", "account", "currency"} & set(hints[p.index]))
+            and not ({"ignore", "account", "currency", "balance"} & set(hints[p.index]))
         ]
         amount_by_values = bool(amounts)
     amount = _best_amount(amounts, balance, rows)
