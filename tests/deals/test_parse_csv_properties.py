@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deals.parsing import StatementError, parse_csv
+from deals.parsing import ParsedStatement, StatementError, parse_csv
 from deals.parsing.extract import extract_document as extract_unguarded
 
 _HEADER_WORDS = [
@@ -53,7 +53,7 @@ _CELLS = st.one_of(
 )
 
 
-def outcome(data: bytes) -> object:
+def outcome(data: bytes) -> ParsedStatement | str:
     """The statement or the refusal's reason; any other exception fails the test."""
     try:
         return parse_csv(extract_unguarded(data).text)
