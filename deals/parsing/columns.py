@@ -363,6 +363,7 @@ class ColumnProfile:
 
     index: int
     header: str
+    seen: int = 0
     filled: int = 0
     dates: int = 0
     amounts: int = 0
@@ -410,13 +411,17 @@ class ColumnProfile:
 
     @property
     def varies(self) -> bool:
-        return len(self.distinct) > max(2, self.filled // 10)
+        """Changes from row to row, or is blank on some rows: a statement's own account is on
+        every row and hardly changes (a multi-account export has a few of them)."""
+        return self.filled < self.seen or len(self.distinct) > max(1, self.filled // 10)
 
 
 def profile_columns(header: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[ColumnProfile]:
     """Measure each column of `rows` (the first PROFILE_ROWS of them)."""
     profiles = [ColumnProfile(i, header[i].strip() if i < len(header) else "") for i in range(width)]
     for row in rows[:PROFILE_ROWS]:
+        for profile in profiles:
+            profile.seen += 1
         for profile, raw in zip(profiles, row, strict=False):
             cell = raw.strip()
             if not cell:

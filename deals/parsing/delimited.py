@@ -61,6 +61,8 @@ DELIMITERS = (",", ";", "\t", "|")
 # statement missing many rows gives wrong totals however carefully the rest is read.
 MAX_SKIPPED_ROWS = 20
 MAX_SKIPPED_SHARE = Decimal("0.10")
+# Currencies of countries that write month first (03/04/2024 is March 4th).
+MONTH_FIRST_CURRENCIES = frozenset({"USD", "CAD"})
 
 BALANCE_HISTORY = (
     "This looks like a daily balance history, not a list of transactions. "
@@ -307,7 +309,11 @@ def _read_body(
     money_cells = [_cell(r, i) for r in rows for i in columns.money]
     decimal_comma = infer_decimal_comma(money_cells, prefer_comma=delimiter == ";")
     period_cells = list(preamble.period or ())
-    dates = DateReader([_cell(r, columns.date) for r in rows] + period_cells, prefer_dmy=decimal_comma)
+    currency = _currency(rows, columns, preamble, money_cells)
+    # When nothing else settles 03/04 (both orders valid and sorted), the money says where the
+    # file comes from: decimal commas or a currency of a day-first country mean day first.
+    day_first = decimal_comma or (currency is not None and currency not in MONTH_FIRST_CURRENCIES)
+    dates = DateReader([_cell(r, columns.date) for r in rows] + period_cells, prefer_dmy=day_first)
     marks = _indicator_marks(rows, columns.indicator)
     summary_columns = [i for i in range(max(map(len, rows), default=0)) if i not in columns.money]
 
@@ -375,7 +381,7 @@ def _read_body(
     return ParsedStatement(
         format="csv",
         transactions=tuple(transactions),
-        currency=_currency(rows, columns, preamble, money_cells),
+        currency=currency,
         accounts=tuple(dict.fromkeys(t.account for t in transactions if t.account)),
         opening_balance=opening,
         closing_balance=closing,

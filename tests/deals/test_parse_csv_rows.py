@@ -257,3 +257,27 @@ def test_balances_printed_above_the_table_are_the_opening_and_closing_anchors():
     )
     statement = parse(data)
     assert (statement.opening_balance, statement.closing_balance) == (Decimal("1000.00"), Decimal("1300.00"))
+
+
+def test_an_n26_account_number_column_names_the_counterparty_not_the_statement():
+    data = (
+        b'"Date","Payee","Account number","Transaction type","Payment reference","Amount (EUR)",'
+        b'"Amount (Foreign Currency)","Type Foreign Currency","Exchange Rate"\n'
+        b'"2024-01-02","Spotify","","MasterCard Payment","","-9.99","","",""\n'
+        b'"2024-01-03","ACME GmbH","DE89370400440532013000","Income","Invoice 5","1500.00","","",""\n'
+    )
+    statement = parse(data)
+    assert statement.accounts == ()
+    assert [t.counterparty for t in statement.transactions] == ["Spotify", "ACME GmbH"]
+    assert [t.amount for t in statement.transactions] == [Decimal("-9.99"), Decimal("1500.00")]
+
+
+def test_a_pound_sterling_export_reads_ambiguous_dates_day_first():
+    data = (
+        b"Transaction ID,Date,Time,Type,Name,Category,Amount,Currency,Description\n"
+        b"tx_1,02/01/2024,10:00:00,Card payment,Tesco,Groceries,-12.40,GBP,TESCO STORES\n"
+        b"tx_2,03/01/2024,11:00:00,Faster payment,Client Ltd,Income,500.00,GBP,CLIENT LTD INV 4\n"
+    )
+    statement = parse(data)
+    assert [t.date for t in statement.transactions] == [datetime.date(2024, 1, 2), datetime.date(2024, 1, 3)]
+    assert statement.currency == "GBP"
