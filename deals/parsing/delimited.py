@@ -323,15 +323,20 @@ def _read_body(
     for line, row in zip(lines, rows, strict=True):
         if not any(c.strip() for c in row):
             continue
+        raw_date = _cell(row, columns.date)
+        date = dates.parse(raw_date)
         summary = next(
-            (kind for i in summary_columns if (kind := _summary_kind(_cell(row, i))) is not None), None
+            (
+                kind
+                for i in summary_columns
+                if (date is None or i != columns.date) and (kind := _summary_kind(_cell(row, i))) is not None
+            ),
+            None,
         )
         if summary is not None:
             # Opening, closing and turnover lines state balances and totals; none is a transaction.
             _read_summary(row, columns, summary, decimal_comma, reading)
             continue
-        raw_date = _cell(row, columns.date)
-        date = dates.parse(raw_date)
         if date is None:
             if _DATEISH.match(raw_date) and any(_cell(row, i) for i in columns.money):
                 reading.skipped.append(SkippedRow(line, f"could not read the date {raw_date[:40]!r}"))

@@ -170,6 +170,8 @@ _DRCR_RE = re.compile(
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 _DECIMAL_EVIDENCE = re.compile(r"([.,])(\d{1,2})(?:\D*)$")
 MAX_DIGITS = 15  # more than 999 trillion is not a bank statement amount
+_PLAIN_POINT = re.compile(r"-?\d{1,15}(?:\.\d{1,2})?")
+_PLAIN_COMMA = re.compile(r"-?\d{1,15}(?:,\d{1,2})?")
 
 
 def detect_currency(raw: str) -> str | None:
@@ -208,6 +210,9 @@ def parse_amount(raw: str, *, decimal_comma: bool = False) -> Decimal | None:
     negatives, and CR/DR markers (DR is a debit, so negative).
     """
     text = raw.strip()
+    # Most cells of most files are plain (`-1190.00`): read them without the general path.
+    if (_PLAIN_COMMA if decimal_comma else _PLAIN_POINT).fullmatch(text):
+        return Decimal(text.replace(",", ".") if decimal_comma else text)
     if text in {"", "-", "--", "—", "–"}:
         return None
     if len(text) > 60:
