@@ -36,6 +36,18 @@ def is_card_export(header: Sequence[str], preamble: Sequence[Sequence[str]], has
     return has_post_date and has_trans_date and not has_balance
 
 
+# What a card issuer writes on a payment it received; a bank account shows the same payment as
+# an outgoing "CARD AUTOPAY" debit and never thanks anyone.
+_THANK_YOU = re.compile(
+    r"payment\W*(?:received\W*)?thank\s*you|thank\s*you\W*(?:for\s+your\s+)?payment", re.I
+)
+
+
+def thanks_for_payments(transactions: Sequence[Transaction]) -> bool:
+    """True when some line reads like a card issuer's "PAYMENT - THANK YOU"."""
+    return any(_THANK_YOU.search(t.description) for t in transactions)
+
+
 def issuer_signs(transactions: Sequence[Transaction]) -> bool:
     """True when the file prints purchases positive (payments to the card negative).
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 
-from deals.parsing.cards import as_card_statement, is_card_export, issuer_signs
+from deals.parsing.cards import as_card_statement, is_card_export, issuer_signs, thanks_for_payments
 from deals.parsing.columns import (
     CREDIT_MARKS,
     DEBIT_MARKS,
@@ -377,7 +377,7 @@ def _read_body(
     account_type: AccountType = "checking"
     opening = reading.opening if reading.opening is not None else _figure(preamble.opening, decimal_comma)
     closing = reading.closing if reading.closing is not None else _figure(preamble.closing, decimal_comma)
-    if card:
+    if card or thanks_for_payments(transactions):
         account_type = "credit_card"
         flip = columns.amount is not None and marks is None and issuer_signs(transactions)
         transactions = as_card_statement(transactions, flip=flip)

@@ -160,3 +160,17 @@ def test_a_card_balance_is_an_amount_owed_and_never_a_bank_balance():
 def test_a_bank_account_stays_a_checking_account():
     data = csv_bytes([["Date", "Description", "Amount"], ["2024-01-02", "CARD SETTLEMENT", "10.00"]])
     assert parse(data).account_type == "checking"
+
+
+def test_a_card_export_without_card_headers_is_recognised_by_its_thank_you_payments():
+    data = csv_bytes(
+        [
+            ["Date", "Description", "Amount"],
+            ["04/02/2024", "ADOBE CREATIVE CLOUD", "54.99"],
+            ["04/08/2024", "ONLINE PAYMENT, THANK YOU", "(800.00)"],
+            ["04/11/2024", "FEDEX OFFICE", "23.10"],
+        ]
+    )
+    statement = parse(data)
+    assert statement.account_type == "credit_card"
+    assert amounts(statement) == [Decimal("-54.99"), Decimal("800.00"), Decimal("-23.10")]
