@@ -275,7 +275,7 @@ _MINOR_AMOUNT_WORDS = frozenset(
         "fee",
         "fees",
         "original",
-        "ursprunglicher",
+        "ursprung",
         "foreign",
         "discount",
         "tip",
@@ -340,8 +340,7 @@ def _date_rank(cell: str) -> DateRank:
 
 def _amount_rank(cell: str) -> int:
     name = normalize_header(cell)
-    words = set(name.split())
-    if words & _MINOR_AMOUNT_WORDS:
+    if any(_mentions(name, word) for word in _MINOR_AMOUNT_WORDS):
         return 0
     if _mentions(name, "net"):
         return 2  # the money that reached the account, after fees (PayPal's Net over Gross)
@@ -522,8 +521,9 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
         if profile.index in taken:
             return False
         if not profile.filled:
-            # An empty column (no credits yet, or a header without rows) keeps what its name says.
-            return role != "date" or not rows
+            # An empty column keeps what its name says when the file has no rows, or when it is
+            # one of a debit/credit pair (no credits yet); an empty "amount" is not the amount.
+            return not rows or role not in {"date", "amount", "balance"}
         if role == "date":
             return profile.date_shaped
         if role in {"balance", "amount", "debit", "credit"}:
@@ -599,7 +599,10 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
         taken.add(currency.index)
     account = counterparty_account = None
     for profile in named("account"):
-        is_counterparty = "counterparty" in hints[profile.index] or profile.varies
+        # A value that never changes is the statement's own account, whatever the name says
+        # (Commerzbank calls the account holder's own account "Auftraggeberkonto").
+        constant = len(profile.distinct) == 1 and profile.filled == profile.seen >= 3
+        is_counterparty = not constant and ("counterparty" in hints[profile.index] or profile.varies)
         if is_counterparty and counterparty_account is None:
             counterparty_account = profile
         elif not is_counterparty and account is None:

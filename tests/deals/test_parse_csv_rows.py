@@ -281,3 +281,43 @@ def test_a_pound_sterling_export_reads_ambiguous_dates_day_first():
     statement = parse(data)
     assert [t.date for t in statement.transactions] == [datetime.date(2024, 1, 2), datetime.date(2024, 1, 3)]
     assert statement.currency == "GBP"
+
+
+def test_a_sparkasse_camt_export_reads_betrag_not_the_empty_original_amount_column():
+    header = '"Auftragskonto";"Buchungstag";"Valutadatum";"Buchungstext";"Verwendungszweck";"Glaeubiger ID";'
+    header += (
+        '"Mandatsreferenz";"Kundenreferenz (End-to-End)";"Sammlerreferenz";"Lastschrift Ursprungsbetrag";'
+    )
+    header += '"Auslagenersatz Ruecklastschrift";"Beguenstigter/Zahlungspflichtiger";"Kontonummer/IBAN";'
+    header += '"BIC (SWIFT-Code)";"Betrag";"Waehrung";"Info"\n'
+    own = '"DE11520513735120710131"'
+    rows = [
+        f'{own};"02.01.24";"02.01.24";"FOLGELASTSCHRIFT";"Strom";"DE98ZZZ09999999999";"M1";"";"";"";"";'
+        '"Stadtwerke";"DE44500105175407324931";"INGDDEFFXXX";"-84,00";"EUR";"Umsatz gebucht"\n',
+        f'{own};"03.01.24";"03.01.24";"GUTSCHR. UEBERWEISUNG";"RE 5";"";"";"";"";"";"";'
+        '"Kunde AG";"DE89370400440532013000";"COBADEFFXXX";"1.500,00";"EUR";"Umsatz gebucht"\n',
+        f'{own};"04.01.24";"04.01.24";"KARTENZAHLUNG";"REWE";"";"";"";"";"";"";'
+        '"REWE";"DE02120300000000202051";"BYLADEM1001";"-35,20";"EUR";"Umsatz gebucht"\n',
+    ]
+    statement = parse((header + "".join(rows)).encode("cp1252"))
+    assert [t.amount for t in statement.transactions] == [
+        Decimal("-84.00"),
+        Decimal("1500.00"),
+        Decimal("-35.20"),
+    ]
+    assert statement.accounts == ("DE11520513735120710131",)
+    assert [t.counterparty for t in statement.transactions] == ["Stadtwerke", "Kunde AG", "REWE"]
+    assert statement.transactions[0].date == datetime.date(2024, 1, 2)
+
+
+def test_an_account_column_that_never_changes_is_the_statements_own_whatever_its_name():
+    data = (
+        "Buchungstag;Wertstellung;Umsatzart;Buchungstext;Betrag;Währung;Auftraggeberkonto;"
+        "Bankleitzahl Auftraggeberkonto;IBAN Auftraggeberkonto\n"
+        "02.01.2024;02.01.2024;Lastschrift;Stadtwerke Strom;-84,00;EUR;1234567;20040000;DE11200400000123456700\n"
+        "03.01.2024;03.01.2024;Gutschrift;Kunde AG RE 5;1.500,00;EUR;1234567;20040000;DE11200400000123456700\n"
+        "04.01.2024;04.01.2024;Lastschrift;REWE;-35,20;EUR;1234567;20040000;DE11200400000123456700\n"
+    ).encode("cp1252")
+    statement = parse(data)
+    assert statement.accounts == ("1234567",)
+    assert [t.counterparty for t in statement.transactions] == [None, None, None]
