@@ -497,9 +497,12 @@ class Columns:
 
 
 class NoAmountColumn(Exception):
-    """The header was found but no column holds amounts; `kind` says what the file seems to be."""
+    """The header was found but no column holds dates or amounts; `kind` says which, or what the
+    file seems to be."""
 
-    def __init__(self, kind: Literal["balance_history", "unknown"], headers: Sequence[str]) -> None:
+    def __init__(
+        self, kind: Literal["balance_history", "no_date", "unknown"], headers: Sequence[str]
+    ) -> None:
         super().__init__(kind)
         self.kind = kind
         self.headers = [h for h in headers if h]
@@ -525,7 +528,9 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
             # one of a debit/credit pair (no credits yet); an empty "amount" is not the amount.
             return not rows or role not in {"date", "amount", "balance"}
         if role == "date":
-            return profile.date_shaped
+            # Named: half the cells suffice, since totals and footers sit in the date column of
+            # short files ("Total,,2.00").
+            return profile.share(profile.dates) >= 0.5
         if role in {"balance", "amount", "debit", "credit"}:
             # A named money column may hold a few unreadable cells (those rows are skipped), but
             # not mostly words, yes/no flags, D/C marks or dates.
@@ -550,7 +555,7 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
 
     dates = named("date") or [p for p in profiles if p.date_shaped]
     if not dates:
-        raise NoAmountColumn("unknown", header)
+        raise NoAmountColumn("no_date", header)
     date = max(dates, key=lambda p: (_date_rank(p.header), -p.index))
     taken.add(date.index)
     # Every other date-shaped column (a value date) is out of the running for any money role.
@@ -651,7 +656,11 @@ def _best_amount(
         agreeing = [c for c in candidates if is_running_balance(rows, c.index, balance.index)]
         if len(agreeing) == 1:
             return agreeing[0]
-    return max(candidates, key=lambda p: (_amount_rank(p.header), not p.code_like, -p.index))
+    # Then cells like money: cents or signs (a reference number has neither), then the leftmost.
+    return max(
+        candidates,
+        key=lambda p: (_amount_rank(p.header), not p.code_like, bool(p.decimals or p.signed), -p.index),
+    )
 
 
 def is_running_balance(rows: Sequence[Sequence[str]], amount: int, balance: int) -> bool:

@@ -68,6 +68,10 @@ BALANCE_HISTORY = (
     "This looks like a daily balance history, not a list of transactions. "
     "Export the account's transactions instead."
 )
+NUMBERS_ONLY = (
+    "The file has only dates and numbers, without a header or descriptions: it cannot be told "
+    "whether the numbers are transactions or balances. Export the account's transactions instead."
+)
 POSITIONS = (
     "This looks like a list of investment positions (holdings), not a list of transactions. "
     "Export the account's transactions instead."
@@ -265,12 +269,16 @@ def parse_csv(text: str) -> ParsedStatement:
             if missing.kind == "balance_history":
                 raise StatementError(BALANCE_HISTORY) from None
             names = ", ".join(missing.headers)
-            raise StatementError(f"No amount column found; the columns are: {names}") from None
+            what = "date" if missing.kind == "no_date" else "amount"
+            raise StatementError(f"No {what} column found; the columns are: {names}") from None
         preamble = _read_preamble(rows[:header_index])
         body_lines = table.lines[header_index + 1 :]
     else:
         width, _ = _modal_width(rows)
         inferred = infer_headerless_columns(rows, width)
+        if inferred is not None and not inferred.description and inferred.balance is None:
+            # "2024-01-01,1000.00" and nothing else: the numbers may as well be daily balances.
+            raise StatementError(NUMBERS_ONLY)
         if inferred is None:
             first = next((r for r in rows if any(c.strip() for c in r)), [])
             shown = ", ".join(c.strip() for c in first if c.strip())[:200]

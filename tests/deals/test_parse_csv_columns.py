@@ -415,3 +415,22 @@ def test_amounts_that_look_like_account_numbers_are_flagged():
     (finding,) = [w for w in statement.warnings if w.code == "implausible_amounts"]
     assert "account numbers" in finding.message
     assert finding.evidence["examples"][0] == "12345678"
+
+
+def test_an_unnamed_amount_wins_over_an_unnamed_reference_number_by_its_cents():
+    data = csv_bytes(
+        [
+            ["Datum", "Referenz", "Text", "Wert"],
+            ["02.01.2024", "884512", "Miete", "-900,00"],
+            ["03.01.2024", "884513", "Kunde", "1.500,00"],
+            ["04.01.2024", "884514", "Gebühr", "-4,90"],
+        ],
+        delimiter=";",
+    )
+    assert amounts(parse(data)) == [Decimal("-900.00"), Decimal("1500.00"), Decimal("-4.90")]
+
+
+def test_a_total_line_in_the_date_column_of_a_short_file_is_left_out():
+    data = b"Date,Description,Amount\n2024-01-01,A,5.00\n2024-01-02,B,-3.00\nTotal,,2.00\n"
+    statement = parse(data)
+    assert amounts(statement) == [Decimal("5.00"), Decimal("-3.00")]

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from deals.parsing import ParsedStatement, StatementError, extract_document, parse_document
-from deals.parsing.delimited import BALANCE_HISTORY, POSITIONS
+from deals.parsing.delimited import BALANCE_HISTORY, NUMBERS_ONLY, POSITIONS
 from tests.deals.statement_files import csv_bytes
 
 
@@ -174,3 +174,20 @@ def test_a_card_export_without_card_headers_is_recognised_by_its_thank_you_payme
     statement = parse(data)
     assert statement.account_type == "credit_card"
     assert amounts(statement) == [Decimal("-54.99"), Decimal("800.00"), Decimal("-23.10")]
+
+
+def test_a_headerless_file_of_dates_and_one_number_is_refused_as_ambiguous():
+    assert reason_for(b"2024-01-01,1000.00\n2024-01-02,1200.00\n2024-01-03,1150.00\n") == NUMBERS_ONLY
+
+
+def test_a_header_without_a_date_column_is_refused_naming_its_columns():
+    data = csv_bytes(
+        [
+            ["Date", "Description", "Amount"],
+            ["yesterday", "A", "1.00"],
+            ["today", "B", "2.00"],
+            ["now", "C", "3.00"],
+        ]
+    )
+    # "Date" is named but holds no dates, so no header is found and no layout can be inferred.
+    assert reason_for(data).startswith("Could not recognise the CSV layout")
