@@ -98,6 +98,7 @@ _TURNOVER = re.compile(
 # Cheap test before normalising a cell: only cells with one of these can be a summary line.
 _SUMMARY_HINT = re.compile(r"bal|saldo|solde|stand|total|summe|umsatz|turnover|obrot|obrat|zustatek", re.I)
 _PERIOD_SPLIT = re.compile(r"\s*(?:\s-\s|–|—|\bto\b|\bthrough\b|\bbis\b|\bau\b)\s*", re.I)
+_SAVINGS = re.compile(r"\b(?:savings|sparkonto|sparbuch|tagesgeld|livret|spaarrekening|ahorro|risparmio)\b")
 # A cell that was meant to be a date (digits and separators) but is not a valid one.
 _DATEISH = re.compile(r"^\s*\d{1,4}[-/.: ]\d{1,2}[-/.: ]\d{1,4}")
 
@@ -287,8 +288,15 @@ def parse_csv(text: str) -> ParsedStatement:
                 + (f" (the first row is: {shown})" if shown else "")
             )
         header, columns, preamble, body, body_lines = [], inferred, _Preamble(), rows, table.lines
-    card = is_card_export(header, preamble.rows, columns.balance is not None)
-    return _read_body(body, body_lines, columns, preamble, delimiter, card=card)
+    account_type: AccountType = "checking"
+    if is_card_export(header, preamble.rows, columns.balance is not None):
+        account_type = "credit_card"
+    elif is_position_header(header):
+        # A brokerage account's history (buys, sells, dividends) is not a bank account's.
+        account_type = "unknown"
+    elif any(_SAVINGS.search(normalize_header(" ".join(row))) for row in preamble.rows):
+        account_type = "savings"
+    return _read_body(body, body_lines, columns, preamble, delimiter, account_type=account_type)
 
 
 def _names_money(header: Sequence[str]) -> bool:
@@ -312,7 +320,7 @@ def _read_body(
     preamble: _Preamble,
     delimiter: str,
     *,
-    card: bool,
+    account_type: AccountType,
 ) -> ParsedStatement:
     money_cells = [_cell(r, i) for r in rows for i in columns.money]
     decimal_comma = infer_decimal_comma(money_cells, prefer_comma=delimiter == ";")
@@ -382,10 +390,9 @@ def _read_body(
     if not transactions:
         raise StatementError("No transactions found in the file")
     transactions = _chronological(transactions)
-    account_type: AccountType = "checking"
     opening = reading.opening if reading.opening is not None else _figure(preamble.opening, decimal_comma)
     closing = reading.closing if reading.closing is not None else _figure(preamble.closing, decimal_comma)
-    if card or thanks_for_payments(transactions):
+    if account_type == "credit_card" or thanks_for_payments(transactions):
         account_type = "credit_card"
         flip = columns.amount is not None and marks is None and issuer_signs(transactions)
         transactions = as_card_statement(transactions, flip=flip)

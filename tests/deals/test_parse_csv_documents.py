@@ -82,6 +82,8 @@ def test_an_investment_transaction_history_is_read_not_refused():
     statement = parse(data)
     assert amounts(statement) == [Decimal("-2451.00"), Decimal("12.34")]
     assert statement.transactions[0].description.startswith("Buy")
+    # Not a bank account: the scoring side must not take dividends and sales for revenue.
+    assert statement.account_type == "unknown"
 
 
 # 6. Card statements: purchases are outflows, payments are not deposits of revenue, no owed balance ---
@@ -191,3 +193,11 @@ def test_a_header_without_a_date_column_is_refused_naming_its_columns():
     )
     # "Date" is named but holds no dates, so no header is found and no layout can be inferred.
     assert reason_for(data).startswith("Could not recognise the CSV layout")
+
+
+def test_a_preamble_naming_a_savings_account_makes_it_a_savings_statement():
+    data = csv_bytes(
+        [["Date", "Description", "Amount"], ["2024-01-31", "INTEREST", "4.12"]],
+        preamble=[["Account", "Business Savings ****9876"], []],
+    )
+    assert parse(data).account_type == "savings"
