@@ -352,8 +352,6 @@ def _amount_rank(cell: str) -> int:
 # Column profiles -----------------------------------------------------------------------------------
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
-_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9 ]{10,32}")
-_YES_NO = frozenset({"yes", "no", "y", "n", "ja", "nein", "oui", "non", "si", "true", "false", "x"})
 
 
 @dataclass
@@ -370,9 +368,7 @@ class ColumnProfile:
     signed: int = 0
     long_integers: int = 0
     leading_zero: int = 0
-    accounts: int = 0
     currencies: int = 0
-    yes_no: int = 0
     marks: set[str] = field(default_factory=set)
     unmarked: int = 0
     distinct: set[str] = field(default_factory=set)
@@ -433,12 +429,8 @@ def profile_columns(header: Sequence[str], rows: Sequence[Sequence[str]], width:
                 profile.marks.add(lower)
             else:
                 profile.unmarked += 1
-            if lower in _YES_NO:
-                profile.yes_no += 1
             if _CURRENCY_CODE.fullmatch(cell):
                 profile.currencies += 1
-            if _IBAN.fullmatch(cell):
-                profile.accounts += 1
             if looks_like_date(cell):
                 profile.dates += 1
                 continue
@@ -488,8 +480,6 @@ class Columns:
     account: int | None = None
     counterparty: int | None = None
     counterparty_account: int | None = None
-    # The amount column was found by its cells alone (its header names no amount).
-    amount_by_values: bool = False
 
     @property
     def money(self) -> tuple[int, ...]:
@@ -569,7 +559,6 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
         if column is not None:
             taken.add(column.index)
     amounts = named("amount")
-    amount_by_values = False
     if not amounts and debit is None and credit is None:
         amounts = [
             p
@@ -580,7 +569,6 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
             and not p.indicator
             and not ({"ignore", "account", "currency", "balance"} & set(hints[p.index]))
         ]
-        amount_by_values = bool(amounts)
     amount = _best_amount(amounts, balance, rows)
     if amount is not None and debit is not None and credit is not None:
         amount = None  # separate debit/credit columns are the more explicit of the two
@@ -638,7 +626,6 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
         account=None if account is None else account.index,
         counterparty=None if counterparty is None else counterparty.index,
         counterparty_account=None if counterparty_account is None else counterparty_account.index,
-        amount_by_values=amount_by_values,
     )
 
 
@@ -724,5 +711,4 @@ def infer_headerless_columns(rows: Sequence[Sequence[str]], width: int) -> Colum
         balance=None if balance is None else balance.index,
         indicator=None if indicator is None else indicator.index,
         description=() if description is None or not description.text_chars else (description.index,),
-        amount_by_values=True,
     )
