@@ -97,6 +97,8 @@ _TURNOVER = re.compile(
 )
 # Cheap test before normalising a cell: only cells with one of these can be a summary line.
 _SUMMARY_HINT = re.compile(r"bal|saldo|solde|stand|total|summe|umsatz|turnover|obrot|obrat|zustatek", re.I)
+_PERIOD_FROM = frozenset({"von", "from", "start date", "zeitraum von", "du", "desde", "van"})
+_PERIOD_TO = frozenset({"bis", "to", "end date", "zeitraum bis", "au", "hasta", "tot"})
 _PERIOD_SPLIT = re.compile(r"\s*(?:\s-\s|–|—|\bto\b|\bthrough\b|\bbis\b|\bau\b)\s*", re.I)
 _SAVINGS = re.compile(r"\b(?:savings|sparkonto|sparbuch|tagesgeld|livret|spaarrekening|ahorro|risparmio)\b")
 # A cell that was meant to be a date (digits and separators) but is not a valid one.
@@ -206,6 +208,7 @@ class _Preamble:
 def _read_preamble(rows: Sequence[Sequence[str]]) -> _Preamble:
     """Account, currency, period and the balances printed above the table."""
     preamble = _Preamble(rows=rows)
+    start: str | None = None
     for row in rows:
         cells = [c.strip() for c in row if c.strip()]
         if not cells:
@@ -224,7 +227,12 @@ def _read_preamble(rows: Sequence[Sequence[str]]) -> _Preamble:
             continue
         value = values[0]
         kind = _summary_kind(label)
-        if "period" in name or "zeitraum" in name:
+        if name in _PERIOD_FROM:
+            start = value
+        elif name in _PERIOD_TO and start is not None:
+            # "Von:;01.01.2024" then "Bis:;31.01.2024" on two lines (DKB and others).
+            preamble.period = (start, value)
+        elif "period" in name or "zeitraum" in name:
             parts = [p for p in _PERIOD_SPLIT.split(" ".join(values)) if p.strip()]
             if len(parts) == 2:
                 preamble.period = (parts[0].strip(), parts[1].strip())

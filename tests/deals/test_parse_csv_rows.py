@@ -192,6 +192,10 @@ def test_a_dkb_export_names_counterparties_and_uses_the_balance_above_the_table(
     assert "RE 2024-0042" in statement.transactions[1].description
     assert "Finanzamt Berlin" in statement.transactions[2].description
     assert statement.closing_balance == Decimal("5964.80")
+    assert (statement.period_start, statement.period_end) == (
+        datetime.date(2024, 1, 1),
+        datetime.date(2024, 1, 31),
+    )
 
 
 def test_a_counterparty_iban_column_is_the_counterparty_not_the_account():
