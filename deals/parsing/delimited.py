@@ -296,15 +296,20 @@ def parse_csv(text: str) -> ParsedStatement:
                 + (f" (the first row is: {shown})" if shown else "")
             )
         header, columns, preamble, body, body_lines = [], inferred, _Preamble(), rows, table.lines
-    account_type: AccountType = "checking"
-    if is_card_export(header, preamble.rows, columns.balance is not None):
-        account_type = "credit_card"
-    elif is_position_header(header):
-        # A brokerage account's history (buys, sells, dividends) is not a bank account's.
-        account_type = "unknown"
-    elif any(_SAVINGS.search(normalize_header(" ".join(row))) for row in preamble.rows):
-        account_type = "savings"
+    account_type = _account_type(header, preamble, columns)
     return _read_body(body, body_lines, columns, preamble, delimiter, account_type=account_type)
+
+
+def _account_type(header: Sequence[str], preamble: _Preamble, columns: Columns) -> AccountType:
+    """What the header and preamble say the account is (the rows may still reveal a card)."""
+    if is_card_export(header, preamble.rows, columns.balance is not None):
+        return "credit_card"
+    if is_position_header(header):
+        # A brokerage account's history (buys, sells, dividends) is not a bank account's.
+        return "unknown"
+    if any(_SAVINGS.search(normalize_header(" ".join(row))) for row in preamble.rows):
+        return "savings"
+    return "checking"
 
 
 def _names_money(header: Sequence[str]) -> bool:
