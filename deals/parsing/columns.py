@@ -8,6 +8,7 @@ to row is the counterparty's, not the statement's.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -302,6 +303,8 @@ def _mentions(name: str, keyword: str) -> bool:
     return keyword in name
 
 
+# Cached: the header search asks about every cell of the first 200 rows under four delimiters.
+@functools.lru_cache(maxsize=4096)
 def header_roles(cell: str) -> tuple[Role, ...]:
     """The roles a header name proposes, most specific first; the cells below decide among them."""
     name = normalize_header(cell)
