@@ -453,7 +453,38 @@ def _chronological(transactions: list[Transaction]) -> list[Transaction]:
     descending = sum(1 for a, b in pairwise(transactions) if a.date > b.date)
     if descending > ascending:
         transactions = transactions[::-1]
-    return sorted(transactions, key=lambda t: t.date)
+    ordered = sorted(transactions, key=lambda t: t.date)
+    return _order_days_by_balance(ordered)
+
+
+def _chained(day: Sequence[Transaction]) -> int:
+    """How many consecutive lines of one day agree with `balance before + amount = balance`."""
+    return sum(
+        1
+        for a, b in pairwise(day)
+        if a.balance is not None and b.balance is not None and a.balance + b.amount == b.balance
+    )
+
+
+def _order_days_by_balance(transactions: list[Transaction]) -> list[Transaction]:
+    """Some banks list days newest first but the lines of a day oldest first (or the reverse):
+    where a running balance says the other order of a day's lines is the booked one, use it."""
+    if not any(t.balance is not None for t in transactions):
+        return transactions
+    result: list[Transaction] = []
+    first = 0
+    while first < len(transactions):
+        last = first
+        while last < len(transactions) and transactions[last].date == transactions[first].date:
+            last += 1
+        day = transactions[first:last]
+        if len(day) > 1:
+            anchor = result[-1:]  # the previous day's last line gives the day's opening balance
+            if _chained(anchor + day[::-1]) > _chained(anchor + day):
+                day = day[::-1]
+        result.extend(day)
+        first = last
+    return result
 
 
 def _refuse_when_many_skipped(skipped: Sequence[SkippedRow], read: int) -> None:

@@ -325,3 +325,18 @@ def test_an_account_column_that_never_changes_is_the_statements_own_whatever_its
     statement = parse(data)
     assert statement.accounts == ("1234567",)
     assert [t.counterparty for t in statement.transactions] == [None, None, None]
+
+
+def test_days_listed_newest_first_with_their_lines_oldest_first_follow_the_running_balance():
+    data = csv_bytes(
+        [
+            ["Date", "Description", "Amount", "Balance"],
+            ["2024-01-03", "C1", "-1.00", "109.00"],
+            ["2024-01-03", "C2", "-2.00", "107.00"],
+            ["2024-01-02", "B1", "10.00", "110.00"],
+            ["2024-01-01", "A1", "100.00", "100.00"],
+        ]
+    )
+    statement = parse(data)
+    assert [t.description for t in statement.transactions] == ["A1", "B1", "C1", "C2"]
+    assert [t.balance for t in statement.transactions][-1] == Decimal("107.00")
