@@ -1,7 +1,9 @@
-"""CSV bank exports: find the header row under any preamble, map its columns, read every row.
+"""CSV bank exports: find the header row under any preamble, choose the columns, read every row.
 
-Layouts vary by bank; what they share is a date column and either one signed amount column or
-separate debit/credit columns. A file without a header row is read by inferring the columns.
+Layouts vary by bank; what they share is a date column and either one signed amount column, an
+amount plus a debit/credit marker, or separate debit/credit columns. Columns are chosen by their
+cells (deals.parsing.columns); a file without a header row is read by inferring them. A file
+that does not support a figure is refused in plain words rather than read into wrong numbers.
 """
 
 from __future__ import annotations
@@ -10,15 +12,34 @@ import csv
 import datetime
 import io
 import re
-import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
-from typing import Literal
 
-from deals.parsing.statement import Finding, ParsedStatement, StatementError, Transaction
+from deals.parsing.cards import as_card_statement, is_card_export, issuer_signs, thanks_for_payments
+from deals.parsing.columns import (
+    CREDIT_MARKS,
+    DEBIT_MARKS,
+    Columns,
+    NoAmountColumn,
+    choose_columns,
+    header_date_columns,
+    header_roles,
+    infer_headerless_columns,
+    is_position_header,
+    normalize_header,
+    profile_columns,
+)
+from deals.parsing.statement import (
+    AccountType,
+    Finding,
+    ParsedStatement,
+    SkippedRow,
+    StatementError,
+    Transaction,
+)
 from deals.parsing.values import (
     DateReader,
     detect_currency,
@@ -29,152 +50,72 @@ from deals.parsing.values import (
     parse_amount_or_none,
 )
 
+__all__ = ["normalize_header", "parse_csv"]
+
 MAX_ROWS = 100_000
 MAX_LINE_CHARS = 10_000
 HEADER_SCAN_ROWS = 200
 SNIFF_LINES = 300
 DELIMITERS = (",", ";", "\t", "|")
+# A few unreadable rows are left out and listed; more than this refuses the file, because a
+# statement missing many rows gives wrong totals however carefully the rest is read.
+MAX_SKIPPED_ROWS = 20
+MAX_SKIPPED_SHARE = Decimal("0.10")
+# Currencies of countries that write month first (03/04/2024 is March 4th).
+MONTH_FIRST_CURRENCIES = frozenset({"USD", "CAD"})
 
-Role = Literal[
-    "date", "description", "amount", "debit", "credit", "balance", "indicator", "currency", "account"
-]
+BALANCE_HISTORY = (
+    "This looks like a daily balance history, not a list of transactions. "
+    "Export the account's transactions instead."
+)
+NUMBERS_ONLY = (
+    "The file has only dates and numbers, without a header or descriptions: it cannot be told "
+    "whether the numbers are transactions or balances. Export the account's transactions instead."
+)
+POSITIONS = (
+    "This looks like a list of investment positions (holdings), not a list of transactions. "
+    "Export the account's transactions instead."
+)
 
-# Normalised header names (lower case, no accents, punctuation as spaces) that name a role outright.
-_EXACT_ROLES: dict[str, Role] = {
-    "date": "date",
-    "posted": "date",
-    "datum": "date",
-    "fecha": "date",
-    "data": "date",
-    "buchungstag": "date",
-    "dr cr": "indicator",
-    "cr dr": "indicator",
-    "d c": "indicator",
-    "c d": "indicator",
-    "dc": "indicator",
-    "debit credit": "indicator",
-    "credit debit": "indicator",
-    "debit or credit": "indicator",
-    "credit or debit": "indicator",
-    "type": "indicator",
-    "transaction type": "indicator",
-    "soll haben": "indicator",
-    "sign": "indicator",
-}
-# Then the first keyword found decides; the order matters ("credit amount" is a credit column,
-# "available balance" a balance column, "account name" an account column).
-_KEYWORD_ROLES: tuple[tuple[tuple[str, ...], Role], ...] = (
-    (("balance", "saldo", "solde", "kontostand"), "balance"),
-    (("date", "datum", "fecha"), "date"),
-    (("debit", "withdraw", "money out", "paid out", "outflow", "soll", "cargo", "uitgaven"), "debit"),
-    (("credit", "deposit", "money in", "paid in", "inflow", "haben", "abono", "inkomsten"), "credit"),
-    (("amount", "betrag", "montant", "bedrag", "importe", "importo", "umsatz", "value"), "amount"),
-    (("currency", "ccy", "wahrung", "devise", "moneda", "divisa"), "currency"),
-    (("account", "acct", "iban", "konto", "compte", "rekening"), "account"),
-    (
-        (
-            "descr",
-            "detail",
-            "memo",
-            "narrat",
-            "payee",
-            "merchant",
-            "particular",
-            "reference",
-            "name",
-            "text",
-            "verwendungszweck",
-            "beschreibung",
-            "libelle",
-            "omschrijving",
-            "concepto",
-            "counterparty",
-            "beneficiary",
-            "remark",
-            "transaction",
-        ),
-        "description",
-    ),
+# Summary lines, matched on the normalised text (lower case, no accents, punctuation as spaces).
+_OPENING = re.compile(
+    r"^(?:(?:opening|beginning|starting|previous|start|initial)\s+balance|balance\s+(?:brought\s+)?forward"
+    r"|balance\s+b\s?f\b|anfangssaldo|alter\s+kontostand|kontostand\s+alt|saldo\s+(?:inicial|anterior"
+    r"|iniziale|precedente|poczatkowe|vorher|di\s+apertura)|solde\s+(?:initial|precedent|d\s?ouverture"
+    r"|de\s+debut)|beginsaldo|begin\s+saldo|pocatecni\s+zustatek|ingaende\s+saldo)"
 )
-_DEBIT_MARKS = frozenset({"dr", "d", "debit", "db", "withdrawal", "s", "soll", "out", "-"})
-_CREDIT_MARKS = frozenset({"cr", "c", "credit", "deposit", "h", "haben", "in", "+"})
-_BALANCE_LINE = re.compile(
-    r"^\s*(?:(?P<open>opening|beginning|starting|previous|start)\s+balance|balance\s+(?:brought\s+)?forward"
-    r"|balance\s+b/?f|anfangssaldo|solde\s+initial"
-    r"|(?P<close>ending|closing|end|new|final)\s+balance|balance\s+carried\s+forward|endsaldo|solde\s+final)\b",
-    re.I,
+_CLOSING = re.compile(
+    r"^(?:(?:ending|closing|end|new|final)\s+balance|balance\s+carried\s+forward|balance\s+c\s?f\b"
+    r"|endsaldo|neuer\s+kontostand|kontostand\s+(?:neu|vom|am|per)\b|saldo\s+(?:final|finale|actual"
+    r"|koncowe|di\s+chiusura|al|per)\b|solde\s+(?:final|de\s+cloture|au)\b|eindsaldo|eind\s+saldo"
+    r"|konecny\s+zustatek|utgaende\s+saldo)"
 )
+_TURNOVER = re.compile(
+    r"^(?:sub\s?)?(?:totals?|turnover|summe|umsatzsumme|gesamtumsatz|umsatze\s+gesamt|totaal|totale|obroty"
+    r"|obraty)(?:\s+(?:debits?|credits?|withdrawals?|deposits?|turnover|amount|umsatz|soll|haben|for\s.*"
+    r"|of\s.*|in\s.*))*$"
+)
+# Cheap test before normalising a cell: only cells with one of these can be a summary line.
+_SUMMARY_HINT = re.compile(r"bal|saldo|solde|stand|total|summe|umsatz|turnover|obrot|obrat|zustatek", re.I)
+_PERIOD_FROM = frozenset({"von", "from", "start date", "zeitraum von", "du", "desde", "van"})
+_PERIOD_TO = frozenset({"bis", "to", "end date", "zeitraum bis", "au", "hasta", "tot"})
 _PERIOD_SPLIT = re.compile(r"\s*(?:\s-\s|–|—|\bto\b|\bthrough\b|\bbis\b|\bau\b)\s*", re.I)
+_SAVINGS = re.compile(r"\b(?:savings|sparkonto|sparbuch|tagesgeld|livret|spaarrekening|ahorro|risparmio)\b")
+# A cell that was meant to be a date (digits and separators) but is not a valid one.
+_DATEISH = re.compile(r"^\s*\d{1,4}[-/.: ]\d{1,2}[-/.: ]\d{1,4}")
 
 
-def normalize_header(cell: str) -> str:
-    """Lower case, accents dropped, bracketed notes ("Amount (USD)") and punctuation removed."""
-    text = unicodedata.normalize("NFKD", cell)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text)
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
-
-
-def _role_of(cell: str) -> Role | None:
-    name = normalize_header(cell)
-    if not name or len(name) > 40:
+def _summary_kind(text: str) -> str | None:
+    if not _SUMMARY_HINT.search(text):
         return None
-    if name in _EXACT_ROLES:
-        return _EXACT_ROLES[name]
-    if "bal" in name.split():  # "Running Bal.", "Avail Bal"
-        return "balance"
-    for keywords, role in _KEYWORD_ROLES:
-        if any(keyword in name for keyword in keywords):
-            return role
+    name = normalize_header(text)
+    if _OPENING.match(name):
+        return "opening"
+    if _CLOSING.match(name):
+        return "closing"
+    if _TURNOVER.match(name):
+        return "turnover"
     return None
-
-
-@dataclass(frozen=True)
-class _Columns:
-    date: int
-    description: tuple[int, ...] = ()
-    amount: int | None = None
-    debit: int | None = None
-    credit: int | None = None
-    balance: int | None = None
-    indicator: int | None = None
-    currency: int | None = None
-    account: int | None = None
-
-    @property
-    def money(self) -> tuple[int, ...]:
-        return tuple(i for i in (self.amount, self.debit, self.credit, self.balance) if i is not None)
-
-
-def _header_columns(row: Sequence[str]) -> _Columns | None:
-    roles: dict[Role, list[int]] = {}
-    for index, cell in enumerate(row):
-        role = _role_of(cell)
-        if role is not None:
-            roles.setdefault(role, []).append(index)
-    if "date" not in roles or not roles.keys() & {"amount", "debit", "credit"}:
-        return None
-
-    def first(role: Role) -> int | None:
-        return roles[role][0] if role in roles else None
-
-    amount = first("amount")
-    debit, credit = first("debit"), first("credit")
-    if amount is not None and debit is not None and credit is not None:
-        amount = None  # separate debit/credit columns are the more explicit of the two
-    if amount is None and debit is None and credit is None:  # pragma: no cover - excluded above
-        return None
-    return _Columns(
-        date=roles["date"][0],
-        description=tuple(roles.get("description", ())),
-        amount=amount,
-        debit=None if amount is not None else debit,
-        credit=None if amount is not None else credit,
-        balance=first("balance"),
-        indicator=first("indicator") if amount is not None else None,
-        currency=first("currency"),
-        account=first("account"),
-    )
 
 
 def _cell(row: Sequence[str], index: int | None) -> str:
@@ -183,24 +124,44 @@ def _cell(row: Sequence[str], index: int | None) -> str:
     return row[index].strip()
 
 
-def _find_header(rows: Sequence[Sequence[str]]) -> tuple[int, _Columns] | None:
+@dataclass(frozen=True)
+class _Rows:
+    """The parsed rows of the file and the 1-based line on which each starts."""
+
+    rows: list[list[str]]
+    lines: list[int]
+
+
+def _read_rows(text: str, delimiter: str) -> _Rows:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        previous = 0
+        for row in reader:
+            rows.append(row)
+            lines.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error as exc:
+        raise StatementError(f"The CSV file is malformed: {exc}") from exc
+    return _Rows(rows, lines)
+
+
+def _find_header(rows: Sequence[Sequence[str]]) -> int | None:
+    """The first row naming a date column and at least one other known column, followed by dates."""
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        columns = _header_columns(row)
-        if columns is None:
+        dates = header_date_columns(row)
+        if not dates:
+            continue
+        hinted = sum(1 for cell in row if header_roles(cell))
+        if hinted < 2:
             continue
         # A preamble line such as "Statement date,Amount due" must not pass for the header:
         # the real one is followed by dated rows (or by nothing, for an empty statement).
         following = [r for r in rows[index + 1 : index + 12] if any(c.strip() for c in r)]
-        if not following or any(looks_like_date(_cell(r, columns.date)) for r in following):
-            return index, columns
+        if not following or any(looks_like_date(_cell(r, i)) for r in following for i in dates):
+            return index
     return None
-
-
-def _read_rows(text: str, delimiter: str) -> list[list[str]]:
-    try:
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    except csv.Error as exc:
-        raise StatementError(f"The CSV file is malformed: {exc}") from exc
 
 
 def _modal_width(rows: Sequence[Sequence[str]]) -> tuple[int, int]:
@@ -211,82 +172,32 @@ def _modal_width(rows: Sequence[Sequence[str]]) -> tuple[int, int]:
     return width, count
 
 
-def _choose_delimiter(text: str) -> tuple[str, bool]:
-    """The delimiter, and whether a header row was found with it."""
-    sample = "\n".join(text.splitlines()[:SNIFF_LINES])
-    best: tuple[tuple[int, int, int], str] | None = None
+def _choose_delimiter(text: str) -> tuple[str, int | None]:
+    """The delimiter, and the index of the header row found with it (None for none)."""
+    # Split as the csv module does (on "\n" only), so that row indexes of the sample are the
+    # file's: str.splitlines also splits on form feeds and other separators.
+    sample = "\n".join(text.split("\n")[:SNIFF_LINES])
+    best: tuple[tuple[int, int, int, int], str, int | None] | None = None
     for delimiter in DELIMITERS:
         if delimiter not in sample:
             continue
-        rows = _read_rows(sample, delimiter)
+        rows = _read_rows(sample, delimiter).rows
         found = _find_header(rows)
         width, count = _modal_width(rows)
-        mapped = 0
-        if found is not None:
-            columns = found[1]
-            mapped = len(columns.money) + len(columns.description) + 1
-        score = (int(found is not None), mapped, count if width >= 2 else 0)
+        mapped = 0 if found is None else sum(1 for cell in rows[found] if header_roles(cell))
+        # Then the delimiter giving most rows of one width, then the widest: a decimal comma
+        # splits every amount of a ';' file in two, which gives equally regular but narrower rows.
+        score = (int(found is not None), mapped, count if width >= 2 else 0, width)
         if best is None or score > best[0]:
-            best = (score, delimiter)
+            best = (score, delimiter, found)
     if best is None:
         raise StatementError("Unsupported file format")
-    return best[1], bool(best[0][0])
-
-
-def _infer_columns(rows: Sequence[Sequence[str]]) -> _Columns | None:
-    """Columns of a headerless export (e.g. `"01/15/2024","-12.00","*","","COFFEE"`)."""
-    width, _ = _modal_width(rows)
-    body = [r for r in rows if len(r) == width][:500]
-    if width < 2 or not body:
-        return None
-
-    def share(index: int, test: Callable[[str], bool]) -> float:
-        cells = [r[index].strip() for r in body]
-        filled = [c for c in cells if c]
-        if len(filled) < 0.8 * len(cells):
-            return 0.0
-        return sum(1 for c in filled if test(c)) / len(filled)
-
-    date = next((i for i in range(width) if share(i, looks_like_date) >= 0.8), None)
-    if date is None:
-        return None
-    numeric = [i for i in range(width) if i != date and share(i, looks_like_amount) >= 0.95]
-    if not numeric:
-        return None
-    others = [i for i in range(width) if i != date and i not in numeric]
-    description = max(others, key=lambda i: sum(len(r[i]) for r in body), default=None)
-    balance = numeric[1] if len(numeric) > 1 and _is_running_balance(body, numeric[0], numeric[1]) else None
-    return _Columns(
-        date=date,
-        amount=numeric[0],
-        balance=balance,
-        description=() if description is None else (description,),
-    )
-
-
-def _is_running_balance(rows: Sequence[Sequence[str]], amount: int, balance: int) -> bool:
-    comma = infer_decimal_comma(r[amount] for r in rows)
-    pairs = 0
-    agree = 0
-    try:
-        values = [
-            (parse_amount(r[amount], decimal_comma=comma), parse_amount(r[balance], decimal_comma=comma))
-            for r in rows
-        ]
-    except ValueError:
-        return False
-    for (_, previous), (amt, current) in pairwise(values):
-        if previous is None or amt is None or current is None:
-            continue
-        pairs += 1
-        # Either order of the file: oldest first (prev + amt) or newest first (current - amt of prev).
-        if previous + amt == current or current + amt == previous:
-            agree += 1
-    return pairs > 0 and agree >= 0.8 * pairs
+    return best[1], best[2]
 
 
 @dataclass
 class _Preamble:
+    rows: Sequence[Sequence[str]] = ()
     account: str | None = None
     currency: str | None = None
     opening: str | None = None
@@ -295,45 +206,51 @@ class _Preamble:
 
 
 def _read_preamble(rows: Sequence[Sequence[str]]) -> _Preamble:
-    preamble = _Preamble()
+    """Account, currency, period and the balances printed above the table."""
+    preamble = _Preamble(rows=rows)
+    start: str | None = None
     for row in rows:
         cells = [c.strip() for c in row if c.strip()]
         if not cells:
             continue
         if len(cells) >= 2:
-            label, value = cells[0], cells[1]
+            label, values = cells[0], cells[1:]
         elif ":" in cells[0]:
             label, _, value = cells[0].partition(":")
+            values = [value]
         else:
             continue
+        label = label.strip().rstrip(":")
         name = normalize_header(label)
-        value = value.strip()
-        if not value:
+        values = [v.strip() for v in values if v.strip()]
+        if not values:
             continue
-        if "period" in name:
-            parts = [p for p in _PERIOD_SPLIT.split(value) if p.strip()]
+        value = values[0]
+        kind = _summary_kind(label)
+        if name in _PERIOD_FROM:
+            start = value
+        elif name in _PERIOD_TO and start is not None:
+            # "Von:;01.01.2024" then "Bis:;31.01.2024" on two lines (DKB and others).
+            preamble.period = (start, value)
+        elif "period" in name or "zeitraum" in name:
+            parts = [p for p in _PERIOD_SPLIT.split(" ".join(values)) if p.strip()]
             if len(parts) == 2:
                 preamble.period = (parts[0].strip(), parts[1].strip())
-        elif match := _BALANCE_LINE.match(label):
-            if match["close"] or any(word in name for word in ("carried", "endsaldo", "final")):
-                preamble.closing = value
+        elif kind in {"opening", "closing"}:
+            # "Kontostand vom 31.12.2013:;1.234,56 EUR": the figure is the last cell that is one.
+            figure = next((v for v in reversed(values) if looks_like_amount(v)), value)
+            if kind == "opening":
+                preamble.opening = figure
             else:
-                preamble.opening = value
+                preamble.closing = figure
         elif any(k in name for k in ("currency", "ccy", "wahrung", "devise")):
             preamble.currency = value.upper()[:3]
         elif (
-            any(k in name for k in ("account", "acct", "iban", "konto", "compte"))
+            any(k in name for k in ("account", "acct", "iban", "konto", "compte", "rekening"))
             and preamble.account is None
         ):
             preamble.account = value[:64]
     return preamble
-
-
-def _indicator_usable(rows: Sequence[Sequence[str]], index: int | None) -> bool:
-    if index is None:
-        return False
-    marks = {_cell(r, index).lower() for r in rows} - {""}
-    return bool(marks) and marks <= _DEBIT_MARKS | _CREDIT_MARKS
 
 
 def parse_csv(text: str) -> ParsedStatement:
@@ -345,92 +262,289 @@ def parse_csv(text: str) -> ParsedStatement:
         raise StatementError(
             f"The file has a line longer than {MAX_LINE_CHARS:,} characters; it is not a bank statement"
         )
-    delimiter, has_header = _choose_delimiter(text)
-    rows = _read_rows(text, delimiter)
-    if has_header:
-        found = _find_header(rows)
-        if found is None:  # pragma: no cover - the header was found in the first lines already
-            raise StatementError("Could not find the column header row")
-        header_index, columns = found
-        preamble = _read_preamble(rows[:header_index])
+    delimiter, header_index = _choose_delimiter(text)
+    table = _read_rows(text, delimiter)
+    rows = table.rows
+    if any(is_position_header(r) for r in rows[:HEADER_SCAN_ROWS]) and not _names_money(
+        rows[header_index] if header_index is not None else ()
+    ):
+        raise StatementError(POSITIONS)
+    if header_index is not None:
+        header = rows[header_index]
         body = rows[header_index + 1 :]
+        try:
+            columns = choose_columns(header, [r for r in body if any(c.strip() for c in r)])
+        except NoAmountColumn as missing:
+            if missing.kind == "balance_history":
+                raise StatementError(BALANCE_HISTORY) from None
+            names = ", ".join(missing.headers)
+            what = "date" if missing.kind == "no_date" else "amount"
+            raise StatementError(f"No {what} column found; the columns are: {names}") from None
+        preamble = _read_preamble(rows[:header_index])
+        body_lines = table.lines[header_index + 1 :]
     else:
-        inferred = _infer_columns(rows)
+        width, _ = _modal_width(rows)
+        inferred = infer_headerless_columns(rows, width)
+        if inferred is not None and not inferred.description and inferred.balance is None:
+            # "2024-01-01,1000.00" and nothing else: the numbers may as well be daily balances.
+            raise StatementError(NUMBERS_ONLY)
         if inferred is None:
+            first = next((r for r in rows if any(c.strip() for c in r)), [])
+            shown = ", ".join(c.strip() for c in first if c.strip())[:200]
             raise StatementError(
                 "Could not recognise the CSV layout: no header row with date and amount columns"
+                + (f" (the first row is: {shown})" if shown else "")
             )
-        header_index, columns, preamble, body = -1, inferred, _Preamble(), rows
-    return _read_body(body, columns, preamble, delimiter, first_line=header_index + 2)
+        header, columns, preamble, body, body_lines = [], inferred, _Preamble(), rows, table.lines
+    account_type = _account_type(header, preamble, columns)
+    return _read_body(body, body_lines, columns, preamble, delimiter, account_type=account_type)
+
+
+def _account_type(header: Sequence[str], preamble: _Preamble, columns: Columns) -> AccountType:
+    """What the header and preamble say the account is (the rows may still reveal a card)."""
+    if is_card_export(header, preamble.rows, columns.balance is not None):
+        return "credit_card"
+    if is_position_header(header):
+        # A brokerage account's history (buys, sells, dividends) is not a bank account's.
+        return "unknown"
+    if any(_SAVINGS.search(normalize_header(" ".join(row))) for row in preamble.rows):
+        return "savings"
+    return "checking"
+
+
+def _names_money(header: Sequence[str]) -> bool:
+    return any({"amount", "debit", "credit"} & set(header_roles(cell)) for cell in header)
+
+
+@dataclass
+class _Reading:
+    """What reading the rows of the body collects, besides the transactions."""
+
+    skipped: list[SkippedRow] = field(default_factory=list)
+    ignored: int = 0
+    opening: Decimal | None = None
+    closing: Decimal | None = None
 
 
 def _read_body(
-    rows: Sequence[Sequence[str]], columns: _Columns, preamble: _Preamble, delimiter: str, first_line: int
+    rows: Sequence[Sequence[str]],
+    lines: Sequence[int],
+    columns: Columns,
+    preamble: _Preamble,
+    delimiter: str,
+    *,
+    account_type: AccountType,
 ) -> ParsedStatement:
     money_cells = [_cell(r, i) for r in rows for i in columns.money]
     decimal_comma = infer_decimal_comma(money_cells, prefer_comma=delimiter == ";")
     period_cells = list(preamble.period or ())
-    dates = DateReader([_cell(r, columns.date) for r in rows] + period_cells, prefer_dmy=decimal_comma)
-    use_indicator = _indicator_usable(rows, columns.indicator)
-
-    amounts = _AmountParser(decimal_comma)
+    currency = _currency(rows, columns, preamble, money_cells)
+    # When nothing else settles 03/04 (both orders valid and sorted), the money says where the
+    # file comes from: decimal commas or a currency of a day-first country mean day first.
+    day_first = decimal_comma or (currency is not None and currency not in MONTH_FIRST_CURRENCIES)
+    dates = DateReader([_cell(r, columns.date) for r in rows] + period_cells, prefer_dmy=day_first)
+    marks = _indicator_marks(rows, columns.indicator)
+    summary_columns = [i for i in range(max(map(len, rows), default=0)) if i not in columns.money]
 
     transactions: list[Transaction] = []
-    opening = closing = None
-    skipped = 0
-    for line, row in enumerate(rows, start=first_line):
+    raw_amounts: list[str] = []
+    reading = _Reading()
+    for line, row in zip(lines, rows, strict=True):
         if not any(c.strip() for c in row):
             continue
-        date = dates.parse(_cell(row, columns.date))
-        if date is None:
-            skipped += 1  # footers, totals, "pending" lines
+        raw_date = _cell(row, columns.date)
+        date = dates.parse(raw_date)
+        summary = next(
+            (
+                kind
+                for i in summary_columns
+                if (date is None or i != columns.date) and (kind := _summary_kind(_cell(row, i))) is not None
+            ),
+            None,
+        )
+        if summary is not None:
+            # Opening, closing and turnover lines state balances and totals; none is a transaction.
+            _read_summary(row, columns, summary, decimal_comma, reading)
             continue
-        description = _description(row, columns.description)
-        amount = _row_amount(row, columns, use_indicator, amounts, line)
-        balance = amounts.read(_cell(row, columns.balance), line)
-        balance_line = _BALANCE_LINE.match(description)
-        if balance_line:
-            value = balance if balance is not None else amount
-            if balance_line["close"] or "carried" in description.lower():
-                closing = value
-            elif opening is None:
-                opening = value
+        if date is None:
+            if _DATEISH.match(raw_date) and any(_cell(row, i) for i in columns.money):
+                reading.skipped.append(SkippedRow(line, f"could not read the date {raw_date[:40]!r}"))
+            else:
+                reading.ignored += 1  # footers, totals, "pending" lines
+            continue
+        try:
+            amount = _row_amount(row, columns, marks, decimal_comma)
+            balance = _read_amount(_cell(row, columns.balance), decimal_comma, "balance")
+        except _BadCell as bad:
+            reading.skipped.append(SkippedRow(line, str(bad)))
             continue
         if amount is None:
-            skipped += 1
+            reading.ignored += 1
             continue
         if len(transactions) >= MAX_ROWS:
             raise StatementError(f"The file has more than {MAX_ROWS:,} transactions")
-        account = _cell(row, columns.account)[:64] or preamble.account
-        transactions.append(Transaction(date, description[:500], amount, balance, account))
+        transactions.append(
+            Transaction(
+                date=date,
+                description=_description(row, columns.description)[:500],
+                amount=amount,
+                balance=balance,
+                account=_cell(row, columns.account)[:64] or preamble.account,
+                counterparty=(_cell(row, columns.counterparty) or _cell(row, columns.counterparty_account))[
+                    :200
+                ]
+                or None,
+                row=line,
+            )
+        )
+        if columns.amount is not None:
+            raw_amounts.append(_cell(row, columns.amount))
+    _refuse_when_many_skipped(reading.skipped, len(transactions))
     if not transactions:
         raise StatementError("No transactions found in the file")
-    # Files listed newest first are turned around: metrics read the balance after the last
-    # transaction of each day, which needs chronological order within the day too.
-    if transactions[0].date > transactions[-1].date:
-        transactions.reverse()
-    currency = _currency(rows, columns, preamble, money_cells)
+    transactions = _chronological(transactions)
+    opening = reading.opening if reading.opening is not None else _figure(preamble.opening, decimal_comma)
+    closing = reading.closing if reading.closing is not None else _figure(preamble.closing, decimal_comma)
+    if account_type == "credit_card" or thanks_for_payments(transactions):
+        account_type = "credit_card"
+        flip = columns.amount is not None and marks is None and issuer_signs(transactions)
+        transactions = as_card_statement(transactions, flip=flip)
+        opening = closing = None  # what a card file calls its balance is the amount owed
     period_start, period_end = _period(preamble, dates)
     return ParsedStatement(
         format="csv",
         transactions=tuple(transactions),
         currency=currency,
         accounts=tuple(dict.fromkeys(t.account for t in transactions if t.account)),
-        opening_balance=opening
-        if opening is not None
-        else parse_amount_or_none(preamble.opening, decimal_comma=decimal_comma),
-        closing_balance=closing
-        if closing is not None
-        else parse_amount_or_none(preamble.closing, decimal_comma=decimal_comma),
+        opening_balance=opening,
+        closing_balance=closing,
         period_start=period_start,
         period_end=period_end,
-        warnings=(
+        account_type=account_type,
+        rows_skipped=tuple(reading.skipped),
+        warnings=tuple(_findings(reading, raw_amounts, columns)),
+    )
+
+
+def _read_summary(
+    row: Sequence[str], columns: Columns, kind: str, decimal_comma: bool, reading: _Reading
+) -> None:
+    if kind == "turnover":
+        return
+    balance = parse_amount_or_none(_cell(row, columns.balance), decimal_comma=decimal_comma)
+    amount = parse_amount_or_none(_cell(row, columns.amount), decimal_comma=decimal_comma)
+    value = balance if balance is not None else amount
+    if value is None:
+        return
+    if kind == "closing":
+        reading.closing = value
+    elif reading.opening is None:
+        reading.opening = value
+
+
+def _figure(raw: str | None, decimal_comma: bool) -> Decimal | None:
+    return parse_amount_or_none(raw, decimal_comma=decimal_comma)
+
+
+def _chronological(transactions: list[Transaction]) -> list[Transaction]:
+    """Oldest first. A file listed newest first is turned around before the stable sort, so the
+    order within a day stays the order in which the bank booked the lines."""
+    ascending = sum(1 for a, b in pairwise(transactions) if a.date < b.date)
+    descending = sum(1 for a, b in pairwise(transactions) if a.date > b.date)
+    if descending > ascending:
+        transactions = transactions[::-1]
+    ordered = sorted(transactions, key=lambda t: t.date)
+    return _order_days_by_balance(ordered)
+
+
+def _chained(day: Sequence[Transaction]) -> int:
+    """How many consecutive lines of one day agree with `balance before + amount = balance`."""
+    return sum(
+        1
+        for a, b in pairwise(day)
+        if a.balance is not None and b.balance is not None and a.balance + b.amount == b.balance
+    )
+
+
+def _order_days_by_balance(transactions: list[Transaction]) -> list[Transaction]:
+    """Some banks list days newest first but the lines of a day oldest first (or the reverse):
+    where a running balance says the other order of a day's lines is the booked one, use it."""
+    if not any(t.balance is not None for t in transactions):
+        return transactions
+    result: list[Transaction] = []
+    first = 0
+    while first < len(transactions):
+        last = first
+        while last < len(transactions) and transactions[last].date == transactions[first].date:
+            last += 1
+        day = transactions[first:last]
+        if len(day) > 1:
+            anchor = result[-1:]  # the previous day's last line gives the day's opening balance
+            if _chained(anchor + day[::-1]) > _chained(anchor + day):
+                day = day[::-1]
+        result.extend(day)
+        first = last
+    return result
+
+
+def _refuse_when_many_skipped(skipped: Sequence[SkippedRow], read: int) -> None:
+    if not skipped:
+        return
+    total = read + len(skipped)
+    if len(skipped) <= MAX_SKIPPED_ROWS and len(skipped) <= MAX_SKIPPED_SHARE * total:
+        return
+    first = skipped[0]
+    if len(skipped) == 1:
+        raise StatementError(f"Row {first.row}: {first.reason}")
+    raise StatementError(
+        f"{len(skipped)} of {total} rows could not be read (the first is row {first.row}: {first.reason}); "
+        "the statement would be incomplete"
+    )
+
+
+def _findings(reading: _Reading, raw_amounts: Sequence[str], columns: Columns) -> list[Finding]:
+    findings: list[Finding] = []
+    if reading.skipped:
+        shown = ", ".join(f"row {r.row} ({r.reason})" for r in reading.skipped[:5])
+        more = f" and {len(reading.skipped) - 5} more" if len(reading.skipped) > 5 else ""
+        findings.append(
             Finding(
-                "rows_ignored", f"{skipped} rows without a date or amount were left out", {"count": skipped}
-            ),
+                "rows_skipped",
+                f"{len(reading.skipped)} rows could not be read and were left out: {shown}{more}",
+                {"rows": [r.as_dict() for r in reading.skipped]},
+            )
         )
-        if skipped
-        else (),
+    if reading.ignored:
+        findings.append(
+            Finding(
+                "rows_ignored",
+                f"{reading.ignored} rows without a date or amount were left out",
+                {"count": reading.ignored},
+            )
+        )
+    implausible = _implausible_amounts(raw_amounts, columns)
+    if implausible is not None:
+        findings.append(implausible)
+    return findings
+
+
+def _implausible_amounts(raw_amounts: Sequence[str], columns: Columns) -> Finding | None:
+    if not raw_amounts:
+        return None
+    (profile,) = profile_columns([""], [[cell] for cell in raw_amounts], 1)
+    reasons = []
+    if profile.share(profile.dates) >= 0.2:
+        reasons.append("dates")
+    if profile.share(profile.long_integers) >= 0.2:
+        reasons.append("account numbers")
+    if profile.code_like and "account numbers" not in reasons:
+        reasons.append("codes")
+    if not reasons:
+        return None
+    return Finding(
+        "implausible_amounts",
+        f"The amounts look like {' or '.join(reasons)}; check that the right column was read",
+        {"column": columns.amount, "examples": list(dict.fromkeys(raw_amounts))[:5]},
     )
 
 
@@ -439,38 +553,45 @@ def _description(row: Sequence[str], indexes: tuple[int, ...]) -> str:
     if len(parts) > 1:
         # A second description-like column that only says DEBIT/CREDIT (Chase's "Details") adds
         # nothing the sign of the amount does not already say.
-        parts = [p for p in parts if p.lower() not in _DEBIT_MARKS | _CREDIT_MARKS] or parts
+        parts = [p for p in parts if p.lower() not in DEBIT_MARKS | CREDIT_MARKS] or parts
     # Quoted cells may span lines; a description is one line.
-    return " ".join(" ".join(parts).split())
+    return " ".join(" ".join(p for p in parts if p).split())
 
 
-class _AmountParser:
-    """Reads the amount cells of one file in its decimal style, naming the row when one is unreadable."""
+class _BadCell(ValueError):
+    """A cell that should hold an amount holds something else; the row is skipped."""
 
-    def __init__(self, decimal_comma: bool) -> None:
-        self.decimal_comma = decimal_comma
 
-    def read(self, raw: str, line: int) -> Decimal | None:
-        try:
-            return parse_amount(raw, decimal_comma=self.decimal_comma)
-        except ValueError:
-            raise StatementError(f"Row {line}: could not read the amount {raw[:40]!r}") from None
+def _read_amount(raw: str, decimal_comma: bool, what: str) -> Decimal | None:
+    try:
+        return parse_amount(raw, decimal_comma=decimal_comma)
+    except ValueError:
+        raise _BadCell(f"could not read the {what} {raw[:40]!r}") from None
+
+
+def _indicator_marks(rows: Sequence[Sequence[str]], index: int | None) -> dict[str, int] | None:
+    """The sign each mark of the indicator column stands for, or None without such a column."""
+    if index is None:
+        return None
+    marks = {_cell(r, index).lower().rstrip(".") for r in rows} - {""}
+    if not marks <= DEBIT_MARKS | CREDIT_MARKS:
+        return None
+    return {mark: -1 if mark in DEBIT_MARKS else 1 for mark in marks}
 
 
 def _row_amount(
-    row: Sequence[str], columns: _Columns, use_indicator: bool, amounts: _AmountParser, line: int
+    row: Sequence[str], columns: Columns, marks: dict[str, int] | None, decimal_comma: bool
 ) -> Decimal | None:
     if columns.amount is not None:
-        amount = amounts.read(_cell(row, columns.amount), line)
-        if amount is not None and use_indicator:
-            mark = _cell(row, columns.indicator).lower()
-            if mark in _DEBIT_MARKS:
-                amount = -abs(amount)
-            elif mark in _CREDIT_MARKS:
-                amount = abs(amount)
+        amount = _read_amount(_cell(row, columns.amount), decimal_comma, "amount")
+        if amount is not None and marks is not None:
+            # The marker decides, whatever sign the bank also printed on the amount.
+            sign = marks.get(_cell(row, columns.indicator).lower().rstrip("."))
+            if sign is not None:
+                amount = abs(amount) * sign
         return amount
-    debit = amounts.read(_cell(row, columns.debit), line)
-    credit = amounts.read(_cell(row, columns.credit), line)
+    debit = _read_amount(_cell(row, columns.debit), decimal_comma, "amount")
+    credit = _read_amount(_cell(row, columns.credit), decimal_comma, "amount")
     if debit is None and credit is None:
         return None
     # Some banks write debits as negative numbers in the debit column, some as positive.
@@ -478,7 +599,7 @@ def _row_amount(
 
 
 def _currency(
-    rows: Sequence[Sequence[str]], columns: _Columns, preamble: _Preamble, money_cells: Sequence[str]
+    rows: Sequence[Sequence[str]], columns: Columns, preamble: _Preamble, money_cells: Sequence[str]
 ) -> str | None:
     if columns.currency is not None:
         codes = {_cell(r, columns.currency).upper() for r in rows} - {""}

@@ -40,8 +40,8 @@ _BINARY_SIGNATURES = (
     b"\x00\x00\x01\x00",  # ico
     b"{\\rtf",
 )
-_OFX_MARKER = re.compile(rb"OFXHEADER|<OFX>|<\?OFX", re.I)
-_MARKUP_START = re.compile(rb"\s*<")
+_OFX_MARKER = re.compile(r"OFXHEADER|<OFX>|<\?OFX", re.I)
+_MARKUP_START = re.compile(r"\s*<")
 _SEPARATORS = (",", ";", "\t", "|")
 
 
@@ -60,9 +60,10 @@ def extract_document(data: bytes) -> ExtractedDocument:
     text, encoding = decode_text(data)
     if not _is_text(text):
         raise StatementError(UNSUPPORTED)
-    if _OFX_MARKER.search(data[:4096]):
+    # Markers are looked for in the decoded text, so a UTF-16 file is recognised like any other.
+    if _OFX_MARKER.search(text[:4096]):
         return ExtractedDocument(format="ofx", text=text, encoding=encoding)
-    if _MARKUP_START.match(data[:64].lstrip(b"\xef\xbb\xbf")):
+    if _MARKUP_START.match(text[:64].lstrip("\ufeff")):
         # HTML, XML other than OFX, SVG...: not a statement layout we read.
         raise StatementError(UNSUPPORTED)
     if not _has_separated_lines(text):
@@ -71,13 +72,37 @@ def extract_document(data: bytes) -> ExtractedDocument:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode as UTF-8 (with or without BOM), else cp1252, else Latin-1 (which never fails)."""
+    """Decode as UTF-16 when the bytes say so, else UTF-8 (with or without BOM), else cp1252,
+    else Latin-1 (which never fails)."""
+    utf16 = _utf16_codec(data)
+    if utf16 is not None:
+        try:
+            return data.decode(utf16), utf16
+        except UnicodeDecodeError:
+            pass  # an odd byte count or a lone surrogate: not UTF-16 after all
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     return data.decode("latin-1"), "latin-1"
+
+
+def _utf16_codec(data: bytes) -> str | None:
+    """Excel's "Unicode text" is UTF-16 with a byte-order mark; some exporters drop the mark, and
+    then ASCII text shows as every other byte being NUL."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = data[:4096]
+    half = len(sample) // 2
+    if half < 4:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    if odd_nuls >= 0.7 * half and even_nuls <= 0.05 * half:
+        return "utf-16-le"
+    if even_nuls >= 0.7 * half and odd_nuls <= 0.05 * half:
+        return "utf-16-be"
+    return None
 
 
 def _is_text(text: str) -> bool:

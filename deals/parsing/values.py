@@ -39,7 +39,8 @@ _MONTH_NAMES = (
 _TIME_SUFFIX = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s?(?:[AaPp]\.?[Mm]\.?)?(?:Z|[+-]\d{2}:?\d{2})?)$"
 )
-_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+# `2012:03:01` is what some exports (and EXIF-minded tools) write; the colon is read like a dash.
+_ISO = re.compile(r"(\d{4})[-/.:](\d{1,2})[-/.:](\d{1,2})")
 _COMPACT = re.compile(r"((?:19|20)\d{2})(\d{2})(\d{2})")
 _NUMERIC = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})")
 _DAY_MONTH_NAME = re.compile(rf"(\d{{1,2}})[ \-./]*({_MONTH_NAMES})\.?[ \-./,]*(\d{{4}}|\d{{2}})", re.I)
@@ -169,6 +170,8 @@ _DRCR_RE = re.compile(
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 _DECIMAL_EVIDENCE = re.compile(r"([.,])(\d{1,2})(?:\D*)$")
 MAX_DIGITS = 15  # more than 999 trillion is not a bank statement amount
+_PLAIN_POINT = re.compile(r"-?\d{1,15}(?:\.\d{1,2})?")
+_PLAIN_COMMA = re.compile(r"-?\d{1,15}(?:,\d{1,2})?")
 
 
 def detect_currency(raw: str) -> str | None:
@@ -207,6 +210,9 @@ def parse_amount(raw: str, *, decimal_comma: bool = False) -> Decimal | None:
     negatives, and CR/DR markers (DR is a debit, so negative).
     """
     text = raw.strip()
+    # Most cells of most files are plain (`-1190.00`): read them without the general path.
+    if (_PLAIN_COMMA if decimal_comma else _PLAIN_POINT).fullmatch(text):
+        return Decimal(text.replace(",", ".") if decimal_comma else text)
     if text in {"", "-", "--", "—", "–"}:
         return None
     if len(text) > 60:
@@ -254,6 +260,11 @@ def parse_amount_or_none(raw: str | None, *, decimal_comma: bool = False) -> Dec
         return parse_amount(raw, decimal_comma=decimal_comma)
     except ValueError:
         return None
+
+
+def has_decimal_part(raw: str) -> bool:
+    """True if the cell ends in a separator and one or two digits (`12.50`, `1.234,5`, `9,99 €`)."""
+    return _DECIMAL_EVIDENCE.search(raw) is not None
 
 
 def looks_like_amount(raw: str) -> bool:

@@ -256,7 +256,15 @@ def test_it_refuses_an_absurdly_long_line():
 def test_as_dict_renders_money_as_strings_and_dates_as_iso():
     statement = parse(csv_bytes([["Date", "Description", "Amount"], ["2024-01-05", "A", "1,000.50"]]))
     assert statement.as_dict()["transactions"] == [
-        {"date": "2024-01-05", "description": "A", "amount": "1000.50", "balance": None, "account": None}
+        {
+            "date": "2024-01-05",
+            "description": "A",
+            "amount": "1000.50",
+            "balance": None,
+            "account": None,
+            "counterparty": None,
+            "row": 2,
+        }
     ]
 
 

@@ -1,0 +1,717 @@
+"""Choosing the columns of a CSV export by what their cells hold, with header names as hints.
+
+A header name only proposes roles ("Valuta" may be a value date or a currency, "Umsatz" an
+amount or a yes/no flag); the column's cells decide. A date-shaped column is never an amount, an
+indicator column's D/C marks decide the sign, and an account column whose value changes from row
+to row is the counterparty's, not the statement's.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Literal
+
+from deals.parsing.values import has_decimal_part, infer_decimal_comma, looks_like_date, parse_amount
+
+Role = Literal[
+    "date",
+    "balance",
+    "debit",
+    "credit",
+    "amount",
+    "indicator",
+    "currency",
+    "account",
+    "counterparty",
+    "description",
+    "card",
+    "ignore",
+]
+DateRank = Literal[1, 2, 3]
+
+PROFILE_ROWS = 500
+
+# Letters NFKD does not decompose, found in Nordic, Polish and German headers.
+_LETTERS = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "ß": "ss", "ł": "l", "Ł": "l", "đ": "d"})
+
+
+def normalize_header(cell: str) -> str:
+    """Lower case, accents dropped, bracketed notes ("Amount (USD)") and punctuation removed."""
+    text = unicodedata.normalize("NFKD", cell.translate(_LETTERS))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+# Direction marks of indicator columns, in the languages of common exports.
+DEBIT_MARKS = frozenset(
+    {"d", "dr", "db", "debit", "debet", "dbit", "s", "soll", "af", "withdrawal", "out", "-"}
+)
+CREDIT_MARKS = frozenset(
+    {"c", "cr", "credit", "crdt", "k", "kredit", "h", "haben", "bij", "deposit", "in", "+"}
+)
+
+# Whole normalised header names that name an indicator column.
+_INDICATOR_NAMES = frozenset(
+    {
+        "dr cr",
+        "cr dr",
+        "d c",
+        "c d",
+        "dc",
+        "cd",
+        "d k",
+        "s h",
+        "af bij",
+        "bij af",
+        "debit credit",
+        "credit debit",
+        "debit or credit",
+        "credit or debit",
+        "soll haben",
+        "type",
+        "transaction type",
+        "sign",
+        "direction",
+        "richtung",
+        "indicator",
+    }
+)
+
+# Keywords per role. A keyword of four letters or fewer must be a whole word of the header
+# ("date" must not match "mandate", "af" must not match "after"); a longer one may sit inside a
+# compound ("buchungsdatum", "gegenkonto").
+_VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
+    ("card", ("card", "cardmember", "cardholder", "karte", "kartennummer", "carte", "tarjeta")),
+    (
+        "counterparty",
+        (
+            "gegenkonto",
+            "tegenrekening",
+            "counterparty",
+            "counter party",
+            "other party",
+            "payee",
+            "payer",
+            "beneficiary",
+            "auftraggeber",
+            "empfanger",
+            "empfaenger",
+            "begunstigter",
+            "beguenstigter",
+            "zahlungspflichtiger",
+            "tegenpartij",
+            "naam",
+            "name",
+            "nom",
+            "nombre",
+            "merchant",
+            "kontrahent",
+            "controparte",
+            "beneficiario",
+            "ordenante",
+            "destinatario",
+        ),
+    ),
+    (
+        "date",
+        (
+            "date",
+            "datum",
+            "fecha",
+            "data",
+            "dato",
+            "posted",
+            "buchung",
+            "buchungstag",
+            "wertstellung",
+            "valuta",
+            "datetime",
+            "bokforingsdag",
+            "bokforingsdato",
+            "transaktionsdag",
+            "kirjauspaiva",
+        ),
+    ),
+    ("balance", ("balance", "bal", "saldo", "solde", "kontostand", "running", "zustatek")),
+    (
+        "debit",
+        (
+            "debit",
+            "debet",
+            "debito",
+            "withdraw",
+            "money out",
+            "paid out",
+            "outflow",
+            "soll",
+            "cargo",
+            "cargos",
+            "uitgaven",
+            "af",
+            "addebiti",
+            "uscite",
+            "obciazenia",
+            "ausgang",
+        ),
+    ),
+    (
+        "credit",
+        (
+            "credit",
+            "credito",
+            "deposit",
+            "money in",
+            "paid in",
+            "inflow",
+            "haben",
+            "abono",
+            "abonos",
+            "inkomsten",
+            "bij",
+            "accrediti",
+            "entrate",
+            "uznania",
+            "eingang",
+        ),
+    ),
+    (
+        "amount",
+        (
+            "amount",
+            "amt",
+            "betrag",
+            "montant",
+            "bedrag",
+            "importe",
+            "importo",
+            "umsatz",
+            "suma",
+            "summa",
+            "kwota",
+            "castka",
+            "belopp",
+            "belob",
+            "belop",
+            "maara",
+            "valor",
+            "net",
+            "gross",
+        ),
+    ),
+    (
+        "currency",
+        ("currency", "munt", "ccy", "wahrung", "waehrung", "devise", "moneda", "divisa", "valuta", "waluta"),
+    ),
+    (
+        "account",
+        ("account", "acct", "iban", "konto", "compte", "rekening", "cuenta", "conto", "rachunek", "ucet"),
+    ),
+    (
+        "ignore",
+        (
+            "id",
+            "no",
+            "nr",
+            "number",
+            "code",
+            "key",
+            "schlussel",
+            "gvc",
+            "status",
+            "category",
+            "time",
+            "check",
+        ),
+    ),
+    (
+        "description",
+        (
+            "desc",
+            "descr",
+            "detail",
+            "memo",
+            "narrat",
+            "particular",
+            "reference",
+            "text",
+            "buchungstext",
+            "verwendungszweck",
+            "beschreibung",
+            "vorgang",
+            "libelle",
+            "omschrijving",
+            "mededelingen",
+            "concepto",
+            "descripcion",
+            "causale",
+            "opis",
+            "popis",
+            "tytul",
+            "remark",
+            "comment",
+            "notes",
+            "info",
+            "action",
+            "transaction",
+            "umsatzart",
+            "buchungsart",
+            "mutatiesoort",
+        ),
+    ),
+)
+# Amount headers that name a part of a sale rather than the money that moved ("Shipping and
+# Handling Amount", "Fee Amount", "Original Amount"): only used when nothing better is there.
+_MINOR_AMOUNT_WORDS = frozenset(
+    {
+        "shipping",
+        "handling",
+        "insurance",
+        "tax",
+        "fee",
+        "fees",
+        "original",
+        "ursprung",
+        "foreign",
+        "discount",
+        "tip",
+        "gratuity",
+        "commission",
+        "provision",
+        "sales",
+        "pending",
+        "fx",
+    }
+)
+# A booking date is the transaction's date; a value date (interest date) or a card's post date
+# is a second date that is used only when the file has no other.
+_VALUE_DATE_WORDS = ("valuta", "wertstellung", "value", "valeur", "valor", "rentedatum", "interest")
+_POST_DATE_WORDS = ("post", "posted", "posting")
+_POSITION_WORDS = frozenset(
+    {"symbol", "ticker", "quantity", "qty", "shares", "price", "market value", "cost basis", "current value"}
+)
+
+
+def _mentions(name: str, keyword: str) -> bool:
+    if len(keyword) <= 4 or " " in keyword:
+        return f" {keyword} " in f" {name} "
+    return keyword in name
+
+
+# Cached: the header search asks about every cell of the first 200 rows under four delimiters.
+@functools.lru_cache(maxsize=4096)
+def header_roles(cell: str) -> tuple[Role, ...]:
+    """The roles a header name proposes, most specific first; the cells below decide among them."""
+    name = normalize_header(cell)
+    if not name or len(name) > 60:
+        return ()
+    roles: list[Role] = []
+    if name in _INDICATOR_NAMES or _mentions(name, "indicator"):
+        roles.append("indicator")
+    for role, keywords in _VOCABULARY:
+        if any(_mentions(name, keyword) for keyword in keywords):
+            roles.append(role)
+    if (
+        "counterparty" in roles
+        and "account" not in roles
+        and any(_mentions(name, word) for word in ("iban", "konto", "account", "rekening", "bic"))
+    ):
+        roles.append("account")
+    return tuple(dict.fromkeys(roles))
+
+
+def is_position_header(row: Sequence[str]) -> bool:
+    """A row naming the columns of a holdings list (symbol, quantity, price, market value…)."""
+    names = {normalize_header(c) for c in row}
+    found = sum(1 for word in _POSITION_WORDS if any(_mentions(name, word) for name in names))
+    return found >= 2
+
+
+def _date_rank(cell: str) -> DateRank:
+    name = normalize_header(cell)
+    if any(_mentions(name, word) for word in _VALUE_DATE_WORDS):
+        return 1
+    if any(_mentions(name, word) for word in _POST_DATE_WORDS) and not _mentions(name, "posting"):
+        return 2
+    return 3
+
+
+def _amount_rank(cell: str) -> int:
+    name = normalize_header(cell)
+    if any(_mentions(name, word) for word in _MINOR_AMOUNT_WORDS):
+        return 0
+    if _mentions(name, "net"):
+        return 2  # the money that reached the account, after fees (PayPal's Net over Gross)
+    if _mentions(name, "gross"):
+        return 1
+    return 3
+
+
+# Column profiles -----------------------------------------------------------------------------------
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+@dataclass
+class ColumnProfile:
+    """What the cells of one column are, measured on the first rows of the body."""
+
+    index: int
+    header: str
+    seen: int = 0
+    filled: int = 0
+    dates: int = 0
+    amounts: int = 0
+    decimals: int = 0
+    signed: int = 0
+    long_integers: int = 0
+    leading_zero: int = 0
+    currencies: int = 0
+    marks: set[str] = field(default_factory=set)
+    unmarked: int = 0
+    distinct: set[str] = field(default_factory=set)
+    text_chars: int = 0
+
+    def share(self, count: int) -> float:
+        return count / self.filled if self.filled else 0.0
+
+    @property
+    def date_shaped(self) -> bool:
+        return self.filled > 0 and self.share(self.dates) >= 0.8
+
+    @property
+    def amount_shaped(self) -> bool:
+        """Reads as amounts and is not a column of dates: `31.12.2013` reads as 31,122,013."""
+        return self.share(self.amounts) >= 0.9 and self.share(self.dates) < 0.5
+
+    @property
+    def code_like(self) -> bool:
+        """Whole numbers used as codes: leading zeros, a handful of values, or account numbers."""
+        if not self.filled or self.decimals or self.signed:
+            return False
+        if self.leading_zero or self.share(self.long_integers) >= 0.5:
+            return True
+        return self.filled >= 10 and len(self.distinct) <= max(3, self.filled // 20)
+
+    @property
+    def indicator(self) -> bool:
+        """Every filled cell is a debit or credit mark."""
+        return self.filled > 0 and self.unmarked == 0
+
+    @property
+    def both_directions(self) -> bool:
+        return bool(self.marks & DEBIT_MARKS) and bool(self.marks & CREDIT_MARKS)
+
+    @property
+    def varies(self) -> bool:
+        """Changes from row to row, or is blank on some rows: a statement's own account is on
+        every row and hardly changes (a multi-account export has a few of them)."""
+        return self.filled < self.seen or len(self.distinct) > max(1, self.filled // 10)
+
+
+def profile_columns(header: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[ColumnProfile]:
+    """Measure each column of `rows` (the first PROFILE_ROWS of them)."""
+    profiles = [ColumnProfile(i, header[i].strip() if i < len(header) else "") for i in range(width)]
+    for row in rows[:PROFILE_ROWS]:
+        for profile in profiles:
+            profile.seen += 1
+        for profile, raw in zip(profiles, row, strict=False):
+            cell = raw.strip()
+            if not cell:
+                continue
+            profile.filled += 1
+            if len(profile.distinct) <= PROFILE_ROWS:
+                profile.distinct.add(cell)
+            lower = cell.lower().rstrip(".")
+            if lower in DEBIT_MARKS or lower in CREDIT_MARKS:
+                profile.marks.add(lower)
+            else:
+                profile.unmarked += 1
+            if _CURRENCY_CODE.fullmatch(cell):
+                profile.currencies += 1
+            if looks_like_date(cell):
+                profile.dates += 1
+                continue
+            if _reads_as_amount(cell):
+                profile.amounts += 1
+                digits = sum(c.isdigit() for c in cell)
+                if has_decimal_part(cell):
+                    profile.decimals += 1
+                elif digits >= 8:
+                    profile.long_integers += 1
+                if cell.startswith("0") and digits > 1 and not has_decimal_part(cell):
+                    profile.leading_zero += 1
+                if any(c in cell for c in "-()+") or cell.upper().endswith(("CR", "DR")):
+                    profile.signed += 1
+            else:
+                profile.text_chars += len(cell)
+    return profiles
+
+
+def _reads_as_amount(cell: str) -> bool:
+    if not any(c.isdigit() for c in cell):
+        return False
+    for comma in (False, True):
+        try:
+            parse_amount(cell, decimal_comma=comma)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+# Choosing ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The column index of each role (None when the file has no such column)."""
+
+    date: int
+    description: tuple[int, ...] = ()
+    amount: int | None = None
+    debit: int | None = None
+    credit: int | None = None
+    balance: int | None = None
+    indicator: int | None = None
+    currency: int | None = None
+    account: int | None = None
+    counterparty: int | None = None
+    counterparty_account: int | None = None
+
+    @property
+    def money(self) -> tuple[int, ...]:
+        return tuple(i for i in (self.amount, self.debit, self.credit, self.balance) if i is not None)
+
+
+class NoAmountColumn(Exception):
+    """The header was found but no column holds dates or amounts; `kind` says which, or what the
+    file seems to be."""
+
+    def __init__(
+        self, kind: Literal["balance_history", "no_date", "unknown"], headers: Sequence[str]
+    ) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.headers = [h for h in headers if h]
+
+
+def header_date_columns(row: Sequence[str]) -> list[int]:
+    """Indexes of the cells of a candidate header row whose name proposes a date."""
+    return [i for i, cell in enumerate(row) if "date" in header_roles(cell)]
+
+
+def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Columns:
+    """Assign roles to the columns under `header`; raises NoAmountColumn when there is no amount."""
+    width = max([len(header)] + [len(r) for r in rows[:PROFILE_ROWS]])
+    profiles = profile_columns(header, rows, width)
+    hints = [header_roles(p.header) for p in profiles]
+    taken: set[int] = set()
+
+    def fits(profile: ColumnProfile, role: Role) -> bool:
+        if profile.index in taken:
+            return False
+        if not profile.filled:
+            # An empty column keeps what its name says when the file has no rows, or when it is
+            # one of a debit/credit pair (no credits yet); an empty "amount" is not the amount.
+            return not rows or role not in {"date", "amount", "balance"}
+        if role == "date":
+            # Named: half the cells suffice, since totals and footers sit in the date column of
+            # short files ("Total,,2.00").
+            return profile.share(profile.dates) >= 0.5
+        if role in {"balance", "amount", "debit", "credit"}:
+            # A named money column may hold a few unreadable cells (those rows are skipped), but
+            # not mostly words, yes/no flags, D/C marks or dates.
+            return (
+                profile.share(profile.amounts) >= 0.5
+                and not profile.indicator
+                and profile.share(profile.dates) < 0.5
+            )
+        if role == "indicator":
+            return profile.indicator
+        if role == "currency":
+            return profile.share(profile.currencies) >= 0.9
+        if role == "account":
+            # Account numbers may be all digits, but never have cents or a sign.
+            return not profile.date_shaped and not profile.decimals and not profile.signed
+        if role == "description" and "ignore" in hints[profile.index]:
+            return False  # "Transaction ID", "Reference Number": codes, not words
+        return not profile.date_shaped and not profile.amount_shaped
+
+    def named(role: Role) -> list[ColumnProfile]:
+        return [p for p, h in zip(profiles, hints, strict=True) if role in h and fits(p, role)]
+
+    dates = named("date") or [p for p in profiles if p.date_shaped]
+    if not dates:
+        raise NoAmountColumn("no_date", header)
+    date = max(dates, key=lambda p: (_date_rank(p.header), -p.index))
+    taken.add(date.index)
+    # Every other date-shaped column (a value date) is out of the running for any money role.
+    taken.update(p.index for p in profiles if p.date_shaped)
+
+    balance = _first(named("balance"))
+    if balance is not None:
+        taken.add(balance.index)
+    debit, credit = _first(named("debit")), _first(named("credit"))
+    for column in (debit, credit):
+        if column is not None:
+            taken.add(column.index)
+    amounts = named("amount")
+    if not amounts and debit is None and credit is None:
+        amounts = [
+            p
+            for p in profiles
+            if p.index not in taken
+            and p.amount_shaped
+            and not p.code_like
+            and not p.indicator
+            and not ({"ignore", "account", "currency", "balance"} & set(hints[p.index]))
+        ]
+    amount = _best_amount(amounts, balance, rows)
+    if amount is not None and debit is not None and credit is not None:
+        amount = None  # separate debit/credit columns are the more explicit of the two
+    if amount is None and debit is None and credit is None:
+        kind: Literal["balance_history", "unknown"] = "balance_history" if balance else "unknown"
+        raise NoAmountColumn(kind, header)
+    if amount is not None:
+        taken.add(amount.index)
+
+    indicator = None
+    if amount is not None:
+        marked = [p for p in profiles if p.index not in taken and p.indicator]
+        indicator = next((p for p in marked if "indicator" in hints[p.index]), None) or next(
+            (p for p in marked if p.both_directions), None
+        )
+        if indicator is not None:
+            taken.add(indicator.index)
+
+    currency = _first(named("currency"))
+    if currency is not None:
+        taken.add(currency.index)
+    account = counterparty_account = None
+    for profile in named("account"):
+        # A value that never changes is the statement's own account, whatever the name says
+        # (Commerzbank calls the account holder's own account "Auftraggeberkonto").
+        constant = len(profile.distinct) == 1 and profile.filled == profile.seen >= 3
+        is_counterparty = not constant and ("counterparty" in hints[profile.index] or profile.varies)
+        if is_counterparty and counterparty_account is None:
+            counterparty_account = profile
+        elif not is_counterparty and account is None:
+            account = profile
+        taken.add(profile.index)
+    counterparty = _first(named("counterparty"))
+    descriptions = [p.index for p in named("description") if p.index != getattr(counterparty, "index", None)]
+    if counterparty is not None:
+        # The other party's name is part of what the line says: screening reads the description.
+        descriptions = sorted([*descriptions, counterparty.index])
+    if not descriptions:
+        unnamed = [
+            p
+            for p in profiles
+            if p.index not in taken and not hints[p.index] and p.text_chars and not p.indicator
+        ]
+        if unnamed:
+            descriptions = [max(unnamed, key=lambda p: p.text_chars).index]
+    return Columns(
+        date=date.index,
+        description=tuple(descriptions),
+        amount=None if amount is None else amount.index,
+        debit=None if amount is not None or debit is None else debit.index,
+        credit=None if amount is not None or credit is None else credit.index,
+        balance=None if balance is None else balance.index,
+        indicator=None if indicator is None else indicator.index,
+        currency=None if currency is None else currency.index,
+        account=None if account is None else account.index,
+        counterparty=None if counterparty is None else counterparty.index,
+        counterparty_account=None if counterparty_account is None else counterparty_account.index,
+    )
+
+
+def _first(profiles: Sequence[ColumnProfile]) -> ColumnProfile | None:
+    return profiles[0] if profiles else None
+
+
+def _best_amount(
+    candidates: Sequence[ColumnProfile], balance: ColumnProfile | None, rows: Sequence[Sequence[str]]
+) -> ColumnProfile | None:
+    if len(candidates) <= 1:
+        return _first(candidates)
+    if balance is not None:
+        # The column the running balance follows is the money that moved, whatever it is called.
+        agreeing = [c for c in candidates if is_running_balance(rows, c.index, balance.index)]
+        if len(agreeing) == 1:
+            return agreeing[0]
+    # Then cells like money: cents or signs (a reference number has neither), then the leftmost.
+    return max(
+        candidates,
+        key=lambda p: (_amount_rank(p.header), not p.code_like, bool(p.decimals or p.signed), -p.index),
+    )
+
+
+def is_running_balance(rows: Sequence[Sequence[str]], amount: int, balance: int) -> bool:
+    """True when ≥ 80 % of consecutive rows agree with `previous balance ± amount = balance`."""
+    sample = [r for r in rows[:PROFILE_ROWS] if len(r) > max(amount, balance)]
+    comma = infer_decimal_comma(r[amount] for r in sample)
+    values = []
+    for row in sample:
+        try:
+            values.append(
+                (
+                    parse_amount(row[amount], decimal_comma=comma),
+                    parse_amount(row[balance], decimal_comma=comma),
+                )
+            )
+        except ValueError:
+            continue
+    pairs = agree = 0
+    for (_, previous), (amt, current) in pairwise(values):
+        if previous is None or amt is None or current is None:
+            continue
+        pairs += 1
+        # Either order of the file: oldest first (prev + amt) or newest first (current - amt of prev).
+        if previous + amt == current or current + amt == previous:
+            agree += 1
+    return pairs > 0 and agree >= 0.8 * pairs
+
+
+def infer_headerless_columns(rows: Sequence[Sequence[str]], width: int) -> Columns | None:
+    """Columns of a headerless export (e.g. `"01/15/2024","-12.00","*","","COFFEE"`)."""
+    body = [r for r in rows if len(r) == width][:PROFILE_ROWS]
+    if width < 2 or not body:
+        return None
+    profiles = profile_columns([""] * width, body, width)
+    mostly_filled = [p for p in profiles if p.filled >= 0.8 * len(body)]
+    date = next((p for p in mostly_filled if p.date_shaped), None)
+    if date is None:
+        return None
+    numeric = [
+        p
+        for p in mostly_filled
+        if p.index != date.index and not p.date_shaped and p.amount_shaped and not p.code_like
+    ]
+    if not numeric:
+        return None
+    amount, balance = numeric[0], None
+    pairs = [
+        (a, b) for a in numeric for b in numeric if a is not b and is_running_balance(body, a.index, b.index)
+    ]
+    if pairs:
+        amount, balance = pairs[0]
+    elif not amount.decimals and any(p.decimals for p in numeric):
+        amount = next(p for p in numeric if p.decimals)
+    used = {date.index, amount.index} | ({balance.index} if balance else set())
+    others = [p for p in profiles if p.index not in used and not p.date_shaped and not p.amount_shaped]
+    description = max(others, key=lambda p: p.text_chars, default=None)
+    indicator = next((p for p in profiles if p.index not in used and p.indicator and p.both_directions), None)
+    return Columns(
+        date=date.index,
+        amount=amount.index,
+        balance=None if balance is None else balance.index,
+        indicator=None if indicator is None else indicator.index,
+        description=() if description is None or not description.text_chars else (description.index,),
+    )
