@@ -10,15 +10,8 @@ from pathlib import Path
 from fpdf import FPDF
 from PIL import Image, ImageDraw
 
-# shared/ sits beside the checkout (or beside a folder of checkouts): the nearest one is used.
-FIXTURES = next(
-    (
-        folder / "shared" / "fixtures" / "statements"
-        for folder in Path(__file__).resolve().parents
-        if (folder / "shared" / "fixtures" / "statements").is_dir()
-    ),
-    Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "statements",
-)
+# The repo is checked out with shared/ beside it: /work/main and /work/shared.
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "statements"
 
 
 def fixture(name: str) -> bytes:
