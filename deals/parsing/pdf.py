@@ -45,14 +45,14 @@ _ANY_DATE = rf"(?:{_DATE}|{_SHORT_DATE})"
 # No space as a thousands separator here: it would glue a check number to the amount after it.
 _AMOUNT = r"(?:[-+−(]\s?)?(?:[$€£]\s?)?\d{1,3}(?:[,.']?\d{3})*[.,]\d{2}\)?(?:\s?(?:CR|DR|-))?"
 _LINE = re.compile(
-    rf"^(?P<date>{_ANY_DATE})\s+(?:(?P<desc>.*?)\s+)?(?P<amount>{_AMOUNT})(?:\s+(?P<balance>{_AMOUNT}))?$",
+    rf"^(?P<date>{_ANY_DATE})\s+(?:(?P<desc>.*?)\s+)??(?P<amount>{_AMOUNT})(?:\s+(?P<balance>{_AMOUNT}))?$",
     re.I,
 )
 # Check tables: "1234 01/15 250.00", "1234 ^ 01/15 OFFICE RENT 250.00", several per line, or
 # date first ("01/15 1234 * 250.00"). A masked number ("XXXX") is still a check.
 _CHECK_NUMBER = r"(?:\d{1,8}|X{2,8})"
 _CHECK_LINE = re.compile(
-    rf"^(?P<number>{_CHECK_NUMBER})\s*[\^*]?\s+(?P<date>{_ANY_DATE})\s+(?:(?P<desc>.*?)\s+)?"
+    rf"^(?P<number>{_CHECK_NUMBER})\s*[\^*]?\s+(?P<date>{_ANY_DATE})\s+(?:(?P<desc>.*?)\s+)??"
     rf"(?P<amount>{_AMOUNT})(?:\s+(?P<balance>{_AMOUNT}))?$",
     re.I,
 )
@@ -328,10 +328,14 @@ def parse_pdf(text: str) -> ParsedStatement:
         )
     if transactions[0].date > transactions[-1].date:
         transactions.reverse()
+    # Sections list deposits, checks and withdrawals one after the other; the statement is one
+    # chronology. The sort is stable, so lines of one day keep the order they were printed in.
+    transactions.sort(key=lambda t: t.date)
     warnings.extend(_section_totals(sections, lines, transactions, amount))
 
     code = _CURRENCY_CODE.search(text)
-    currency = code[1] if code else next(filter(None, map(detect_currency, money)), None)
+    printed = money + [raw for _, raw in stated.opening + stated.forward + stated.closing]
+    currency = code[1] if code else next(filter(None, map(detect_currency, printed)), None)
     period = _PERIOD.search(text) or _SPAN.search(text)
     period_start = dates.parse(period["start"]) if period else None
     period_end = dates.parse(period["end"]) if period else None
