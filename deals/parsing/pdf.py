@@ -98,7 +98,9 @@ _BANK_DEBIT_HEADING = re.compile(
     re.I,
 )
 # A table's column header ("CHECK NUMBER DESCRIPTION PAID AMOUNT") is not a section heading.
-_COLUMN_HEADER = re.compile(r"\b(?:description|amount|date)\b", re.I)
+_COLUMN_HEADER = re.compile(r"^date\b|\b(?:description|amount)\b", re.I)
+_CREDIT_WORD = re.compile(r"deposit|credit|addition", re.I)
+_DEBIT_WORD = re.compile(r"withdrawal|debit|check|cheque|fee|payment|purchase|charge", re.I)
 _CONTINUED = re.compile(r"\(?\s*(?:continued|cont'?d)\.?\s*\)?\s*$", re.I)
 _CARD_CREDIT_HEADING = re.compile(r"^(?:payments?|credits?|refunds?|other\s+credits)\b", re.I)
 _CARD_DEBIT_HEADING = re.compile(
@@ -167,19 +169,19 @@ def _is_card(text: str) -> bool:
 def _heading(line: str, card: bool) -> int | Literal["summary"] | None:
     """+1/-1/0 for a transaction section heading, "summary" for a table that lists no
     transactions, None for a line that is not a heading."""
-    if any(c.isdigit() for c in line) or len(line) > 80:
+    if any(c.isdigit() for c in line) or len(line) > 80 or _COLUMN_HEADER.search(line):
         return None
     if _SUMMARY_HEADING.search(line):
         return "summary"
-    if _COLUMN_HEADER.search(line):
-        return None
     credit, debit = (
         (_CARD_CREDIT_HEADING, _CARD_DEBIT_HEADING) if card else (_BANK_CREDIT_HEADING, _BANK_DEBIT_HEADING)
     )
-    if credit.match(line):
-        return 1
-    if debit.match(line):
-        return -1
+    if credit.match(line) or debit.match(line):
+        # "Deposits/ Withdrawals/ Ending daily" heads the columns of one combined table: its
+        # lines have either sign.
+        if _CREDIT_WORD.search(line) and _DEBIT_WORD.search(line):
+            return 0
+        return 1 if credit.match(line) else -1
     if _NEUTRAL_HEADING.match(line):
         return 0
     return None

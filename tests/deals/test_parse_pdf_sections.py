@@ -107,3 +107,25 @@ def test_a_card_statements_amount_owed_is_not_a_bank_balance():
     assert owed == AccountBalances(None, Decimal("-412.16"), Decimal("-252.45"), "USD")
     assert owed.opening_balance is not None
     assert owed.opening_balance + sum(t.amount for t in statement.transactions) == owed.closing_balance
+
+
+def test_a_combined_table_whose_header_names_both_columns_has_no_section_sign():
+    lines = [
+        "Transaction history",
+        "Deposits/ Withdrawals/ Ending daily",
+        "Date Number Description Credits Debits balance",
+        "03/04 Square Inc Deposit 4,200.00",
+        "03/05 Gusto Payroll 1,000.00 3,200.00",
+        "03/06 Card Refund 50.00 3,250.00",
+        "03/07 Office Rent 500.00",
+        "03/08 Stripe Transfer 100.00 2,850.00",
+    ]
+    statement = parse(["Beginning balance on 3/1 $0.00", *lines])
+    # Lines without a balance are signed by their wording, the others by the running balance.
+    assert [t.amount for t in statement.transactions] == [
+        Decimal("4200.00"),
+        Decimal("-1000.00"),
+        Decimal("50.00"),
+        Decimal("-500.00"),
+        Decimal("100.00"),
+    ]
