@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -121,6 +121,8 @@ _PERIOD = re.compile(
     rf"period\b\D{{0,20}}?(?P<start>{_DATE})\s*(?:-|–|to|through|thru)\s*(?P<end>{_DATE})", re.I
 )
 _SPAN = re.compile(rf"(?P<start>{_DATE})\s+(?:to|through|thru)\s+(?P<end>{_DATE})", re.I)
+# "Account number: ****4421", "Primary Account: 000000123456789", "Account # 1234-5678".
+_ACCOUNT = re.compile(r"\baccount\s*(?:number|no\.?|#)?\s*:?\s*(?P<id>[*Xx\d][*Xx\d-]{2,30}\d)\b", re.I)
 _CURRENCY_CODE = re.compile(r"\b(?:currency|ccy)\s*:?\s*([A-Z]{3})\b")
 
 
@@ -343,6 +345,9 @@ def parse_pdf(text: str) -> ParsedStatement:
     period_end = dates.parse(period["end"]) if period else None
     if period_start is None or period_end is None or period_start > period_end:
         period_start = period_end = None
+    accounts = tuple(dict.fromkeys(m["id"] for m in _ACCOUNT.finditer(text)))
+    if len(accounts) == 1:
+        transactions = [replace(t, account=accounts[0]) for t in transactions]
     account_type: AccountType = "checking"
     account_balances: tuple[AccountBalances, ...] = ()
     if card:
@@ -350,12 +355,14 @@ def parse_pdf(text: str) -> ParsedStatement:
         # the card (negative = owed, the sign its purchases carry), never as a bank balance.
         account_type = "credit_card"
         owed = [-b if b is not None else None for b in (opening, closing)]
-        account_balances = (AccountBalances(None, owed[0], owed[1], currency),)
+        account = accounts[0] if len(accounts) == 1 else None
+        account_balances = (AccountBalances(account, owed[0], owed[1], currency),)
         opening = closing = None
     return ParsedStatement(
         format="pdf",
         transactions=tuple(transactions),
         currency=currency,
+        accounts=accounts,
         opening_balance=opening,
         closing_balance=closing,
         period_start=period_start,

@@ -134,3 +134,9 @@ def test_each_transaction_names_its_line_in_the_extracted_text():
         assert transaction.row is not None
         printed = lines[transaction.row - 1]
         assert f"{abs(transaction.amount):,.2f}" in printed
+
+
+def test_the_account_the_statement_names_is_on_every_transaction():
+    statement = parse(checking_statement())
+    assert statement.accounts == ("000000123456789",)
+    assert {t.account for t in statement.transactions} == {"000000123456789"}
