@@ -99,8 +99,15 @@ _BANK_DEBIT_HEADING = re.compile(
 )
 # A table's column header ("CHECK NUMBER DESCRIPTION PAID AMOUNT") is not a section heading.
 _COLUMN_HEADER = re.compile(r"^date\b|\b(?:description|amount)\b", re.I)
-_CREDIT_WORD = re.compile(r"deposit|credit|addition", re.I)
-_DEBIT_WORD = re.compile(r"withdrawal|debit|check|cheque|fee|payment|purchase|charge", re.I)
+# Words of either side, to tell a combined table's column header from a one-sided heading.
+_BANK_SIDES = (
+    re.compile(r"\b(?:deposits?|credits?|additions?)\b", re.I),
+    re.compile(r"\b(?:withdrawals?|debits?|checks?|cheques?|fees?|payments?|purchases?|charges?)\b", re.I),
+)
+_CARD_SIDES = (
+    re.compile(r"\b(?:payments?|credits?|refunds?)\b", re.I),
+    re.compile(r"\b(?:purchases?|charges?|fees?|interest|advances?)\b", re.I),
+)
 _CONTINUED = re.compile(r"\(?\s*(?:continued|cont'?d)\.?\s*\)?\s*$", re.I)
 _CARD_CREDIT_HEADING = re.compile(r"^(?:payments?|credits?|refunds?|other\s+credits)\b", re.I)
 _CARD_DEBIT_HEADING = re.compile(
@@ -181,7 +188,8 @@ def _heading(line: str, card: bool) -> int | Literal["summary"] | None:
     if credit.match(line) or debit.match(line):
         # "Deposits/ Withdrawals/ Ending daily" heads the columns of one combined table: its
         # lines have either sign.
-        if _CREDIT_WORD.search(line) and _DEBIT_WORD.search(line):
+        credit_words, debit_words = _CARD_SIDES if card else _BANK_SIDES
+        if credit_words.search(line) and debit_words.search(line):
             return 0
         return 1 if credit.match(line) else -1
     if _NEUTRAL_HEADING.match(line):

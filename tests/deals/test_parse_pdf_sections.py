@@ -129,3 +129,17 @@ def test_a_combined_table_whose_header_names_both_columns_has_no_section_sign():
         Decimal("-500.00"),
         Decimal("100.00"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("heading", "sign"),
+    [("Payments and Other Credits", 1), ("Purchases and Adjustments", -1), ("Fees Charged", -1)],
+)
+def test_a_card_statements_headings_use_card_signs(heading: str, sign: int):
+    statement = parse([*CARD[:3], heading, "03/05 ADJUSTMENT 10.00"])
+    assert [t.amount for t in statement.transactions] == [Decimal("10.00") * sign]
+
+
+def test_a_heading_naming_the_checking_account_is_still_one_sided():
+    statement = parse(["Deposits to Checking", "03/05 TRANSFER 10.00"])
+    assert [t.amount for t in statement.transactions] == [Decimal("10.00")]
