@@ -60,3 +60,11 @@ def test_it_never_crashes_on_random_markup(text: str):
 def test_it_never_crashes_on_a_damaged_valid_file(start: int, end: int, insert: str):
     result = outcome(VALID[: min(start, end)] + insert + VALID[max(start, end) :])
     assert isinstance(result, ParsedStatement) or result.reason
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400))
+def test_it_never_crashes_on_random_bytes_inside_an_ofx_envelope(data: bytes):
+    text = ("OFXHEADER:100\n<OFX>" + data.decode("latin-1") + "</OFX>").replace("\x00", "")
+    result = outcome(text)
+    assert isinstance(result, StatementError) or result.transactions
