@@ -48,6 +48,7 @@ _TOKEN = re.compile(r"<(/?)([A-Za-z0-9._]+)>|[^<]+|<")
 _OFX_DATE = re.compile(r"\s*(\d{4})(\d{2})(\d{2})")
 # OFX allows a comma as the decimal mark; thousands separators are not part of the format.
 _OFX_AMOUNT = re.compile(r"[+-]?(?:\d{1,15}(?:[.,]\d*)?|[.,]\d{1,15})")
+_STATEMENT_TAGS = frozenset({"STMTRS", "CCSTMTRS", "INVSTMTRS"})
 _ACCOUNT_TYPES: dict[str, AccountType] = {
     "CHECKING": "checking",
     "SAVINGS": "savings",
@@ -199,37 +200,69 @@ def _description(element: ET.Element) -> tuple[str, str | None]:
     return " ".join(description.split()), name or None
 
 
+@dataclass
+class _Aggregate:
+    """A statement aggregate with its transaction lists, each with the STMTTRNs that are its own."""
+
+    element: ET.Element
+    lists: list[tuple[ET.Element | None, list[ET.Element]]] = field(default_factory=list)
+
+
+def _aggregates(root: ET.Element) -> list[_Aggregate]:
+    """Every statement aggregate in document order, with the lists and transactions it owns.
+
+    A transaction belongs to its nearest statement and list: in a malformed file where an
+    aggregate was never closed, a statement nested in another keeps its own transactions
+    instead of lending them to the outer one (which would count them twice). The walk is
+    iterative, so a hostile nesting depth cannot exhaust the stack.
+    """
+    found: list[_Aggregate] = []
+    stack: list[tuple[ET.Element, _Aggregate | None, list[ET.Element] | None]] = [(root, None, None)]
+    while stack:
+        element, owner, current = stack.pop()
+        if element.tag in _STATEMENT_TAGS:
+            owner, current = _Aggregate(element), None
+            found.append(owner)
+        elif owner is not None and element.tag == "BANKTRANLIST":
+            current = []
+            owner.lists.append((element, current))
+        elif owner is not None and element.tag == "STMTTRN":
+            if current is None:  # a transaction outside any list: read it all the same
+                current = []
+                owner.lists.append((None, current))
+            current.append(element)
+        stack.extend((child, owner, current) for child in reversed(element))
+    return found
+
+
 def _read_statement(
-    element: ET.Element, label: str | None, first_row: int, rounding: _Rounding
+    aggregate: _Aggregate, label: str | None, first_row: int, rounding: _Rounding
 ) -> _Statement:
+    element = aggregate.element
     card = element.tag == "CCSTMTRS"
     account = _text(element, "CCACCTFROM/ACCTID" if card else "BANKACCTFROM/ACCTID") or label
     kind = _text(element, "BANKACCTFROM/ACCTTYPE").upper()
     account_type: AccountType = "credit_card" if card else _ACCOUNT_TYPES.get(kind, "checking")
     statement = _Statement(account, account_type, _text(element, "CURDEF").upper() or None, [])
-    tranlist = element.find("BANKTRANLIST")
-    if tranlist is not None:
-        statement.stated_start = _date(_text(tranlist, "DTSTART"))
-        statement.stated_end = _date(_text(tranlist, "DTEND"))
-        for offset, stmttrn in enumerate(tranlist.iter("STMTTRN")):
-            row = first_row + offset
+    starts: list[datetime.date] = []
+    ends: list[datetime.date] = []
+    row = first_row
+    for tranlist, stmttrns in aggregate.lists:
+        if tranlist is not None:
+            starts.extend(d for d in [_date(_text(tranlist, "DTSTART"))] if d is not None)
+            ends.extend(d for d in [_date(_text(tranlist, "DTEND"))] if d is not None)
+        own: list[Transaction] = []
+        for stmttrn in stmttrns:
             if row > MAX_TRANSACTIONS:
                 raise StatementError(f"The file has more than {MAX_TRANSACTIONS:,} transactions")
-            what = f"transaction {row}"
-            raw_date = _text(stmttrn, "DTPOSTED")
-            posted = _date(raw_date)
-            if posted is None:
-                if not raw_date:
-                    raise _malformed(f"{what} has no date")
-                raise _malformed(f"{what}: the date {_quoted(raw_date)} is not a valid date")
-            amount = rounding.cents(_amount(_text(stmttrn, "TRNAMT"), what), row)
-            description, name = _description(stmttrn)
-            statement.transactions.append(
-                Transaction(posted, description[:500], amount, None, account, name, row)
-            )
-    if statement.transactions and statement.transactions[0].date > statement.transactions[-1].date:
-        # Listed newest first: reversed, so transactions of one day keep their real order.
-        statement.transactions.reverse()
+            own.append(_transaction(stmttrn, account, row, rounding))
+            row += 1
+        if own and own[0].date > own[-1].date:
+            # Listed newest first: reversed, so transactions of one day keep their real order.
+            own.reverse()
+        statement.transactions.extend(own)
+    statement.stated_start = min(starts, default=None)
+    statement.stated_end = max(ends, default=None)
     ledger = element.find("LEDGERBAL")
     if ledger is not None and _text(ledger, "BALAMT"):
         what = f"the ledger balance of account {account}" if account else "the ledger balance"
@@ -238,6 +271,19 @@ def _read_statement(
         last = max((t.date for t in statement.transactions), default=None)
         statement.ledger_covers_transactions = last is None or (as_of is not None and as_of >= last)
     return statement
+
+
+def _transaction(stmttrn: ET.Element, account: str | None, row: int, rounding: _Rounding) -> Transaction:
+    what = f"transaction {row}"
+    raw_date = _text(stmttrn, "DTPOSTED")
+    posted = _date(raw_date)
+    if posted is None:
+        if not raw_date:
+            raise _malformed(f"{what} has no date")
+        raise _malformed(f"{what}: the date {_quoted(raw_date)} is not a valid date")
+    amount = rounding.cents(_amount(_text(stmttrn, "TRNAMT"), what), row)
+    description, name = _description(stmttrn)
+    return Transaction(posted, description[:500], amount, None, account, name, row)
 
 
 def _period(statement: _Statement) -> tuple[datetime.date, datetime.date, dict[str, Any] | None]:
@@ -272,18 +318,19 @@ def parse_ofx(text: str) -> ParsedStatement:
     root = _tree(_body(text))
     if root is None:  # "<OFX></OFX>": a valid header and nothing in it
         raise StatementError("No transactions found in the file")
-    elements = [e for e in root.iter() if e.tag in ("STMTRS", "CCSTMTRS")]
-    investments = [e for e in root.iter() if e.tag == "INVSTMTRS"]
+    aggregates = _aggregates(root)
+    elements = [a for a in aggregates if a.element.tag != "INVSTMTRS"]
+    investments = [a for a in aggregates if a.element.tag == "INVSTMTRS"]
     if not elements and investments:
         raise StatementError(NOT_A_BANK_STATEMENT)
 
     rounding = _Rounding()
     statements: list[_Statement] = []
-    for number, element in enumerate(elements, start=1):
+    for number, aggregate in enumerate(elements, start=1):
         # Several accounts must stay apart: one without an account id is named by its position.
         label = f"statement {number}" if len(elements) > 1 else None
         first_row = sum(len(s.transactions) for s in statements) + 1
-        statements.append(_read_statement(element, label, first_row, rounding))
+        statements.append(_read_statement(aggregate, label, first_row, rounding))
     transactions = sorted((t for s in statements for t in s.transactions), key=lambda t: t.date)
     if not transactions:
         raise StatementError("No transactions found in the file")

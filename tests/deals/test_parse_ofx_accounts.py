@@ -135,3 +135,24 @@ def test_an_investment_account_beside_a_bank_account_is_left_out_and_noted():
     assert statement.accounts == ("111",)
     assert [w.code for w in statement.warnings] == ["investment_account_skipped"]
     assert statement.period_start == datetime.date(2024, 1, 1)
+
+
+def test_every_transaction_list_of_a_statement_is_read():
+    second_list = (
+        "<BANKTRANLIST>\n<DTSTART>20240201\n<DTEND>20240229\n<STMTTRN>\n<TRNTYPE>CREDIT\n"
+        "<DTPOSTED>20240203\n<TRNAMT>75.00\n<FITID>G1\n<NAME>LATE DEPOSIT\n</STMTTRN>\n</BANKTRANLIST>\n"
+    )
+    statement = parse(ofx_file([CHECKING.replace("<LEDGERBAL>", second_list + "<LEDGERBAL>")]))
+    assert [t.description for t in statement.transactions] == ["STRIPE PAYOUT", "RENT", "LATE DEPOSIT"]
+    assert (statement.period_start, statement.period_end) == (
+        datetime.date(2024, 1, 1),
+        datetime.date(2024, 2, 29),
+    )
+
+
+def test_a_statement_left_unclosed_does_not_lend_its_transactions_to_another():
+    unclosed = CHECKING.replace("</STMTRS>\n</STMTTRNRS>\n", "")
+    statement = parse(ofx_file([unclosed, SAVINGS]))
+    assert len(statement.transactions) == 4
+    assert sorted(t.row or 0 for t in statement.transactions) == [1, 2, 3, 4]
+    assert {t.account for t in statement.transactions} == {"111", "222"}
