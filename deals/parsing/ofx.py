@@ -48,6 +48,12 @@ _TOKEN = re.compile(r"<(/?)([A-Za-z0-9._]+)>|[^<]+|<")
 _OFX_DATE = re.compile(r"\s*(\d{4})(\d{2})(\d{2})")
 # OFX allows a comma as the decimal mark; thousands separators are not part of the format.
 _OFX_AMOUNT = re.compile(r"[+-]?(?:\d{1,15}(?:[.,]\d*)?|[.,]\d{1,15})")
+# The sign a transaction type implies. PAYMENT, XFER and OTHER say nothing: a card payment is
+# an inflow to the card and an outflow from the bank.
+_TYPE_SIGNS = {
+    "CREDIT": 1, "DEP": 1, "INT": 1, "DIV": 1, "DIRECTDEP": 1,
+    "DEBIT": -1, "CHECK": -1, "ATM": -1, "POS": -1, "FEE": -1, "SRVCHG": -1, "DIRECTDEBIT": -1, "CASH": -1,
+}  # fmt: skip
 _STATEMENT_TAGS = frozenset({"STMTRS", "CCSTMTRS", "INVSTMTRS"})
 _ACCOUNT_TYPES: dict[str, AccountType] = {
     "CHECKING": "checking",
@@ -153,16 +159,31 @@ def _amount(raw: str, what: str) -> Decimal:
 
 
 @dataclass
-class _Rounding:
-    """Amounts with fractions of a cent, quantised to cents and counted for the warning."""
+class _Notes:
+    """What reading the transactions noticed, for the statement's warnings: amounts with
+    fractions of a cent (quantised to cents), and amounts whose sign contradicts their type."""
 
-    rows: list[int] = field(default_factory=list)
+    rounded: list[int] = field(default_factory=list)
+    typed: int = 0
+    contradicting: list[int] = field(default_factory=list)
 
     def cents(self, value: Decimal, row: int | None = None) -> Decimal:
         rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
         if rounded != value and row is not None:
-            self.rows.append(row)
+            self.rounded.append(row)
         return rounded
+
+    def check_sign(self, trntype: str, amount: Decimal, row: int) -> None:
+        expected = _TYPE_SIGNS.get(trntype.upper())
+        if expected is None or not amount:
+            return
+        self.typed += 1
+        if (amount > 0) != (expected > 0):
+            self.contradicting.append(row)
+
+    @property
+    def signs_inverted(self) -> bool:
+        return len(self.contradicting) >= 3 and len(self.contradicting) * 5 >= self.typed * 4
 
 
 @dataclass
@@ -235,9 +256,7 @@ def _aggregates(root: ET.Element) -> list[_Aggregate]:
     return found
 
 
-def _read_statement(
-    aggregate: _Aggregate, label: str | None, first_row: int, rounding: _Rounding
-) -> _Statement:
+def _read_statement(aggregate: _Aggregate, label: str | None, first_row: int, notes: _Notes) -> _Statement:
     element = aggregate.element
     card = element.tag == "CCSTMTRS"
     account = _text(element, "CCACCTFROM/ACCTID" if card else "BANKACCTFROM/ACCTID") or label
@@ -255,7 +274,7 @@ def _read_statement(
         for stmttrn in stmttrns:
             if row > MAX_TRANSACTIONS:
                 raise StatementError(f"The file has more than {MAX_TRANSACTIONS:,} transactions")
-            own.append(_transaction(stmttrn, account, row, rounding))
+            own.append(_transaction(stmttrn, account, row, notes))
             row += 1
         if own and own[0].date > own[-1].date:
             # Listed newest first: reversed, so transactions of one day keep their real order.
@@ -266,14 +285,14 @@ def _read_statement(
     ledger = element.find("LEDGERBAL")
     if ledger is not None and _text(ledger, "BALAMT"):
         what = f"the ledger balance of account {account}" if account else "the ledger balance"
-        statement.ledger = rounding.cents(_amount(_text(ledger, "BALAMT"), what))
+        statement.ledger = notes.cents(_amount(_text(ledger, "BALAMT"), what))
         as_of = _date(_text(ledger, "DTASOF"))
         last = max((t.date for t in statement.transactions), default=None)
         statement.ledger_covers_transactions = last is None or (as_of is not None and as_of >= last)
     return statement
 
 
-def _transaction(stmttrn: ET.Element, account: str | None, row: int, rounding: _Rounding) -> Transaction:
+def _transaction(stmttrn: ET.Element, account: str | None, row: int, notes: _Notes) -> Transaction:
     what = f"transaction {row}"
     raw_date = _text(stmttrn, "DTPOSTED")
     posted = _date(raw_date)
@@ -281,7 +300,8 @@ def _transaction(stmttrn: ET.Element, account: str | None, row: int, rounding: _
         if not raw_date:
             raise _malformed(f"{what} has no date")
         raise _malformed(f"{what}: the date {_quoted(raw_date)} is not a valid date")
-    amount = rounding.cents(_amount(_text(stmttrn, "TRNAMT"), what), row)
+    amount = notes.cents(_amount(_text(stmttrn, "TRNAMT"), what), row)
+    notes.check_sign(_text(stmttrn, "TRNTYPE"), amount, row)
     description, name = _description(stmttrn)
     return Transaction(posted, description[:500], amount, None, account, name, row)
 
@@ -324,24 +344,35 @@ def parse_ofx(text: str) -> ParsedStatement:
     if not elements and investments:
         raise StatementError(NOT_A_BANK_STATEMENT)
 
-    rounding = _Rounding()
+    notes = _Notes()
     statements: list[_Statement] = []
     for number, aggregate in enumerate(elements, start=1):
         # Several accounts must stay apart: one without an account id is named by its position.
         label = f"statement {number}" if len(elements) > 1 else None
         first_row = sum(len(s.transactions) for s in statements) + 1
-        statements.append(_read_statement(aggregate, label, first_row, rounding))
+        statements.append(_read_statement(aggregate, label, first_row, notes))
     transactions = sorted((t for s in statements for t in s.transactions), key=lambda t: t.date)
     if not transactions:
         raise StatementError("No transactions found in the file")
 
     warnings: list[Finding] = []
-    if rounding.rows:
+    if notes.rounded:
         warnings.append(
             Finding(
                 "amounts_rounded",
-                f"{len(rounding.rows)} amount(s) had fractions of a cent and were rounded to cents",
-                {"rows": rounding.rows[:20]},
+                f"{len(notes.rounded)} amount(s) had fractions of a cent and were rounded to cents",
+                {"rows": notes.rounded[:20]},
+            )
+        )
+    if notes.signs_inverted:
+        # Not flipped: the amounts are what the file says. But a file whose debits are positive
+        # would count purchases as revenue, so the underwriter is told.
+        warnings.append(
+            Finding(
+                "signs_contradict_types",
+                "Most amounts have the opposite sign of their transaction type (a DEBIT with a "
+                "positive amount, a CREDIT with a negative one): the file's signs may be inverted",
+                {"typed_transactions": notes.typed, "contradicting_rows": notes.contradicting[:20]},
             )
         )
     if investments:

@@ -156,3 +156,26 @@ def test_a_statement_left_unclosed_does_not_lend_its_transactions_to_another():
     assert len(statement.transactions) == 4
     assert sorted(t.row or 0 for t in statement.transactions) == [1, 2, 3, 4]
     assert {t.account for t in statement.transactions} == {"111", "222"}
+
+
+def test_a_card_file_whose_purchases_are_positive_is_flagged_not_trusted():
+    purchases = [("20240103", "120.00", "A"), ("20240104", "80.50", "B"), ("20240105", "9.99", "C")]
+    card = card_statement(purchases + [("20240115", "-300.00", "PAYMENT")])
+    # Purchases typed DEBIT but positive, the payment typed CREDIT but negative.
+    data = ofx_file(cards=[card]).replace(b"<TRNTYPE>CREDIT", b"<TRNTYPE>debit")
+    data = data.replace(b"<TRNTYPE>DEBIT", b"<TRNTYPE>CREDIT")
+    statement = parse(data)
+    assert [t.amount for t in statement.transactions][:3] == [
+        Decimal("120.00"),
+        Decimal("80.50"),
+        Decimal("9.99"),
+    ]
+    [warning] = statement.warnings
+    assert warning.code == "signs_contradict_types"
+    assert warning.evidence == {"typed_transactions": 4, "contradicting_rows": [1, 2, 3, 4]}
+
+
+def test_a_few_loosely_typed_transactions_are_no_reason_to_doubt_the_signs():
+    entries = [("20240103", "120.00", "A"), ("20240104", "-80.50", "B"), ("20240105", "9.99", "C")]
+    statement = parse(ofx_file([bank_statement(entries, trntype="DEBIT")]))
+    assert statement.warnings == ()
