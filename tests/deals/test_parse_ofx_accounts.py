@@ -160,7 +160,7 @@ def test_a_statement_left_unclosed_does_not_lend_its_transactions_to_another():
 
 def test_a_card_file_whose_purchases_are_positive_is_flagged_not_trusted():
     purchases = [("20240103", "120.00", "A"), ("20240104", "80.50", "B"), ("20240105", "9.99", "C")]
-    card = card_statement(purchases + [("20240115", "-300.00", "PAYMENT")])
+    card = card_statement([*purchases, ("20240115", "-300.00", "PAYMENT")])
     # Purchases typed DEBIT but positive, the payment typed CREDIT but negative.
     data = ofx_file(cards=[card]).replace(b"<TRNTYPE>CREDIT", b"<TRNTYPE>debit")
     data = data.replace(b"<TRNTYPE>DEBIT", b"<TRNTYPE>CREDIT")
