@@ -83,7 +83,8 @@ _TOTAL = re.compile(rf"^(?:sub)?total\b.*?\s(?P<amount>{_AMOUNT})$", re.I)
 # transactions: nothing under them is read until the next transaction heading.
 _SUMMARY_HEADING = re.compile(
     r"summary|daily\s+(?:ending\s+|closing\s+|ledger\s+)?balances?|(?:ending|closing)\s+daily\s+balances?"
-    r"|balances?\s+by\s+date|service\s+(?:charge|fee)\s+calculation|balancing\s+your|checkbook",
+    r"|balances?\s+by\s+date|service\s+(?:charge|fee)\s+calculation|balancing\s+your|checkbook"
+    r"|overview|at\s+a\s+glance",
     re.I,
 )
 _NEUTRAL_HEADING = re.compile(
@@ -155,11 +156,13 @@ class _Section:
 
 @dataclass
 class _Balances:
-    """The opening and closing figures the statement prints, with the rows they are on."""
+    """The opening and closing figures the statement prints, with the rows they are on, and the
+    rows of transaction-like lines left unread under summary headings."""
 
     opening: list[tuple[int, str]] = field(default_factory=list)
     forward: list[tuple[int, str]] = field(default_factory=list)
     closing: list[tuple[int, str]] = field(default_factory=list)
+    unread: list[int] = field(default_factory=list)  # transaction-like lines under a summary
 
 
 def _explicit_sign(raw: str) -> int:
@@ -239,6 +242,11 @@ def _read_lines(text: str, card: bool) -> tuple[list[_Line], list[_Section], _Ba
                 getattr(balances, kind).append((row, trailing["amount"]))
             continue
         if not reading:
+            described = _LINE.match(line)
+            if described and any(c.isalpha() for c in described["desc"] or ""):
+                # A dated, described line under a summary heading: summaries rarely look like
+                # this, so it may be a transaction under a heading this reader does not know.
+                balances.unread.append(row)
             continue
         total = _TOTAL.match(line)
         if total:
@@ -344,6 +352,15 @@ def parse_pdf(text: str) -> ParsedStatement:
     # chronology. The sort is stable, so lines of one day keep the order they were printed in.
     transactions.sort(key=lambda t: t.date)
     warnings.extend(_section_totals(sections, lines, transactions, amount))
+    if stated.unread:
+        warnings.append(
+            Finding(
+                "summary_lines_not_read",
+                f"{len(stated.unread)} dated line(s) listed under a summary table were not read "
+                "as transactions",
+                {"rows": stated.unread[:20]},
+            )
+        )
 
     code = _CURRENCY_CODE.search(text)
     printed = money + [raw for _, raw in stated.opening + stated.forward + stated.closing]

@@ -71,6 +71,9 @@ def test_a_dated_summary_table_is_not_read_as_transactions():
         Decimal("1650.00"),
         Decimal("3500.00"),
     ]
+    # Unusual enough that the underwriter is told which lines were left out.
+    [warning] = statement.warnings
+    assert (warning.code, warning.evidence) == ("summary_lines_not_read", {"rows": [2, 3]})
 
 
 def test_the_daily_ending_balance_table_is_not_read_as_transactions():
