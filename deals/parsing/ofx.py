@@ -340,7 +340,7 @@ def parse_ofx(text: str) -> ParsedStatement:
         raise StatementError("No transactions found in the file")
     aggregates = _aggregates(root)
     elements = [a for a in aggregates if a.element.tag != "INVSTMTRS"]
-    investments = [a for a in aggregates if a.element.tag == "INVSTMTRS"]
+    investments = len(aggregates) - len(elements)
     if not elements and investments:
         raise StatementError(NOT_A_BANK_STATEMENT)
 
@@ -355,51 +355,9 @@ def parse_ofx(text: str) -> ParsedStatement:
     if not transactions:
         raise StatementError("No transactions found in the file")
 
-    warnings: list[Finding] = []
-    if notes.rounded:
-        warnings.append(
-            Finding(
-                "amounts_rounded",
-                f"{len(notes.rounded)} amount(s) had fractions of a cent and were rounded to cents",
-                {"rows": notes.rounded[:20]},
-            )
-        )
-    if notes.signs_inverted:
-        # Not flipped: the amounts are what the file says. But a file whose debits are positive
-        # would count purchases as revenue, so the underwriter is told.
-        warnings.append(
-            Finding(
-                "signs_contradict_types",
-                "Most amounts have the opposite sign of their transaction type (a DEBIT with a "
-                "positive amount, a CREDIT with a negative one): the file's signs may be inverted",
-                {"typed_transactions": notes.typed, "contradicting_rows": notes.contradicting[:20]},
-            )
-        )
-    if investments:
-        warnings.append(
-            Finding(
-                "investment_account_skipped",
-                "The file also holds an investment account; only its bank and card accounts were read",
-                {"investment_statements": len(investments)},
-            )
-        )
-    starts: list[datetime.date] = []
-    ends: list[datetime.date] = []
-    for statement in statements:
-        if not statement.transactions:
-            continue
-        start, end, evidence = _period(statement)
-        starts.append(start)
-        ends.append(end)
-        if evidence is not None:
-            warnings.append(
-                Finding(
-                    "implausible_period",
-                    "The statement period stated in the file does not fit its transactions; "
-                    "the period runs from the first to the last transaction instead",
-                    evidence,
-                )
-            )
+    warnings = _reading_findings(notes, investments)
+    periods = [_period(s) for s in statements if s.transactions]
+    warnings.extend(Finding("implausible_period", _IMPLAUSIBLE_PERIOD, e) for _, _, e in periods if e)
     currencies = {s.currency for s in statements if s.currency}
     if len(currencies) > 1:
         warnings.append(
@@ -422,16 +380,7 @@ def parse_ofx(text: str) -> ParsedStatement:
                 {"card_accounts": cards},
             )
         )
-
-    # A card's ledger balance is an amount owed: it is kept per account, never as a bank balance.
-    banks = [s for s in statements if s.account_type != "credit_card"]
-    closing = opening = None
-    ledgers = [s.ledger for s in banks if s.ledger is not None]
-    if banks and len(ledgers) == len(banks):
-        closing = sum(ledgers, Decimal("0.00"))
-        openings = [s.opening for s in banks if s.opening is not None]
-        if len(openings) == len(banks):
-            opening = sum(openings, Decimal("0.00"))
+    opening, closing = _bank_balances(statements)
     return ParsedStatement(
         format="ofx",
         transactions=tuple(transactions),
@@ -439,11 +388,64 @@ def parse_ofx(text: str) -> ParsedStatement:
         accounts=tuple(dict.fromkeys(s.account for s in statements if s.account)),
         opening_balance=opening,
         closing_balance=closing,
-        period_start=min(starts),
-        period_end=max(ends),
+        period_start=min(start for start, _, _ in periods),
+        period_end=max(end for _, end, _ in periods),
         account_type=account_type,
         account_balances=tuple(
             AccountBalances(s.account, s.opening, s.ledger, s.currency) for s in statements
         ),
         warnings=tuple(warnings),
     )
+
+
+_IMPLAUSIBLE_PERIOD = (
+    "The statement period stated in the file does not fit its transactions; "
+    "the period runs from the first to the last transaction instead"
+)
+
+
+def _reading_findings(notes: _Notes, investments: int) -> list[Finding]:
+    findings: list[Finding] = []
+    if notes.rounded:
+        findings.append(
+            Finding(
+                "amounts_rounded",
+                f"{len(notes.rounded)} amount(s) had fractions of a cent and were rounded to cents",
+                {"rows": notes.rounded[:20]},
+            )
+        )
+    if notes.signs_inverted:
+        # Not flipped: the amounts are what the file says. But a file whose debits are positive
+        # would count purchases as revenue, so the underwriter is told.
+        findings.append(
+            Finding(
+                "signs_contradict_types",
+                "Most amounts have the opposite sign of their transaction type (a DEBIT with a "
+                "positive amount, a CREDIT with a negative one): the file's signs may be inverted",
+                {"typed_transactions": notes.typed, "contradicting_rows": notes.contradicting[:20]},
+            )
+        )
+    if investments:
+        findings.append(
+            Finding(
+                "investment_account_skipped",
+                "The file also holds an investment account; only its bank and card accounts were read",
+                {"investment_statements": investments},
+            )
+        )
+    return findings
+
+
+def _bank_balances(statements: list[_Statement]) -> tuple[Decimal | None, Decimal | None]:
+    """The file's opening and closing balance: the sums over its bank accounts, when every one
+    states them in one currency. A card's ledger balance is an amount owed, never a bank balance:
+    it stays in that account's `AccountBalances`."""
+    banks = [s for s in statements if s.account_type != "credit_card"]
+    if not banks or len({s.currency for s in banks}) > 1:
+        return None, None
+    ledgers = [s.ledger for s in banks if s.ledger is not None]
+    if len(ledgers) < len(banks):
+        return None, None
+    openings = [s.opening for s in banks if s.opening is not None]
+    opening = sum(openings, Decimal("0.00")) if len(openings) == len(banks) else None
+    return opening, sum(ledgers, Decimal("0.00"))

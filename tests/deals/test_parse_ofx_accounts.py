@@ -74,6 +74,8 @@ def test_accounts_in_different_currencies_have_no_single_currency_and_say_so():
     euro = SAVINGS.replace("<CURDEF>USD", "<CURDEF>EUR")
     statement = parse(ofx_file([CHECKING, euro]))
     assert statement.currency is None
+    # Dollars and euros do not add up to one balance.
+    assert (statement.opening_balance, statement.closing_balance) == (None, None)
     [warning] = [w for w in statement.warnings if w.code == "mixed_currencies"]
     assert warning.evidence["accounts"] == [
         {"account": "111", "currency": "USD"},
