@@ -56,6 +56,13 @@ _CHECK_LINE = re.compile(
     rf"(?P<amount>{_AMOUNT})(?:\s+(?P<balance>{_AMOUNT}))?$",
     re.I,
 )
+# Check tables whose description column sits between the number and the date paid:
+# "1234 ^ Electronic check Ace Supplies 07/14 1,471.99".
+_CHECK_DESCRIBED = re.compile(
+    rf"^(?P<number>{_CHECK_NUMBER})\s*[\^*]?\s+(?P<desc>[^\d\s].*?)\s+(?P<date>{_ANY_DATE})\s+"
+    rf"(?P<amount>{_AMOUNT})(?:\s+(?P<balance>{_AMOUNT}))?$",
+    re.I,
+)
 _CHECK_ENTRY = (
     rf"(?:(?P<number>{_CHECK_NUMBER})\s*[\^*]?\s+(?P<date>{_ANY_DATE})"
     rf"|(?P<date2>{_ANY_DATE})\s+(?P<number2>{_CHECK_NUMBER})\s*[\^*]?)\s+(?P<amount>{_AMOUNT})"
@@ -283,7 +290,7 @@ def _match_line(line: str, row: int, section_sign: int, section: int | None) -> 
             )
             for m in _CHECK_ENTRY_RE.finditer(line)
         ]
-    match = _CHECK_LINE.match(line)
+    match = _CHECK_LINE.match(line) or _CHECK_DESCRIBED.match(line)
     if match is not None:
         desc = match["desc"] or ""
         sign = check_sign if not desc or _CHECK_WORD.search(desc) else section_sign

@@ -92,3 +92,20 @@ def test_a_check_line_that_could_not_be_read_is_listed_and_the_section_total_dis
         "read_total": "1750.00",
         "rows": [4, 6],
     }
+
+
+def test_a_check_table_with_the_description_before_the_date_paid_is_read():
+    statement = parse(
+        [
+            "CHECKS PAID",
+            "CHECK NUMBER DESCRIPTION DATE PAID AMOUNT",
+            "1048 ^ Electronic Check Ace Supplies 03/14 1,471.99",
+            "1049 * 03/15 20.00",
+            "Total Checks Paid $1,491.99",
+        ]
+    )
+    assert checks(statement) == [
+        (14, "Electronic Check Ace Supplies 1048", Decimal("-1471.99")),
+        (15, "Check 1049", Decimal("-20.00")),
+    ]
+    assert statement.warnings == ()
