@@ -343,6 +343,8 @@ def parse_ofx(text: str) -> ParsedStatement:
     investments = len(aggregates) - len(elements)
     if not elements and investments:
         raise StatementError(NOT_A_BANK_STATEMENT)
+    if not elements:
+        _raise_server_error(root)
 
     notes = _Notes()
     statements: list[_Statement] = []
@@ -396,6 +398,15 @@ def parse_ofx(text: str) -> ParsedStatement:
         ),
         warnings=tuple(warnings),
     )
+
+
+def _raise_server_error(root: ET.Element) -> None:
+    """A download the bank refused holds its error status instead of a statement: say so."""
+    for status in root.iter("STATUS"):
+        if _text(status, "SEVERITY").upper() == "ERROR":
+            message = _text(status, "MESSAGE")
+            detail = f" (code {_text(status, 'CODE') or '?'}{': ' + _quoted(message) if message else ''})"
+            raise StatementError(f"The bank sent an error instead of a statement{detail}")
 
 
 _IMPLAUSIBLE_PERIOD = (

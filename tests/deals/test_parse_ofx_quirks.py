@@ -130,3 +130,15 @@ def test_refusals_are_in_plain_words_never_library_text(data: bytes, reason: str
         parse(data)
     assert error.value.reason == reason
     assert not any(word in error.value.reason for word in LIBRARY_WORDS)
+
+
+def test_a_download_the_bank_refused_says_so():
+    data = (
+        b"OFXHEADER:100\n<OFX><SIGNONMSGSRSV1><SONRS><STATUS><CODE>15500<SEVERITY>ERROR"
+        b"<MESSAGE>Signon invalid</STATUS><DTSERVER>20240201</SONRS></SIGNONMSGSRSV1></OFX>"
+    )
+    with pytest.raises(StatementError) as error:
+        parse(data)
+    assert (
+        error.value.reason == "The bank sent an error instead of a statement (code 15500: 'Signon invalid')"
+    )
