@@ -43,7 +43,7 @@ _SHORT_DATE = rf"\d{{1,2}}/\d{{1,2}}|\d{{1,2}} {_MONTH}|{_MONTH} \d{{1,2}}"
 _ANY_DATE = rf"(?:{_DATE}|{_SHORT_DATE})"
 # An amount always has two decimals in a statement; that tells it apart from a check or store number.
 # No space as a thousands separator here: it would glue a check number to the amount after it.
-_AMOUNT = r"(?:[-+−(]\s?)?(?:[$€£]\s?)?\d{1,3}(?:[,.']?\d{3})*[.,]\d{2}\)?(?:\s?(?:CR|DR|-))?"
+_AMOUNT = r"(?:[-+−(]\s?)?(?:[$€£]\s?)?\d{1,3}(?:[,.']?\d{3})*[.,]\d{2}\)?(?:\s?(?:CR|DR|-|\+))?"
 _LINE = re.compile(
     rf"^(?P<date>{_ANY_DATE})\s+(?:(?P<desc>.*?)\s+)??(?P<amount>{_AMOUNT})(?:\s+(?P<balance>{_AMOUNT}))?$",
     re.I,
@@ -78,10 +78,15 @@ _BALANCE_PAIRS = re.compile(rf"(?:(?:{_ANY_DATE})\s+{_AMOUNT}\s*){{2,}}", re.I)
 _GARBLED_DATE = re.compile(rf"^(?P<date>\d[\dOlI|/.\-]{{2,9}})\s+\S.*\s{_AMOUNT}$", re.I)
 _FULL_DATE = re.compile(rf"(?<![\d/.-])(?:{_DATE})(?![\d/])", re.I)
 _BALANCE_WORDS = re.compile(
-    r"\b(?P<open>(?:opening|beginning|starting|previous|last statement|last month'?s)\s+balance)"
+    r"\b(?P<open>(?:opening|beginning|starting|start|previous|last statement|last month'?s)\s+balance"
+    r"|alter\s+kontostand|anfangssaldo|saldo\s+(?:inicial|anterior|iniziale)|beginsaldo"
+    r"|solde\s+(?:pr[ée]c[ée]dent|initial))"
     r"|\b(?P<forward>balance\s+(?:brought\s+)?forward|balance\s+b/f)"
-    r"|\b(?P<close>(?:ending|closing|new|statement)\s+balance|total\s+amount\s+due)"
-    r"|\b(?P<page>balance\s+carried\s+forward|balance\s+c/f)",
+    r"|\b(?P<close>(?:ending|closing|new|statement|end)\s+balance|total\s+amount\s+due"
+    r"|neuer\s+kontostand|endsaldo|saldo\s+(?:final|actual|finale)|eindsaldo|nouveau\s+solde|solde\s+final)"
+    r"|\b(?P<page>balance\s+carried\s+forward|balance\s+c/f)"
+    # "Kontostand am 30.06.2024": the first one printed is the opening, a later one the closing.
+    r"|\b(?P<either>kontostand\s+am)",
     re.I,
 )
 _TRAILING_AMOUNT = re.compile(rf"(?P<amount>{_AMOUNT})\s*$", re.I)
@@ -125,17 +130,24 @@ _CREDIT_WORDS = re.compile(
     r"\b(?:deposit|credit|refund|interest paid|reversal|transfer from|payment received)\b", re.I
 )
 _CARD_CREDIT_WORDS = re.compile(r"\b(?:payment|refund|credit|rebate|reversal|cashback)\b", re.I)
-# A card statement names its credit limit, minimum payment and payment due date; two of them
-# together do not appear on a bank account statement.
+# A card statement names its credit limit, minimum payment, payment due date, billing cycle...;
+# two of them together do not appear on a bank account statement.
 _CARD_MARKERS = (
     re.compile(r"credit\s+limit", re.I),
     re.compile(r"minimum\s+(?:payment|amount|due)", re.I),
     re.compile(r"payment\s+due\s+date", re.I),
+    re.compile(r"billing\s+cycle", re.I),
+    re.compile(r"available\s+credit", re.I),
+    re.compile(r"annual\s+percentage\s+rate", re.I),
+    re.compile(r"interest\s+charge", re.I),
 )
 _PERIOD = re.compile(
     rf"period\b\D{{0,20}}?(?P<start>{_DATE})\s*(?:-|–|to|through|thru)\s*(?P<end>{_DATE})", re.I
 )
-_SPAN = re.compile(rf"(?P<start>{_DATE})\s+(?:to|through|thru)\s+(?P<end>{_DATE})", re.I)
+_SPAN = re.compile(rf"(?P<start>{_DATE})\s+(?:to|through|thru|-|–)\s+(?P<end>{_DATE})", re.I)
+# A value or posting date printed after the booking date ("03.07.2024  03.07.  Vorgang",
+# "Aug 4  Aug 6  OFFICE DEPOT") is a column of its own, not part of the description.
+_SECOND_DATE = re.compile(rf"^(?:{_ANY_DATE}|\d{{1,2}}\.\d{{1,2}}\.)\s+(?=\S)", re.I)
 # "Account number: ****4421", "Primary Account: 000000123456789", "Account # 1234-5678".
 _ACCOUNT = re.compile(r"\baccount\s*(?:number|no\.?|#)?\s*:?\s*(?P<id>[*Xx\d][*Xx\d-]{2,30}\d)\b", re.I)
 _CURRENCY_CODE = re.compile(r"\b(?:currency|ccy)\s*:?\s*([A-Z]{3})\b")
@@ -176,7 +188,7 @@ def _explicit_sign(raw: str) -> int:
     text = raw.strip().upper()
     if text.startswith(("-", "−", "(")) or text.endswith(("-", "DR", ")")):
         return -1
-    if text.startswith("+") or text.endswith("CR"):
+    if text.startswith("+") or text.endswith(("CR", "+")):
         return 1
     return 0
 
@@ -246,6 +258,8 @@ def _read_lines(text: str, card: bool) -> tuple[list[_Line], list[_Section], _Ba
             trailing = _TRAILING_AMOUNT.search(line)
             if trailing and not words["page"]:
                 kind = "opening" if words["open"] else "forward" if words["forward"] else "closing"
+                if words["either"]:
+                    kind = "closing" if balances.opening else "opening"
                 getattr(balances, kind).append((row, trailing["amount"]))
             continue
         if not reading:
@@ -299,7 +313,7 @@ def _match_line(line: str, row: int, section_sign: int, section: int | None) -> 
     match = _LINE.match(line)
     if match is None:
         return []
-    desc = match["desc"] or ""
+    desc = _SECOND_DATE.sub("", match["desc"] or "")
     check = _CHECK_ONLY.match(desc)
     if check is not None:
         sign = check_sign
@@ -321,7 +335,14 @@ def parse_pdf(text: str) -> ParsedStatement:
     decimal_comma = infer_decimal_comma(money)
     full_dates = [m.group(0) for m in _FULL_DATE.finditer(text)]
     dates = DateReader([ln.date_text for ln in lines] + full_dates, prefer_dmy=decimal_comma)
-    latest = max((d for d in map(dates.parse, full_dates) if d is not None), default=None)
+    period = _PERIOD.search(text) or _SPAN.search(text)
+    period_start = dates.parse(period["start"]) if period else None
+    period_end = dates.parse(period["end"]) if period else None
+    if period_start is None or period_end is None or period_start > period_end:
+        period_start = period_end = None
+    # Dates without a year take the statement's: its period end when it prints one (a sort code
+    # such as 11-22-33 also reads as a date), else the latest full date in the text.
+    latest = period_end or max((d for d in map(dates.parse, full_dates) if d is not None), default=None)
 
     def amount(raw: str | None) -> Decimal | None:
         return parse_amount_or_none(raw, decimal_comma=decimal_comma)
@@ -372,11 +393,6 @@ def parse_pdf(text: str) -> ParsedStatement:
     code = _CURRENCY_CODE.search(text)
     printed = money + [raw for _, raw in stated.opening + stated.forward + stated.closing]
     currency = code[1] if code else next(filter(None, map(detect_currency, printed)), None)
-    period = _PERIOD.search(text) or _SPAN.search(text)
-    period_start = dates.parse(period["start"]) if period else None
-    period_end = dates.parse(period["end"]) if period else None
-    if period_start is None or period_end is None or period_start > period_end:
-        period_start = period_end = None
     accounts = tuple(dict.fromkeys(m["id"] for m in _ACCOUNT.finditer(text)))
     if len(accounts) == 1:
         transactions = [replace(t, account=accounts[0]) for t in transactions]
@@ -497,8 +513,8 @@ def _card_signed(magnitude: Decimal, explicit: int, line: _Line) -> Decimal:
 def _short_date(raw: str, dates: DateReader, latest: datetime.date | None) -> datetime.date | None:
     """A date printed without its year ("01/15", "Jan 15") takes the statement's year.
 
-    The year is the one that puts the date on or before the latest full date in the document
-    (the statement end), so a December line on a January statement lands in the prior year.
+    The year is the one that puts the date on or before the statement end (`latest`), so a
+    December line on a January statement lands in the prior year.
     """
     if latest is None:
         return None
