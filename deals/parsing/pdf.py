@@ -335,11 +335,7 @@ def parse_pdf(text: str) -> ParsedStatement:
     decimal_comma = infer_decimal_comma(money)
     full_dates = [m.group(0) for m in _FULL_DATE.finditer(text)]
     dates = DateReader([ln.date_text for ln in lines] + full_dates, prefer_dmy=decimal_comma)
-    period = _PERIOD.search(text) or _SPAN.search(text)
-    period_start = dates.parse(period["start"]) if period else None
-    period_end = dates.parse(period["end"]) if period else None
-    if period_start is None or period_end is None or period_start > period_end:
-        period_start = period_end = None
+    period_start, period_end = _statement_period(text, dates)
     # Dates without a year take the statement's: its period end when it prints one (a sort code
     # such as 11-22-33 also reads as a date), else the latest full date in the text.
     latest = period_end or max((d for d in map(dates.parse, full_dates) if d is not None), default=None)
@@ -350,8 +346,8 @@ def parse_pdf(text: str) -> ParsedStatement:
     warnings: list[Finding] = []
     opening = _stated_balance("opening", stated.opening or stated.forward[:1], amount, warnings)
     closing = _stated_balance("closing", stated.closing, amount, warnings)
-    previous_balance = None if card else opening
     transactions: list[Transaction] = []
+    previous_balance = None if card else opening
     for ln in lines:
         day = dates.parse(ln.date_text) or _short_date(ln.date_text, dates, latest)
         value = amount(ln.amount_text)
@@ -359,14 +355,12 @@ def parse_pdf(text: str) -> ParsedStatement:
             skipped.append(SkippedRow(ln.row, f"the date '{ln.date_text}' could not be read"))
             continue
         balance = amount(ln.balance_text)
+        explicit = _explicit_sign(ln.amount_text)
         if card:
-            value = _card_signed(abs(value), _explicit_sign(ln.amount_text), ln)
+            value = _card_signed(abs(value), explicit, ln)
         else:
-            value = _signed(abs(value), _explicit_sign(ln.amount_text), ln, previous_balance, balance)
-        if balance is not None:
-            previous_balance = balance
-        elif previous_balance is not None:
-            previous_balance += value
+            value = _signed(abs(value), explicit, ln, previous_balance, balance)
+            previous_balance = balance if balance is not None else _plus(previous_balance, value)
         transactions.append(Transaction(day, ln.description[:500], value, balance, row=ln.row))
     if not transactions:
         raise StatementError("No transactions found in the file")
@@ -420,6 +414,19 @@ def parse_pdf(text: str) -> ParsedStatement:
         rows_skipped=tuple(sorted(skipped, key=lambda r: r.row)),
         warnings=tuple(warnings),
     )
+
+
+def _statement_period(text: str, dates: DateReader) -> tuple[datetime.date | None, datetime.date | None]:
+    period = _PERIOD.search(text) or _SPAN.search(text)
+    start = dates.parse(period["start"]) if period else None
+    end = dates.parse(period["end"]) if period else None
+    if start is None or end is None or start > end:
+        return None, None
+    return start, end
+
+
+def _plus(balance: Decimal | None, amount: Decimal) -> Decimal | None:
+    return None if balance is None else balance + amount
 
 
 def _stated_balance(
