@@ -152,6 +152,7 @@ def parse_ofx(text: str) -> ParsedStatement:
         currency=currencies[0] if currencies and len(set(currencies)) == 1 else None,
         accounts=tuple(dict.fromkeys(accounts)),
         opening_balance=opening,
+        opening_balance_derived=opening is not None,
         closing_balance=closing,
         period_start=min(starts) if starts else None,
         period_end=max(ends) if ends else None,
