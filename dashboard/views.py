@@ -167,6 +167,10 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
         "band_label": band_label,
         "flags": [(code, presentation.FLAG_LABELS.get(code, code)) for code in deal.flags or []],
         "explanations": deal.explanations or [],
+        "warnings": [
+            {**warning, "label": presentation.WARNING_LABELS.get(warning["code"], warning["code"])}
+            for warning in deal.warnings or []
+        ],
         "figures": [
             (label, presentation.format_figure(name, figures.get(name)))
             for name, label in presentation.FIGURE_LABELS.items()
