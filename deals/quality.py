@@ -39,9 +39,14 @@ PERIOD_SLACK_DAYS = 62
 # --- one statement --------------------------------------------------------------------------------
 
 
+_ACCOUNT_NUMBER_LOW = Decimal(10) ** (ACCOUNT_NUMBER_DIGITS - 1)
+_DATE_SHAPED_LOW = Decimal(1_000_000)  # 7 digits: 1.12.2013 read as 1122013
+_DATE_SHAPED_HIGH = Decimal(100_000_000)
+
+
 def _date_shaped(amount: Decimal) -> bool:
     """An amount such as 31122013 or 20240115: a date read as a number (decimal-comma rules)."""
-    if amount != amount.to_integral_value():
+    if not _DATE_SHAPED_LOW <= abs(amount) < _DATE_SHAPED_HIGH or amount != amount.to_integral_value():
         return False
     digits = str(abs(int(amount)))
     if len(digits) == 7:
@@ -73,8 +78,16 @@ def _amount_evidence(items: Sequence[tuple[int, Transaction]]) -> dict[str, Any]
 def implausible_amounts(parsed: ParsedStatement) -> list[Finding]:
     """Amounts shaped like dates, account numbers or codes, and periods that do not fit the data."""
     findings: list[Finding] = []
-    numbered = list(enumerate(parsed.transactions, start=1))
-    dates = [(i, t) for i, t in numbered if _date_shaped(t.amount)]
+    dates: list[tuple[int, Transaction]] = []
+    huge: list[tuple[int, Transaction]] = []
+    for i, t in enumerate(parsed.transactions, start=1):
+        # One cheap range test per row; the string work only for the rare large amounts.
+        a = t.amount
+        if a >= _DATE_SHAPED_LOW or a <= -_DATE_SHAPED_LOW:
+            if _date_shaped(a):
+                dates.append((i, t))
+            elif (a >= _ACCOUNT_NUMBER_LOW or a <= -_ACCOUNT_NUMBER_LOW) and a == a.to_integral_value():
+                huge.append((i, t))
     if dates:
         findings.append(
             Finding(
@@ -85,14 +98,6 @@ def implausible_amounts(parsed: ParsedStatement) -> list[Finding]:
                 {"kind": "date_shaped", **_amount_evidence(dates)},
             )
         )
-    dated = {i for i, _ in dates}
-    huge = [
-        (i, t)
-        for i, t in numbered
-        if i not in dated
-        and t.amount == t.amount.to_integral_value()
-        and abs(t.amount) >= Decimal(10) ** (ACCOUNT_NUMBER_DIGITS - 1)
-    ]
     if huge:
         findings.append(
             Finding(
@@ -104,13 +109,12 @@ def implausible_amounts(parsed: ParsedStatement) -> list[Finding]:
             )
         )
     amounts = [t.amount for t in parsed.transactions]
-    distinct = {abs(a) for a in amounts}
-    if (
-        len(amounts) >= CODE_MIN_ROWS
-        and len(distinct) <= CODE_MAX_DISTINCT
-        and max(distinct) < CODE_MAX_VALUE
-        and all(a == a.to_integral_value() for a in amounts)
-    ):
+    # Cheapest test first: most statements have cents on their first row.
+    if len(amounts) >= CODE_MIN_ROWS and all(a == a.to_integral_value() for a in amounts):
+        distinct = {abs(a) for a in amounts}
+    else:
+        distinct = set()
+    if distinct and len(distinct) <= CODE_MAX_DISTINCT and max(distinct) < CODE_MAX_VALUE:
         findings.append(
             Finding(
                 "implausible_amounts",
@@ -236,7 +240,8 @@ def transaction_key(t: Transaction) -> str:
     (CSV and OFX, or two overlapping periods) names them differently or not at all.
     """
     description = " ".join(t.description.upper().split())
-    text = f"{t.date.isoformat()}|{t.amount.normalize():f}|{description}"
+    # Whole cents, so 10.0 and 10.00 (formats differ in how they write amounts) are the same.
+    text = f"{t.date.toordinal()}|{int(t.amount * 100)}|{description}"
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
