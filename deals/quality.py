@@ -292,8 +292,9 @@ def find_overlap(
     if not duplicates:
         return Overlap(frozenset(), None)
     names = {s.statement_id: s.filename for s in earlier}
-    repeated = [sid for sid, count in shared.items() if count == len(keys)]
-    duplicate_of = repeated[0] if repeated else None
+    # Entirely counted already (by one statement, or by several together, e.g. a two-month
+    # export after each month's): a duplicate of the statement it shares the most with.
+    duplicate_of = max(shared, key=lambda sid: shared[sid]) if len(duplicates) == len(keys) else None
     examples = [
         {"date": transactions[p].date.isoformat(), "amount": money_str(transactions[p].amount)}
         for p in duplicates[:EVIDENCE_ITEMS]
@@ -309,8 +310,8 @@ def find_overlap(
     ]
     if duplicate_of is not None:
         message = (
-            f"This statement repeats statement {duplicate_of} ({names[duplicate_of]}): all of its "
-            "transactions are already counted, so it is kept out of the score."
+            f"This statement repeats {others}: all of its transactions are already counted, so it "
+            "is kept out of the score."
         )
     else:
         message = f"This statement's period overlaps {others}: the transactions both list are counted once."

@@ -133,7 +133,7 @@ def test_the_same_file_twice_is_counted_once():
     assert overlap.duplicate_of == 4
     assert overlap.duplicate_positions == frozenset(range(31))
     assert codes(list(overlap.findings)) == ["duplicate_transactions", "overlapping_statements"]
-    assert "repeats statement 4 (jan.csv)" in overlap.findings[1].message
+    assert "repeats statement 4 (jan.csv):" in overlap.findings[1].message
     assert overlap.findings[0].evidence["count"] == 31
 
 
@@ -145,6 +145,17 @@ def test_overlapping_periods_drop_only_the_shared_transactions():
     assert overlap.duplicate_positions == frozenset(range(10))
     assert "overlaps statement 1" in overlap.findings[1].message
     assert overlap.findings[0].evidence["examples"][0] == {"date": "2024-01-11", "amount": "110.25"}
+
+
+def test_a_statement_covered_by_several_earlier_ones_is_a_duplicate():
+    rows = month()
+    earlier = [
+        EarlierStatement(1, "first.csv", transaction_keys(rows[:10])),
+        EarlierStatement(2, "rest.csv", transaction_keys(rows[10:])),
+    ]
+    overlap = find_overlap(rows, transaction_keys(rows), earlier)
+    assert overlap.duplicate_of == 2  # shares 21 transactions, the first 10
+    assert "repeats statement 1 (first.csv), statement 2 (rest.csv)" in overlap.findings[1].message
 
 
 def test_identical_rows_within_one_file_are_kept_unless_already_counted():
