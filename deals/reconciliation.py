@@ -12,7 +12,7 @@ A statement that states no balance at all cannot be checked: `not_possible`, wit
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,6 +22,10 @@ from typing import Any, Literal
 from deals.parsing.statement import ParsedStatement, Transaction, money_str
 
 CENT = Decimal("0.01")
+# Same-day reordering (see `_reorder`): an exhaustive search up to this many rows in one day,
+# within this many steps; longer days are chained greedily.
+REORDER_SEARCH_ROWS = 200
+REORDER_BUDGET = 20_000
 
 ReconciliationStatus = Literal["passed", "failed", "not_possible"]
 # How a file's balances move with its amounts. A bank account's balance rises with a deposit; the
@@ -160,11 +164,43 @@ def _walk(
 def _reorder(rows: Sequence[Transaction], start: Decimal, sense: BalanceSense) -> Decimal | None:
     """The day's closing balance if some order of its rows chains from `start`, else None.
 
-    Greedy, preferring the file's order: at each step the first remaining row whose balance
-    follows from the current one. Only days where every row states a balance are reordered.
+    A depth-first search over the day's distinct (amount, balance) rows, the file's order tried
+    first, remembering dead ends and giving up after REORDER_BUDGET steps; days longer than
+    REORDER_SEARCH_ROWS rows are chained greedily instead. Only days where every row states a
+    balance are reordered.
     """
     if any(t.balance is None for t in rows):
         return None
+    if len(rows) > REORDER_SEARCH_ROWS:
+        return _chain_greedily(rows, start, sense)
+    counts = Counter((t.amount, t.balance) for t in rows)
+    kinds = list(counts)  # first appearance in the file first
+    left = [counts[kind] for kind in kinds]
+    dead: set[tuple[Decimal, tuple[int, ...]]] = set()
+    budget = [REORDER_BUDGET]
+
+    def search(current: Decimal, remaining: int) -> Decimal | None:
+        if remaining == 0:
+            return current
+        state = (current, tuple(left))
+        if state in dead or budget[0] <= 0:
+            return None
+        budget[0] -= 1
+        for index, (amount, balance) in enumerate(kinds):
+            if left[index] and balance is not None and _cents(_step(current, amount, sense) - balance) == 0:
+                left[index] -= 1
+                found = search(balance, remaining - 1)
+                left[index] += 1
+                if found is not None:
+                    return found
+        dead.add(state)
+        return None
+
+    return search(start, len(rows))
+
+
+def _chain_greedily(rows: Sequence[Transaction], start: Decimal, sense: BalanceSense) -> Decimal | None:
+    """At each step the first remaining row whose balance follows from the current one."""
     remaining = list(rows)
     current = start
     while remaining:

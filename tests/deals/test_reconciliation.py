@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from itertools import groupby
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -103,6 +105,21 @@ def test_same_day_rows_listed_in_another_order_than_their_balances_still_pass():
     )
     assert result.status == "passed"
     assert "same-day order" in result.detail
+
+
+def test_same_day_reordering_backtracks_out_of_a_dead_end():
+    # Two rows start from 100.00 (at different times of the day); taking the later one first
+    # leads nowhere, the other order adds up.
+    result = reconcile(
+        statement(
+            tx(0, "7.00", "107.00", row=1),
+            tx(0, "5.00", "105.00", row=2),
+            tx(0, "-5.00", "100.00", row=3),
+            opening_balance=D("100"),
+            closing_balance=D("107.00"),
+        )
+    )
+    assert result.status == "passed"
 
 
 def test_rows_are_never_reordered_across_days():
@@ -254,3 +271,19 @@ def test_property_one_changed_amount_fails_with_its_difference_and_row(
         assert result.first_bad_row == original.row
     else:
         assert result.first_bad_row is None  # without running balances only the total can tell
+
+
+@given(consistent_statements(), st.randoms(use_true_random=False))
+def test_property_shuffling_the_rows_within_each_day_still_reconciles(
+    case: tuple[ParsedStatement, int], random: Any
+) -> None:
+    parsed, _ = case
+    shuffled: list[Transaction] = []
+    for _day, rows in groupby(parsed.transactions, key=lambda t: t.date):
+        block = list(rows)
+        random.shuffle(block)
+        shuffled.extend(block)
+    again = statement(
+        *shuffled, opening_balance=parsed.opening_balance, closing_balance=parsed.closing_balance
+    )
+    assert reconcile(again).status == "passed"
