@@ -193,3 +193,29 @@ def test_the_openapi_schema_describes_the_quality_fields(api):
     for field in ("account_type", "currency", "period_start", "period_end", "rows_skipped", "warnings"):
         assert field in statement
     assert "warnings" in components["DealOut"]["properties"]
+
+
+def test_an_overlap_without_balances_moves_the_opening_balance_past_the_dropped_rows(
+    api, org, django_capture_on_commit_callbacks
+):
+    header = ["Date", "Description", "Amount"]
+    days = [datetime.date(2024, 1, 1) + datetime.timedelta(days=d) for d in range(40)]
+    rows = [[day.strftime("%m/%d/%Y"), f"SALE {day.day}", f"{100 + day.day}.00"] for day in days]
+    opening = Decimal("5000.00")
+    # The second export starts on day 21 and states the balance before it.
+    second_opening = opening + sum(Decimal(str(r[2])) for r in rows[:20])
+    first = csv_bytes([header, *rows[:30]])
+    second = f"Opening Balance,{second_opening:.2f}\n\n".encode() + csv_bytes([header, *rows[20:]])
+    deal_id = create_deal(api)
+    process(
+        api, deal_id, "first.csv", b"Opening Balance,5000.00\n\n" + first, django_capture_on_commit_callbacks
+    )
+    accepted = process(api, deal_id, "second.csv", second, django_capture_on_commit_callbacks)
+
+    metrics = Statement.objects.get(pk=accepted["statement_id"]).metrics or {}
+    # Days 21-30 are already counted: the second statement counts days 31-40 only, starting
+    # from the balance after day 30.
+    assert metrics["period_start"] == "2024-01-31"
+    assert metrics["deposit_count"] == 10
+    after_day_30 = opening + sum(Decimal(str(r[2])) for r in rows[:30])
+    assert Decimal(metrics["starting_balance"]) == after_day_30
