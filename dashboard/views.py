@@ -160,7 +160,9 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
     details = deal.score_details or {}
     figures = details.get("figures") or {}
     band, band_label = presentation.score_band(deal.health_score)
-    can_decide = membership.can_write and deal.status == DealStatus.UNDER_REVIEW
+    # A deal with nothing readable waits for documents: the page offers no decision on it.
+    waits_for_documents = deal.status == DealStatus.UNDER_REVIEW and deal.health_score is None
+    can_decide = membership.can_write and deal.status == DealStatus.UNDER_REVIEW and not waits_for_documents
     return {
         "deal": deal,
         "band": band,
@@ -185,6 +187,7 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
         "last_proposal": last_proposal,
         "can_write": membership.can_write,
         "can_decide": can_decide,
+        "waits_for_documents": waits_for_documents,
         "decision_form": DecisionForm() if can_decide else None,
         # Changes whenever anything this block shows changes; the browser swaps the block only
         # then, so a keyboard user's focus is not thrown away by an unrelated event.

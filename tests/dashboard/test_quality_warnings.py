@@ -40,3 +40,5 @@ def test_it_says_the_deal_waits_for_documents_when_nothing_could_be_read(
     page = underwriter_client.get(f"/deals/{deal.pk}").content.decode()
     assert 'id="waits-for-documents"' in page
     assert 'id="proposal"' not in page
+    assert "decision-form" not in page
+    assert "waits for documents before a decision" in page
