@@ -69,6 +69,17 @@ COMPONENT_LABELS: dict[str, str] = {
     "other_lenders": "Other lenders",
 }
 
+# Data-quality warnings (docs/underwriting.md §4b); an unknown code shows as itself.
+WARNING_LABELS: dict[str, str] = {
+    "reconciliation_failed": "Balances do not add up",
+    "rows_skipped": "Rows left out",
+    "short_history": "Short history",
+    "currency_mismatch": "Other currency",
+    "duplicate_transactions": "Repeated transactions",
+    "overlapping_statements": "Overlapping statements",
+    "implausible_amounts": "Implausible amounts",
+}
+
 # Score bands, highest first. "Fair" starts where the scorer starts proposing approval, so a
 # badge never says "Weak" on a deal the pipeline would approve on score alone.
 SCORE_BANDS: tuple[tuple[Decimal, str, str], ...] = (

@@ -160,13 +160,19 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
     details = deal.score_details or {}
     figures = details.get("figures") or {}
     band, band_label = presentation.score_band(deal.health_score)
-    can_decide = membership.can_write and deal.status == DealStatus.UNDER_REVIEW
+    # A deal with nothing readable waits for documents: the page offers no decision on it.
+    waits_for_documents = deal.status == DealStatus.UNDER_REVIEW and deal.health_score is None
+    can_decide = membership.can_write and deal.status == DealStatus.UNDER_REVIEW and not waits_for_documents
     return {
         "deal": deal,
         "band": band,
         "band_label": band_label,
         "flags": [(code, presentation.FLAG_LABELS.get(code, code)) for code in deal.flags or []],
         "explanations": deal.explanations or [],
+        "warnings": [
+            {**warning, "label": presentation.WARNING_LABELS.get(warning["code"], warning["code"])}
+            for warning in deal.warnings or []
+        ],
         "figures": [
             (label, presentation.format_figure(name, figures.get(name)))
             for name, label in presentation.FIGURE_LABELS.items()
@@ -181,6 +187,7 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
         "last_proposal": last_proposal,
         "can_write": membership.can_write,
         "can_decide": can_decide,
+        "waits_for_documents": waits_for_documents,
         "decision_form": DecisionForm() if can_decide else None,
         # Changes whenever anything this block shows changes; the browser swaps the block only
         # then, so a keyboard user's focus is not thrown away by an unrelated event.

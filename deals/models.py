@@ -47,6 +47,9 @@ class Deal(models.Model):
     explanations = models.JSONField(default=list, blank=True)
     recommendation = models.CharField(max_length=16, choices=Decision.choices, blank=True, default="")
     score_details = models.JSONField(null=True, blank=True)
+    # Every statement's warnings merged with the deal-level ones (history, currency), recomputed
+    # with the score.
+    warnings = models.JSONField(default=list, blank=True)
     decision = models.CharField(max_length=16, choices=Decision.choices, blank=True, default="")
     decision_note = models.TextField(blank=True, default="")
     decided_by = models.CharField(max_length=200, blank=True, default="")
@@ -122,6 +125,23 @@ class Statement(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # --- data quality (docs/underwriting.md, "Reconciliation" and "Warnings") ---
+    account_type = models.CharField(max_length=16, blank=True, default="")
+    currency = models.CharField(max_length=8, blank=True, default="")
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    rows_skipped = models.JSONField(default=list, blank=True)  # [{row, reason}]
+    reconciliation = models.JSONField(null=True, blank=True)  # {status, difference, first_bad_row, detail}
+    warnings = models.JSONField(default=list, blank=True)  # [{code, message, evidence}]
+    # Whether the deal's score counts this statement (not when it repeats another one entirely,
+    # or is in another currency than the deal); set each time the deal is scored.
+    counted = models.BooleanField(default=True)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Fingerprints of the transactions (deals.quality.transaction_key), in statement order, so a
+    # later statement can be matched against this one without storing the transactions.
+    transaction_keys = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]

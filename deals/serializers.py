@@ -34,9 +34,57 @@ class BatchIn(serializers.Serializer[Any]):
     deal_id = serializers.IntegerField(min_value=1, max_value=MAX_SIGNED_BIGINT)
 
 
+class WarningOut(serializers.Serializer[Any]):
+    """A data-quality warning (docs/underwriting.md, "Warnings")."""
+
+    code = serializers.ChoiceField(
+        choices=[
+            "reconciliation_failed",
+            "rows_skipped",
+            "short_history",
+            "currency_mismatch",
+            "duplicate_transactions",
+            "overlapping_statements",
+            "implausible_amounts",
+        ],
+        help_text="Stable code; parsers may add further codes of their own.",
+    )
+    message = serializers.CharField(help_text="Plain words for the underwriter.")
+    evidence = serializers.DictField(
+        help_text="What the warning rests on (rows, amounts, dates; `statement_id` on a deal's warnings)."
+    )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # Codes outside the documented list (a parser's own) pass through unchanged.
+        return {"code": instance["code"], "message": instance["message"], "evidence": instance["evidence"]}
+
+
+class ReconciliationOut(serializers.Serializer[Any]):
+    """Whether the statement's amounts add up to the balances its file states."""
+
+    status = serializers.ChoiceField(choices=["passed", "failed", "not_possible"])
+    difference = serializers.CharField(
+        allow_null=True, help_text="Computed minus stated balance at the first mismatch, a decimal string."
+    )
+    first_bad_row = serializers.IntegerField(
+        allow_null=True, help_text="Row of the file that does not add up."
+    )
+    detail = serializers.CharField(help_text="Why, in plain words.")
+
+
+class SkippedRowOut(serializers.Serializer[Any]):
+    row = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
 class StatementOut(serializers.ModelSerializer[Statement]):
     job_id = serializers.CharField(allow_null=True, read_only=True)
     batch_id = serializers.CharField(allow_null=True, read_only=True)
+    # --- data quality ---
+    rows_skipped = SkippedRowOut(many=True, read_only=True)
+    reconciliation = ReconciliationOut(read_only=True, allow_null=True)
+    warnings = WarningOut(many=True, read_only=True)
+    duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True, read_only=True)
 
     class Meta:
         model = Statement
@@ -56,6 +104,15 @@ class StatementOut(serializers.ModelSerializer[Statement]):
             "batch_id",
             "created_at",
             "completed_at",
+            "account_type",
+            "currency",
+            "period_start",
+            "period_end",
+            "rows_skipped",
+            "reconciliation",
+            "warnings",
+            "counted",
+            "duplicate_of",
         ]
         read_only_fields = fields
 
@@ -90,6 +147,7 @@ class DealOut(serializers.ModelSerializer[Deal]):
         max_digits=4, decimal_places=1, coerce_to_string=False, read_only=True
     )
     decision = serializers.SerializerMethodField()
+    warnings = WarningOut(many=True, read_only=True)
 
     class Meta:
         model = Deal
@@ -102,6 +160,7 @@ class DealOut(serializers.ModelSerializer[Deal]):
             "health_score",
             "recommendation",
             "decision",
+            "warnings",
             "created_by",
             "created_at",
             "updated_at",

@@ -46,7 +46,29 @@ from deals.models import (
     statement_upload_path,
 )
 from deals.parsing import ParsedStatement
-from deals.underwriting import HealthScore, Screening, StatementMetrics, score_deal
+from deals.quality import (
+    EarlierStatement,
+    StatementFacts,
+    currency_findings,
+    deal_currency,
+    find_overlap,
+    history_days,
+    short_history_finding,
+    stated_period_is_plausible,
+    statement_findings,
+    statement_period,
+    transaction_keys,
+)
+from deals.reconciliation import reconcile
+from deals.underwriting import (
+    HealthScore,
+    Screening,
+    StatementMetrics,
+    compute_statement_metrics,
+    gate_recommendation,
+    score_deal,
+    screen_transactions,
+)
 from events.publish import publish_event
 from jobs import services as jobs
 from jobs.models import Job
@@ -354,6 +376,7 @@ def complete_statement(
         deal = Deal.objects.select_for_update(no_key=True).get(pk=statement.deal_id)
         locked = Statement.objects.select_for_update(no_key=True).get(pk=statement.pk)
         batch = _lock_batch(locked)
+        metrics, screening = _record_quality(deal, locked, parsed, metrics, screening)
         # Everything but the transactions themselves (rendering 10,000 of them costs ~0.2 s).
         summary = dataclasses.replace(parsed, transactions=()).as_dict()
         del summary["transactions"]
@@ -377,6 +400,8 @@ def complete_statement(
                 "stage": "completed",
                 "progress": 100,
                 "health_score": _score_number(deal.health_score),
+                "reconciliation": locked.reconciliation,
+                "warnings": locked.warnings,
             },
             request_id=job.request_id,
         )
@@ -504,34 +529,52 @@ def _settle_deal(deal: Deal, *, rescored: bool) -> None:
     if target == DealStatus.UNDER_REVIEW:
         if not rescored:
             rescore_deal(deal)
+        if deal.health_score is None:
+            # Nothing readable: no proposal at all, so nothing can be approved or declined on
+            # data the deal does not have. It stays under review (no statement is in flight,
+            # spec §5) waiting for documents; a new upload takes it back to processing.
+            return
         _propose_decision(deal)
 
 
 def rescore_deal(deal: Deal) -> HealthScore | None:
-    """Score a (locked) deal from all its completed statements and store the result.
+    """Score a (locked) deal from its counted statements and store the result and its warnings.
 
-    Returns None, and clears the score, when no statement could be read.
+    Counted: completed, not an entire repeat of another statement, in the deal's currency. The
+    recommendation is made safe (`gate_recommendation`). Returns None, and clears the score,
+    when no statement could be read.
     """
-    completed = list(deal.statements.filter(status=StatementStatus.COMPLETED).order_by("pk"))
-    inputs = [statement.scoring_inputs() for statement in completed]
+    completed = list(deal.statements.filter(status=StatementStatus.COMPLETED).order_by("completed_at", "pk"))
+    counted, deal_findings, days = _counted_statements(completed)
+    inputs = [statement.scoring_inputs() for statement in counted]
+    if not inputs:
+        deal.health_score = None
+        deal.flags = []
+        deal.explanations = ["No statement of this deal could be read; the deal waits for documents."]
+        deal.recommendation = ""
+        deal.score_details = None
+        deal.warnings = []
+        deal.save(update_fields=[*_SCORE_FIELDS, "updated_at"])
+        return None
     score = score_deal([m for m, _ in inputs], [s for _, s in inputs])
+    unreconciled = [
+        f"statement {s.pk} ({s.filename})"
+        for s in counted
+        if (s.reconciliation or {}).get("status") == "failed"
+    ]
+    score = gate_recommendation(score, history_days=days, unreconciled=unreconciled)
     details = score.as_dict()
-    deal.health_score = score.score if inputs else None
+    deal.health_score = score.score
     deal.flags = list(score.flags)
     deal.explanations = list(score.explanations)
     deal.recommendation = score.recommendation
     deal.score_details = {key: details[key] for key in ("reasons", "components", "figures")}
-    deal.save(
-        update_fields=[
-            "health_score",
-            "flags",
-            "explanations",
-            "recommendation",
-            "score_details",
-            "updated_at",
-        ]
-    )
-    return score if inputs else None
+    deal.warnings = _merged_warnings(completed, deal_findings)
+    deal.save(update_fields=[*_SCORE_FIELDS, "updated_at"])
+    return score
+
+
+_SCORE_FIELDS = ["health_score", "flags", "explanations", "recommendation", "score_details", "warnings"]
 
 
 def _propose_decision(deal: Deal) -> ProposedChange:
@@ -539,12 +582,10 @@ def _propose_decision(deal: Deal) -> ProposedChange:
     _supersede_open_proposal(deal)
     recommendation = deal.recommendation or "declined"
     reasons = (deal.score_details or {}).get("reasons") or []
-    if deal.health_score is None:
-        explanation = (
-            "None of this deal's statements could be read, so there is nothing to score. " + " ".join(reasons)
-        )
-    else:
-        explanation = f"Health score {deal.health_score}. " + " ".join(reasons)
+    explanation = f"Health score {deal.health_score}. " + " ".join(reasons)
+    if deal.warnings:
+        codes = sorted({w["code"] for w in deal.warnings})
+        explanation += f" Warnings: {', '.join(codes)}."
     change = ProposedChange.objects.create(
         deal=deal,
         proposed={"decision": recommendation},
@@ -560,6 +601,7 @@ def _propose_decision(deal: Deal) -> ProposedChange:
             "operation": change.operation,
             "proposed": change.proposed,
             "explanation": change.explanation,
+            "warnings": deal.warnings,
         },
     )
     return change
@@ -568,6 +610,109 @@ def _propose_decision(deal: Deal) -> ProposedChange:
 def _score_number(score: Decimal | None) -> float | None:
     # JSON has no decimal type; one decimal digit survives a float exactly as printed.
     return None if score is None else float(score)
+
+
+# --- data quality: reconciliation, warnings, statements that repeat each other ----------------
+
+
+def _record_quality(
+    deal: Deal,
+    statement: Statement,
+    parsed: ParsedStatement,
+    metrics: StatementMetrics,
+    screening: Screening,
+) -> tuple[StatementMetrics, Screening]:
+    """Set the locked statement's quality fields; return the metrics and screening it counts with.
+
+    Transactions the deal already counts (an earlier statement listing the same ones) are left
+    out of this statement's metrics, and a statement that repeats another entirely is marked as
+    its duplicate. Runs with the deal locked, so statements finishing together are matched
+    against each other in the order they complete.
+    """
+    result = reconcile(parsed)
+    findings = statement_findings(parsed, result)
+    keys = transaction_keys(parsed.transactions)
+    earlier = [
+        EarlierStatement(s.pk, s.filename, s.transaction_keys)
+        for s in deal.statements.filter(status=StatementStatus.COMPLETED, duplicate_of__isnull=True)
+        .exclude(pk=statement.pk)
+        .order_by("completed_at", "pk")
+        .only("pk", "filename", "transaction_keys")
+    ]
+    overlap = find_overlap(parsed.transactions, keys, earlier)
+    findings.extend(overlap.findings)
+    start, end = statement_period(parsed)
+    if not stated_period_is_plausible(parsed):
+        # The file's own period is far wider than its data: measure over the transactions'.
+        metrics = compute_statement_metrics(dataclasses.replace(parsed, period_start=start, period_end=end))
+    if overlap.duplicate_positions and overlap.duplicate_of is None:
+        metrics, screening = _metrics_without(parsed, overlap.duplicate_positions)
+    statement.account_type = parsed.account_type
+    statement.currency = (parsed.currency or "")[:8]
+    statement.period_start, statement.period_end = start, end
+    statement.rows_skipped = [r.as_dict() for r in parsed.rows_skipped]
+    statement.reconciliation = result.as_dict()
+    statement.warnings = [f.as_dict() for f in findings]
+    statement.transaction_keys = keys
+    statement.duplicate_of_id = overlap.duplicate_of
+    statement.counted = overlap.duplicate_of is None
+    return metrics, screening
+
+
+def _metrics_without(
+    parsed: ParsedStatement, positions: frozenset[int]
+) -> tuple[StatementMetrics, Screening]:
+    """Metrics and screening of the statement's transactions that are not in `positions`."""
+    remaining = tuple(t for i, t in enumerate(parsed.transactions) if i not in positions)
+    opening = parsed.opening_balance
+    if opening is not None:
+        # Derived balances start after the dropped rows that come before the first kept one.
+        for i, t in enumerate(parsed.transactions):
+            if i not in positions:
+                break
+            opening += t.amount
+    trimmed = dataclasses.replace(
+        parsed, transactions=remaining, opening_balance=opening, period_start=None, period_end=None
+    )
+    return compute_statement_metrics(trimmed), screen_transactions(remaining)
+
+
+def _counted_statements(completed: list[Statement]) -> tuple[list[Statement], list[Any], int]:
+    """The completed statements the score counts, the deal-level findings, and the history in days.
+
+    Marks each statement's `counted` flag (saved only when it changes).
+    """
+    facts = {
+        s.pk: StatementFacts(s.pk, s.currency or None, s.period_start, s.period_end, s.duplicate_of_id)
+        for s in completed
+    }
+    originals = [facts[s.pk] for s in completed if s.duplicate_of_id is None]
+    currency = deal_currency(originals)
+    counted: list[Statement] = []
+    for s in completed:
+        keep = s.duplicate_of_id is None and not (currency and s.currency and s.currency != currency)
+        if keep:
+            counted.append(s)
+        if s.counted != keep:
+            s.counted = keep
+            s.save(update_fields=["counted"])
+    days = history_days([facts[s.pk] for s in counted])
+    findings: list[Any] = currency_findings(originals, currency)
+    short = short_history_finding(days)
+    if short is not None and counted:
+        findings.append(short)
+    return counted, findings, days
+
+
+def _merged_warnings(completed: list[Statement], deal_findings: list[Any]) -> list[dict[str, Any]]:
+    """Each statement's warnings (their evidence naming the statement), then the deal's own."""
+    merged: list[dict[str, Any]] = []
+    for s in completed:
+        for warning in s.warnings or []:
+            evidence = {**(warning.get("evidence") or {}), "statement_id": s.pk}
+            merged.append({**warning, "evidence": evidence})
+    merged.extend(f.as_dict() for f in deal_findings)
+    return merged
 
 
 # --- decisions -----------------------------------------------------------------------------

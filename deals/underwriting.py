@@ -6,6 +6,7 @@ docs/underwriting.md with worked examples; change the two together.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 import statistics
@@ -41,6 +42,13 @@ LENDER_POINTS = {0: Decimal(10), 1: Decimal(5)}  # two or more recurring lenders
 APPROVE_MIN_SCORE = Decimal(60)
 APPROVE_MIN_DEPOSITS_30 = Decimal(5_000)
 DECLINE_MIN_LENDERS = 2
+
+# Safe proposals (docs/underwriting.md, "Floors on proposals"): whatever the score, never propose
+# approval on less history than this, on an average daily balance at or below the floor, or when
+# at least this share of days ends below zero.
+MIN_HISTORY_DAYS = 30
+FLOOR_AVERAGE_DAILY_BALANCE = Decimal(0)
+FLOOR_NEGATIVE_DAY_SHARE = Decimal("0.50")
 
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
@@ -733,3 +741,59 @@ def score_deal(metrics: Sequence[StatementMetrics], screenings: Sequence[Screeni
         components=components,
         figures=figures,
     )
+
+
+# --- Safe proposals --------------------------------------------------------------------------------
+
+
+def approval_blockers(
+    figures: DealFigures | None, *, history_days: int, unreconciled: Sequence[str] = ()
+) -> list[str]:
+    """Plain reasons why the deal must not be proposed for approval, whatever its score.
+
+    `history_days` are the calendar days the counted statements cover (overlaps once);
+    `unreconciled` names the counted statements whose balances do not add up.
+    """
+    blockers: list[str] = []
+    if unreconciled:
+        blockers.append(
+            f"The balances of {', '.join(unreconciled)} do not add up to the amounts read, so the "
+            "numbers cannot be trusted."
+        )
+    if history_days < MIN_HISTORY_DAYS:
+        blockers.append(
+            f"Only {history_days} day{'s' if history_days != 1 else ''} of history, less than the "
+            f"{MIN_HISTORY_DAYS}-day minimum: the score is provisional."
+        )
+    if figures is not None:
+        if figures.average_daily_balance <= FLOOR_AVERAGE_DAILY_BALANCE:
+            blockers.append(
+                f"The average daily balance of {_fmt(figures.average_daily_balance)} is not above "
+                f"{_fmt(FLOOR_AVERAGE_DAILY_BALANCE)}."
+            )
+        if figures.negative_day_share >= FLOOR_NEGATIVE_DAY_SHARE:
+            blockers.append(
+                f"The balance ends below zero on {figures.negative_day_share:.0%} of days "
+                f"({FLOOR_NEGATIVE_DAY_SHARE:.0%} or more)."
+            )
+    return blockers
+
+
+def gate_recommendation(
+    score: HealthScore, *, history_days: int, unreconciled: Sequence[str] = ()
+) -> HealthScore:
+    """The score with a safe recommendation: `declined` whenever `approval_blockers` finds a reason.
+
+    The score itself is unchanged; the reasons say in plain words why approval is not proposed.
+    """
+    blockers = approval_blockers(score.figures, history_days=history_days, unreconciled=unreconciled)
+    if not blockers:
+        return score
+    if score.recommendation == "approved":
+        reasons = [
+            f"Not proposed for approval although score {score.score} meets the approval rules:",
+            *blockers,
+        ]
+    else:
+        reasons = [*score.reasons, *blockers]
+    return dataclasses.replace(score, recommendation="declined", reasons=reasons)

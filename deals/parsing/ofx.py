@@ -389,6 +389,7 @@ def parse_ofx(text: str) -> ParsedStatement:
         currency=currencies.pop() if len(currencies) == 1 else None,
         accounts=tuple(dict.fromkeys(s.account for s in statements if s.account)),
         opening_balance=opening,
+        opening_balance_derived=opening is not None,
         closing_balance=closing,
         period_start=min(start for start, _, _ in periods),
         period_end=max(end for _, end, _ in periods),

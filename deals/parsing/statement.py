@@ -126,6 +126,9 @@ class ParsedStatement:
     accounts: tuple[str, ...] = ()
     opening_balance: Decimal | None = None
     closing_balance: Decimal | None = None
+    # True when the parser computed the opening balance from the closing one and the amounts (OFX
+    # states only a ledger balance): it is then no evidence, and reconciliation does not use it.
+    opening_balance_derived: bool = False
     # The statement period when the file states one (OFX DTSTART/DTEND); it may extend past the
     # first and last transaction, which matters for average daily balance and deposits per 30 days.
     period_start: datetime.date | None = None
@@ -146,6 +149,7 @@ class ParsedStatement:
             "currency": self.currency,
             "accounts": list(self.accounts),
             "opening_balance": money_str(self.opening_balance),
+            "opening_balance_derived": self.opening_balance_derived,
             "closing_balance": money_str(self.closing_balance),
             "period_start": self.period_start.isoformat() if self.period_start else None,
             "period_end": self.period_end.isoformat() if self.period_end else None,

@@ -182,18 +182,26 @@ def test_a_new_statement_supersedes_the_open_proposal(api, org, django_capture_o
     assert api.post(f"/api/v1/changes/{second.pk}/approve").status_code == 200
 
 
-def test_a_deal_whose_statements_all_fail_is_proposed_for_decline(
-    api, org, django_capture_on_commit_callbacks
-):
+def test_a_deal_whose_statements_all_fail_gets_no_proposal(api, org, django_capture_on_commit_callbacks):
     deal_id = create_deal(api)
     with django_capture_on_commit_callbacks(execute=True):
         upload_statement(api, deal_id, "notes.txt", b"just some words without any separator at all\n")
     deal = Deal.objects.get(pk=deal_id)
+    # Nothing in flight, so under review (spec §5), but with nothing to propose on: it waits
+    # for documents, and no proposal exists that one click could apply.
     assert deal.status == DealStatus.UNDER_REVIEW
     assert deal.health_score is None
-    proposal = events(type="proposed_change")[-1]
-    assert proposal.data["proposed"] == {"decision": "declined"}
-    assert "could be read" in proposal.data["explanation"]
+    assert deal.recommendation == ""
+    assert events(type="proposed_change") == []
+    assert not ProposedChange.objects.filter(deal_id=deal_id).exists()
+    body = api.get(f"/api/v1/deals/{deal_id}").json()
+    assert body["proposal"] is None
+    assert "waits for documents" in body["explanations"][0]
+
+    # A readable statement afterwards is scored and proposed as usual.
+    with django_capture_on_commit_callbacks(execute=True):
+        upload_statement(api, deal_id, "january.csv", healthy_csv())
+    assert len(events(type="proposed_change")) == 1
 
 
 def test_stage_durations_are_recorded(api, org, django_capture_on_commit_callbacks):
