@@ -41,6 +41,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from accounts.models import ROTATION_GRACE, ApiKey, Membership, Organization, Role
+from accounts.throttling import ThrottledAdminAuthenticationForm
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -54,6 +55,7 @@ _issued_keys: weakref.WeakKeyDictionary[HttpRequest, str] = weakref.WeakKeyDicti
 admin.site.site_header = "Dealstream administration"
 admin.site.site_title = "Dealstream admin"
 admin.site.index_title = "Organisations, keys, deals and jobs"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 # --- tenancy -------------------------------------------------------------------------------
