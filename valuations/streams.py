@@ -37,6 +37,7 @@ from api.logging import request_id_var
 from api.models import IdempotencyRecord
 from events.encoding import encode_event
 from events.hub import StreamSlot, db_call
+from events.limits import stream_holder, too_many_streams_message
 from events.sse import authenticate_stream, sse_response
 from valuations import services
 from valuations.models import Valuation
@@ -334,16 +335,16 @@ def _parse(body: object) -> ValuationRequest | JsonResponse:
 async def _open_stream(
     actor: Actor, events: Callable[[StreamSlot], AsyncGenerator[bytes, None]]
 ) -> HttpResponseBase:
-    """Take a stream slot and start `events(slot)`; a JSON 429 when the key holds too many."""
+    """Take a stream slot and start `events(slot)`; a JSON 429 when the key (or user) holds too many."""
     # Held until the stream's generator ends. In the distributed mode the slot is a Redis
     # lease of at least 30 s that only hub subscribers refresh; a valuation stream ends long
     # before that (the page fetch has a 5 s deadline), so it needs no refresh.
-    slot = StreamSlot(actor.api_key.pk if actor.api_key else None)
+    holder = stream_holder(actor.api_key.pk if actor.api_key else None, actor.user.pk if actor.user else None)
+    slot = StreamSlot(holder)
     await slot.__aenter__()
     if not slot.acquired:
-        return json_error(
-            429, "too_many_streams", "This API key already holds the maximum number of open streams."
-        )
+        assert holder is not None
+        return json_error(429, "too_many_streams", too_many_streams_message(holder))
     metrics.OPEN_STREAMS.labels("valuation").inc()
     return await _started(events(slot))
 
