@@ -103,14 +103,17 @@ async def valuation_steps(
     """Run one valuation, yielding its steps; always ends with `complete` or `failed`."""
     try:
         if parsed.override is not None:
-            resolved = services.resolve_product(parsed)  # no I/O: the client sent the product
+            resolved = services.resolve_product(
+                parsed, organization_id
+            )  # no I/O: the client sent the product
         else:
             yield Step("fetching", message=f"Reading the product page {parsed.url}")
             # The fetch blocks for up to its deadline, so it runs on a thread while this
             # stream keeps the connection alive with heartbeats.
             context = contextvars.copy_context()  # keeps the request id on the fetch's log lines
             fetch = asyncio.get_running_loop().run_in_executor(
-                _fetch_pool(), functools.partial(context.run, services.resolve_product, parsed)
+                _fetch_pool(),
+                functools.partial(context.run, services.resolve_product, parsed, organization_id),
             )
             try:
                 while True:
@@ -398,6 +401,16 @@ async def value_decision_stream_get(request: HttpRequest) -> HttpResponseBase:
     actor = await authenticate_stream(request, scope=STREAM_SCOPE)
     if not isinstance(actor, Actor):
         return actor
+    if actor.api_key is None:
+        # This GET stores a valuation. A browser sends the session cookie along with any
+        # cross-site GET (an <img>, an EventSource), and GETs carry no CSRF token, so a
+        # session alone must not be enough here; sessions use the POST stream instead.
+        return json_error(
+            401,
+            "api_key_required",
+            "This stream stores a valuation: send an API key (?api_key= or Authorization: Bearer). "
+            "Logged-in browsers use POST /api/v1/value-decision/stream.",
+        )
     try:
         body = _decode_payload(request.GET.get("payload", ""))
     except ValueError as exc:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -92,3 +94,75 @@ def answer(client: httpx.Client, path: str) -> tuple[int, dict[str, Any] | None]
         response.read()
         assert response.headers["content-type"].startswith("application/json"), response.text[:300]
         return response.status_code, response.json()
+
+
+PRODUCT_PAGE = (
+    "<html><head><script type='application/ld+json'>"
+    + json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@type": "Product",
+            "name": "Merino Sweater",
+            "brand": "Patagonia",
+            "category": "sweater",
+            "offers": {"price": "129", "priceCurrency": "USD"},
+        }
+    )
+    + "</script></head><body></body></html>"
+).encode()
+
+
+class Shop:
+    """A local product page server that counts the requests for each path."""
+
+    def __init__(self) -> None:
+        self.hits: dict[str, int] = {}
+        shop = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                shop.hits[self.path] = shop.hits.get(self.path, 0) + 1
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(PRODUCT_PAGE)))
+                self.end_headers()
+                self.wfile.write(PRODUCT_PAGE)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def encode_payload(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def stream_get(client: httpx.Client, payload: dict[str, Any], key: str | None = None) -> httpx.Response:
+    """One whole `value-decision/stream-get` (it ends by itself), with a key or only the session."""
+    params = {"payload": encode_payload(payload)}
+    if key is not None:
+        params["api_key"] = key
+    response = client.get("/api/v1/value-decision/stream-get", params=params)
+    return response
+
+
+def sse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
+    """The named events of an SSE body."""
+    events = []
+    for block in body.split("\n\n"):
+        name = data = None
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                data = json.loads(line.removeprefix("data: "))
+        if name is not None and data is not None:
+            events.append((name, data))
+    return events
