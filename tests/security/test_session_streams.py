@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.stack import Stack, embedded_stack
+from tests.e2e.stack import Stack, distributed_stack, embedded_stack
 from tests.security.live import OpenStream, Team, answer, logged_in, make_team
 
 pytestmark = pytest.mark.e2e
@@ -17,13 +18,21 @@ MAX_STREAMS = 2
 FEED = "/api/v1/events"
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    with embedded_stack(
-        SSE_HEARTBEAT_SECONDS=str(HEARTBEAT),
-        SSE_MAX_STREAMS_PER_USER=str(MAX_STREAMS),
-        RATE_LIMIT_PER_MINUTE="10000",
-    ) as stack:
+@pytest.fixture(scope="module", params=["embedded", "distributed"])
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Both run modes: user slots live in the process (embedded) or in Redis (distributed)."""
+    env = {
+        "SSE_HEARTBEAT_SECONDS": str(HEARTBEAT),
+        "SSE_MAX_STREAMS_PER_USER": str(MAX_STREAMS),
+        "RATE_LIMIT_PER_MINUTE": "10000",
+    }
+    if request.param == "distributed":
+        if not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")):
+            pytest.skip("the distributed mode needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+        deployment = distributed_stack(**env)
+    else:
+        deployment = embedded_stack(**env)
+    with deployment as stack:
         yield stack
 
 
