@@ -9,6 +9,13 @@ scopes and limits and lets the old key run for ROTATION_GRACE so clients can swi
 Tenancy: superusers see every organisation. Any other staff user (an organisation's admin)
 sees only the rows of their own organisation (`OrganizationScopedAdmin`, used by every
 admin of the project).
+
+Privileges: only a superuser grants them. An organisation's admin sees and edits only
+their organisation's plain users (never a superuser, never another staff account) and
+themselves, without the superuser, staff, group and permission fields; every user
+lookup (raw id, popup, autocomplete, the members inlines) goes through the same scope,
+so a superuser cannot be attached to an organisation, edited or given a new password
+by anyone but a superuser. Groups are for superusers only.
 """
 
 from __future__ import annotations
@@ -22,16 +29,19 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from accounts.models import ROTATION_GRACE, ApiKey, Membership, Organization, Role
+from accounts.throttling import ThrottledAdminAuthenticationForm
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -45,6 +55,7 @@ _issued_keys: weakref.WeakKeyDictionary[HttpRequest, str] = weakref.WeakKeyDicti
 admin.site.site_header = "Dealstream administration"
 admin.site.site_title = "Dealstream admin"
 admin.site.index_title = "Organisations, keys, deals and jobs"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 # --- tenancy -------------------------------------------------------------------------------
@@ -76,6 +87,32 @@ def scope_to_organization(queryset: QuerySet[Any], request: HttpRequest, lookup:
     if organization_id is None:
         return queryset.none()
     return queryset.filter(**{lookup: organization_id})
+
+
+# What makes a user more than an organisation's member; only a superuser may set these.
+PRIVILEGE_FIELDS = frozenset({"is_superuser", "is_staff", "groups", "user_permissions"})
+
+
+def scope_users(queryset: QuerySet[Any], request: HttpRequest, lookup: str = "") -> QuerySet[Any]:
+    """The users (or rows of users, through `lookup`) that `request`'s staff user may manage.
+
+    A superuser: everyone. Anyone else: the plain users of their own organisation, and
+    themselves; never a superuser or another staff account, whose password or membership
+    would otherwise be one form away.
+    """
+    if is_superuser(request):
+        return queryset
+    organization_id = admin_organization_id(request)
+    if organization_id is None:
+        return queryset.none()
+    return queryset.filter(
+        Q(**{f"{lookup}is_staff": False}) | Q(**{f"{lookup}pk": request.user.pk}),
+        **{f"{lookup}membership__organization_id": organization_id, f"{lookup}is_superuser": False},
+    )
+
+
+def manageable_users(request: HttpRequest) -> QuerySet[Any]:
+    return scope_users(get_user_model().objects.all(), request)
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin[_M]):
@@ -113,7 +150,22 @@ class ReadOnlyAdminMixin:
 # --- organisations and users ---------------------------------------------------------------
 
 
-class MembershipInline(admin.TabularInline[Membership, Organization]):
+class ManagedMembersMixin:
+    """Memberships whose user the staff member may manage, and only such users to pick."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        queryset: QuerySet[Membership] = super().get_queryset(request)  # type: ignore[misc]
+        return scope_users(queryset, request, "user__")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user":
+            # The raw-id box is validated against this queryset, so an id typed by hand
+            # (a superuser's, another tenant's) is refused like any other bad choice.
+            kwargs["queryset"] = manageable_users(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class MembershipInline(ManagedMembersMixin, admin.TabularInline[Membership, Organization]):
     model = Membership
     extra = 0
     fields = ("user", "role")
@@ -182,7 +234,7 @@ class OrganizationAdmin(OrganizationScopedAdmin[Organization]):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OrganizationScopedAdmin[Membership]):
+class MembershipAdmin(ManagedMembersMixin, OrganizationScopedAdmin[Membership]):
     list_display = ("user", "organization", "role")
     list_filter = ("role", "organization")
     search_fields = ("user__username", "user__email", "organization__name")
@@ -217,7 +269,42 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("membership__organization",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return scope_to_organization(super().get_queryset(request), request, "membership__organization_id")
+        # Also what the change, password, delete, raw-id popup and autocomplete views look
+        # users up in: a user outside it "does not exist" for this staff member.
+        return scope_users(super().get_queryset(request), request)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if is_superuser(request):
+            return fieldsets
+        # The form is built from the fieldsets, so a privilege field posted anyway is ignored.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in PRIVILEGE_FIELDS]})
+            for name, options in fieldsets
+        ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A new user joins the adder's organisation (save_related): an adder needs one.
+        allowed = is_superuser(request) or admin_organization_id(request) is not None
+        return allowed and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_manage(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_manage(request, obj) and super().has_delete_permission(request, obj)
+
+    def _may_manage(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is None or manageable_users(request).filter(pk=obj.pk).exists()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        organization_id = admin_organization_id(request)
+        if is_superuser(request) or organization_id is None:
+            return
+        # A user an organisation's admin creates belongs to that organisation (and so stays
+        # within their reach), whether or not the members form was filled in.
+        Membership.objects.get_or_create(user=form.instance, defaults={"organization_id": organization_id})
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters: Sequence[Any] = super().get_list_filter(request)
@@ -234,6 +321,30 @@ class UserAdmin(DjangoUserAdmin):
     def role(self, user: Any) -> str:
         membership = getattr(user, "membership", None)
         return Role(membership.role).label if membership else "—"
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Groups carry permissions: granting them is a superuser's job."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
 
 
 # --- API keys ------------------------------------------------------------------------------

@@ -224,12 +224,19 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 SCORER_VERSION = ENGINE_SCORER_VERSION
 SSE_HEARTBEAT_SECONDS = envfloat("SSE_HEARTBEAT_SECONDS", 15.0, minimum=0.05)
 SSE_MAX_STREAMS_PER_KEY = envint("SSE_MAX_STREAMS_PER_KEY", 10, minimum=1)
+# Dashboard users stream with their session: counted per user like keys.
+SSE_MAX_STREAMS_PER_USER = envint("SSE_MAX_STREAMS_PER_USER", 10, minimum=1)
 SSE_RETRY_MILLISECONDS = envint("SSE_RETRY_MILLISECONDS", 3000)
 # Events queued for one connection before a client too slow to read is dropped.
 SSE_MAX_QUEUED_EVENTS = envint("SSE_MAX_QUEUED_EVENTS", 1000, minimum=1)
 RATE_LIMIT_PER_MINUTE = envint("RATE_LIMIT_PER_MINUTE", 60, minimum=1)
 # Callers without a usable credential (per client address): every 401 counts here.
 RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE = envint("RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE", 60, minimum=1)
+# Password logins (dashboard and admin): failures allowed per account and per client
+# address within LOGIN_LOCKOUT_SECONDS before further attempts are refused for that long.
+LOGIN_MAX_FAILURES_PER_ACCOUNT = envint("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 EVENT_RETENTION_DAYS = envint("EVENT_RETENTION_DAYS", 7, minimum=1)
 VALUATION_RETENTION_DAYS = envint("VALUATION_RETENTION_DAYS", 90, minimum=1)
 MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 20, minimum=1)

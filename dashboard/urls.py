@@ -5,12 +5,17 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts.throttling import ThrottledAuthenticationForm
 from dashboard import views
 
 urlpatterns = [
     path(
         "login",
-        auth_views.LoginView.as_view(template_name="dashboard/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html",
+            authentication_form=ThrottledAuthenticationForm,
+            redirect_authenticated_user=True,
+        ),
         name="login",
     ),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),

@@ -82,6 +82,10 @@ MAX_BATCH_DOCUMENTS = 50
 # Inflated size of all members of the zips of one batch; declared sizes are not trusted,
 # members are read with a running count.
 MAX_ZIP_TOTAL_BYTES = 100 * 1024 * 1024
+# Entries of all the zips of one batch, skipped ones (directories, hidden files, macOS
+# resource forks) included: each costs memory and time before it can be skipped. Four per
+# document leaves room for a folder zipped on a Mac (a fork and a directory per file).
+MAX_ZIP_ENTRIES = 4 * MAX_BATCH_DOCUMENTS
 CANCELED_REASON = "Processing was canceled"
 
 
@@ -241,12 +245,14 @@ def expand_uploads(files: Sequence[Any]) -> list[Document]:
     """The documents of a batch upload: each file, or each member of a `.zip`.
 
     Zip bombs are refused: at most MAX_BATCH_DOCUMENTS documents, each inflating to at most
-    MAX_UPLOAD_MB, all members together to at most MAX_ZIP_TOTAL_BYTES. Directories, macOS
-    resource forks and hidden files inside a zip are skipped.
+    MAX_UPLOAD_MB, all members together to at most MAX_ZIP_TOTAL_BYTES, and at most
+    MAX_ZIP_ENTRIES entries in all. Directories, macOS resource forks and hidden files
+    inside a zip are skipped, but only after they are counted.
     """
     limit = max_upload_bytes()
     documents: list[Document] = []
     inflated_total = 0
+    entries = 0
     for upload in files:
         if upload.size > limit:
             raise _too_large(upload.name)
@@ -259,6 +265,15 @@ def expand_uploads(files: Sequence[Any]) -> list[Document]:
             members = archive.infolist()
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise ApiError(400, "invalid_zip", f"{upload.name} is not a readable zip file.") from exc
+        entries += len(members)
+        if entries > MAX_ZIP_ENTRIES:
+            raise ApiError(
+                400,
+                "too_many_files",
+                f"The zip files of a batch hold at most {MAX_ZIP_ENTRIES} entries in all "
+                "(folders and hidden files included).",
+                {"files": [f"At most {MAX_ZIP_ENTRIES} zip entries."]},
+            )
         for member in members:
             name = PurePosixPath(member.filename)
             if member.is_dir() or name.name.startswith(".") or "__MACOSX" in name.parts:

@@ -24,6 +24,7 @@ from api.errors import json_error
 from events.catalogue import BATCH, BATCH_TERMINAL_EVENTS, DEAL, JOB, JOB_TERMINAL_EVENTS, ORG
 from events.encoding import encode_event
 from events.hub import Delivery, Hub, Subscriber, db_call, get_hub
+from events.limits import too_many_streams_message
 from events.models import Event, OrgEventSequence
 from events.resume import BadLastEventId, ResumePlan, last_event_id_of, plan_resume
 from events.sse import authenticate_stream, sse_response
@@ -208,9 +209,9 @@ async def stream_feed(hub: Hub, subscriber: Subscriber, feed: Feed, plan: Resume
 
 async def _release(hub: Hub, subscriber: Subscriber) -> None:
     hub.unsubscribe(subscriber)
-    if subscriber.api_key_id is not None:
+    if subscriber.holder is not None:
         try:
-            await hub.slots.release(subscriber.api_key_id, subscriber.stream_id)
+            await hub.slots.release(subscriber.holder, subscriber.stream_id)
         except Exception:
             logger.warning("Could not release the stream slot of %s", subscriber.stream_id, exc_info=True)
 
@@ -239,13 +240,10 @@ async def open_feed(request: HttpRequest, kind: str, key: object = None) -> Http
         key,
         api_key_id=actor.api_key.pk if actor.api_key else None,
         expires_at=actor.api_key.expires_at if actor.api_key else None,
+        user_id=actor.user.pk if actor.user is not None else None,
     )
-    if subscriber.api_key_id is not None and not await hub.slots.acquire(
-        subscriber.api_key_id, subscriber.stream_id
-    ):
-        return json_error(
-            429, "too_many_streams", "This API key already holds the maximum number of open streams."
-        )
+    if subscriber.holder is not None and not await hub.slots.acquire(subscriber.holder, subscriber.stream_id):
+        return json_error(429, "too_many_streams", too_many_streams_message(subscriber.holder))
     try:
         await hub.subscribe(subscriber)
         plan, finished = await db_call(_plan)(feed, last_event_id)

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from api import metrics
 from events.encoding import HEARTBEAT
-from events.limits import StreamSlots
+from events.limits import StreamSlots, stream_holder
 from events.models import Event, OrgEventSequence
 from events.publish import event_message, org_group, register_hub_loop
 
@@ -75,6 +75,7 @@ class Subscriber:
         "closed_reason",
         "expires_at",
         "feed",
+        "holder",
         "key",
         "last_activity",
         "max_queued",
@@ -82,6 +83,7 @@ class Subscriber:
         "queue",
         "stream_id",
         "task",
+        "user_id",
     )
 
     def __init__(
@@ -92,12 +94,16 @@ class Subscriber:
         *,
         api_key_id: int | None = None,
         expires_at: datetime | None = None,
+        user_id: int | None = None,
     ) -> None:
         self.organization_id = organization_id
         self.feed = feed
         self.key = key
         self.api_key_id = api_key_id
         self.expires_at = expires_at
+        # The dashboard user of a session stream (None for a key's stream).
+        self.user_id = user_id if api_key_id is None else None
+        self.holder = stream_holder(api_key_id, self.user_id)
         self.stream_id = f"s{next(_stream_ids)}-{id(self):x}"
         self.queue: list[Delivery | bytes] = []
         self.max_queued = int(settings.SSE_MAX_QUEUED_EVENTS)
@@ -378,9 +384,7 @@ class Hub:
                 subscriber.offer(HEARTBEAT)
         await self._rejoin_groups()
         await self._close_revoked()
-        await self.slots.refresh(
-            [(s.api_key_id, s.stream_id) for s in self.subscribers if s.api_key_id is not None]
-        )
+        await self.slots.refresh([(s.holder, s.stream_id) for s in self.subscribers if s.holder is not None])
         await self._check_tails(list(self.orgs))
 
     async def _rejoin_groups(self) -> None:
@@ -398,16 +402,25 @@ class Hub:
                 await self.layer.group_add(org_group(organization_id), self.channel)
 
     async def _close_revoked(self) -> None:
+        """Close the streams of revoked or expired keys, and of users who lost access.
+
+        A session stream's user is checked like a key: deactivated, deleted or no longer
+        a member of the stream's organisation, and the stream closes at this tick.
+        """
         key_ids = {s.api_key_id for s in self.subscribers if s.api_key_id is not None}
-        if not key_ids:
+        members = {(s.user_id, s.organization_id) for s in self.subscribers if s.user_id is not None}
+        if not key_ids and not members:
             return
-        unusable = await db_call(_unusable_keys)(key_ids)
+        unusable = await db_call(_unusable_keys)(key_ids) if key_ids else set()
+        outsiders = await db_call(_users_without_access)(members) if members else set()
         now = timezone.now()
         for subscriber in list(self.subscribers):
             if subscriber.api_key_id in unusable:
                 subscriber.close("credentials_revoked")
             elif subscriber.expires_at is not None and subscriber.expires_at <= now:
                 subscriber.close("credentials_expired")
+            elif (subscriber.user_id, subscriber.organization_id) in outsiders:
+                subscriber.close("access_revoked")
 
 
 # --- store queries (run on the thread pool) -------------------------------------------------
@@ -446,28 +459,42 @@ def _unusable_keys(key_ids: set[int]) -> set[int]:
     return set(rows.values_list("id", flat=True)) | gone
 
 
-class StreamSlot:
-    """`async with StreamSlot(actor_key_id)`: hold one of the key's concurrent-stream slots.
+def _users_without_access(members: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (user, organisation) pairs whose user is gone, inactive or no longer a member."""
+    from accounts.models import Membership
 
-    `acquired` is False when the key is at its limit (answer 429 before any stream byte).
-    Streams that go through the hub release their slot through the hub instead.
+    user_ids = {user_id for user_id, _ in members}
+    still = set(
+        Membership.objects.filter(user_id__in=user_ids, user__is_active=True).values_list(
+            "user_id", "organization_id"
+        )
+    )
+    return members - still
+
+
+class StreamSlot:
+    """`async with StreamSlot(holder)`: hold one of a key's (or user's) concurrent-stream slots.
+
+    `holder` comes from `events.limits.stream_holder`; None takes no slot. `acquired` is
+    False when the holder is at its limit (answer 429 before any stream byte). Streams
+    that go through the hub release their slot through the hub instead.
     """
 
-    def __init__(self, api_key_id: int | None) -> None:
-        self.api_key_id = api_key_id
+    def __init__(self, holder: str | None) -> None:
+        self.holder = holder
         self.stream_id = f"s{next(_stream_ids)}-{id(self):x}"
         self.acquired = False
 
     async def __aenter__(self) -> StreamSlot:
-        if self.api_key_id is None:
+        if self.holder is None:
             self.acquired = True
         else:
-            self.acquired = await get_hub().slots.acquire(self.api_key_id, self.stream_id)
+            self.acquired = await get_hub().slots.acquire(self.holder, self.stream_id)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self.acquired and self.api_key_id is not None:
-            await get_hub().slots.release(self.api_key_id, self.stream_id)
+        if self.acquired and self.holder is not None:
+            await get_hub().slots.release(self.holder, self.stream_id)
 
 
 # --- one hub per event loop -----------------------------------------------------------------

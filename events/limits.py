@@ -1,6 +1,8 @@
-"""How many streams one API key may hold open, counted across every web process.
+"""How many streams one API key, or one dashboard user, may hold open, across every web process.
 
-Distributed: a Redis sorted set per key, members are stream ids scored by lease expiry;
+A stream is held by its credential: `key:<id>` (SSE_MAX_STREAMS_PER_KEY) or, for a
+session, `user:<id>` (SSE_MAX_STREAMS_PER_USER).
+Distributed: a Redis sorted set per holder, members are stream ids scored by lease expiry;
 the hub refreshes leases every heartbeat, so a crashed process's slots free themselves.
 Embedded: a counter in this process, which is the only one.
 """
@@ -27,16 +29,36 @@ return 1
 """
 
 
+def stream_holder(api_key_id: int | None, user_id: int | None) -> str | None:
+    """Whose slots a stream takes: its key's, else its session user's (None: nobody's)."""
+    if api_key_id is not None:
+        return f"key:{api_key_id}"
+    if user_id is not None:
+        return f"user:{user_id}"
+    return None
+
+
+def holder_limit(holder: str) -> int:
+    if holder.startswith("user:"):
+        return int(settings.SSE_MAX_STREAMS_PER_USER)
+    return int(settings.SSE_MAX_STREAMS_PER_KEY)
+
+
+def too_many_streams_message(holder: str) -> str:
+    who = "user" if holder.startswith("user:") else "API key"
+    return f"This {who} already holds the maximum number of open streams."
+
+
 def lease_seconds() -> float:
     # Three missed refreshes before a slot is considered abandoned.
     return max(30.0, 3 * float(settings.SSE_HEARTBEAT_SECONDS))
 
 
 class StreamSlots:
-    """Per-key stream slots; one instance per hub (and so per event loop)."""
+    """Per-holder stream slots; one instance per hub (and so per event loop)."""
 
     def __init__(self) -> None:
-        self._local: dict[int, set[str]] = {}
+        self._local: dict[str, set[str]] = {}
         self._redis: Any = None
         self._acquire_script: Any = None
         if settings.REDIS_URL:
@@ -45,13 +67,13 @@ class StreamSlots:
             )
             self._acquire_script = self._redis.register_script(_ACQUIRE)
 
-    def _key(self, api_key_id: int) -> str:
-        return f"{settings.REDIS_PREFIX}:streams:{api_key_id}"
+    def _key(self, holder: str) -> str:
+        return f"{settings.REDIS_PREFIX}:streams:{holder}"
 
-    async def acquire(self, api_key_id: int, stream_id: str) -> bool:
-        limit = int(settings.SSE_MAX_STREAMS_PER_KEY)
+    async def acquire(self, holder: str, stream_id: str) -> bool:
+        limit = holder_limit(holder)
         if self._redis is None:
-            held = self._local.setdefault(api_key_id, set())
+            held = self._local.setdefault(holder, set())
             if len(held) >= limit:
                 return False
             held.add(stream_id)
@@ -60,7 +82,7 @@ class StreamSlots:
         lease = lease_seconds()
         try:
             result = await self._acquire_script(
-                keys=[self._key(api_key_id)], args=[now, now + lease, limit, stream_id, int(lease * 2)]
+                keys=[self._key(holder)], args=[now, now + lease, limit, stream_id, int(lease * 2)]
             )
         except (RedisError, OSError):
             # Like the rate limit, the slot count fails open: with Redis away, open streams
@@ -69,23 +91,23 @@ class StreamSlots:
             return True
         return bool(result)
 
-    async def release(self, api_key_id: int, stream_id: str) -> None:
+    async def release(self, holder: str, stream_id: str) -> None:
         if self._redis is None:
-            self._local.get(api_key_id, set()).discard(stream_id)
+            self._local.get(holder, set()).discard(stream_id)
             return
         try:
-            await self._redis.zrem(self._key(api_key_id), stream_id)
+            await self._redis.zrem(self._key(holder), stream_id)
         except (RedisError, OSError):
             logger.warning("Could not release a stream slot; its lease will expire", exc_info=True)
 
-    async def refresh(self, held: list[tuple[int, str]]) -> None:
+    async def refresh(self, held: list[tuple[str, str]]) -> None:
         """Extend the leases of the streams this process still holds."""
         if self._redis is None or not held:
             return
         expiry = time.time() + lease_seconds()
         async with self._redis.pipeline(transaction=False) as pipe:
-            for api_key_id, stream_id in held:
-                pipe.zadd(self._key(api_key_id), {stream_id: expiry}, xx=True)
+            for holder, stream_id in held:
+                pipe.zadd(self._key(holder), {stream_id: expiry}, xx=True)
             await pipe.execute()
 
     async def close(self) -> None:

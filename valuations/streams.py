@@ -37,6 +37,7 @@ from api.logging import request_id_var
 from api.models import IdempotencyRecord
 from events.encoding import encode_event
 from events.hub import StreamSlot, db_call
+from events.limits import stream_holder, too_many_streams_message
 from events.sse import authenticate_stream, sse_response
 from valuations import services
 from valuations.models import Valuation
@@ -102,14 +103,17 @@ async def valuation_steps(
     """Run one valuation, yielding its steps; always ends with `complete` or `failed`."""
     try:
         if parsed.override is not None:
-            resolved = services.resolve_product(parsed)  # no I/O: the client sent the product
+            resolved = services.resolve_product(
+                parsed, organization_id
+            )  # no I/O: the client sent the product
         else:
             yield Step("fetching", message=f"Reading the product page {parsed.url}")
             # The fetch blocks for up to its deadline, so it runs on a thread while this
             # stream keeps the connection alive with heartbeats.
             context = contextvars.copy_context()  # keeps the request id on the fetch's log lines
             fetch = asyncio.get_running_loop().run_in_executor(
-                _fetch_pool(), functools.partial(context.run, services.resolve_product, parsed)
+                _fetch_pool(),
+                functools.partial(context.run, services.resolve_product, parsed, organization_id),
             )
             try:
                 while True:
@@ -334,16 +338,16 @@ def _parse(body: object) -> ValuationRequest | JsonResponse:
 async def _open_stream(
     actor: Actor, events: Callable[[StreamSlot], AsyncGenerator[bytes, None]]
 ) -> HttpResponseBase:
-    """Take a stream slot and start `events(slot)`; a JSON 429 when the key holds too many."""
+    """Take a stream slot and start `events(slot)`; a JSON 429 when the key (or user) holds too many."""
     # Held until the stream's generator ends. In the distributed mode the slot is a Redis
     # lease of at least 30 s that only hub subscribers refresh; a valuation stream ends long
     # before that (the page fetch has a 5 s deadline), so it needs no refresh.
-    slot = StreamSlot(actor.api_key.pk if actor.api_key else None)
+    holder = stream_holder(actor.api_key.pk if actor.api_key else None, actor.user.pk if actor.user else None)
+    slot = StreamSlot(holder)
     await slot.__aenter__()
     if not slot.acquired:
-        return json_error(
-            429, "too_many_streams", "This API key already holds the maximum number of open streams."
-        )
+        assert holder is not None
+        return json_error(429, "too_many_streams", too_many_streams_message(holder))
     metrics.OPEN_STREAMS.labels("valuation").inc()
     return await _started(events(slot))
 
@@ -397,6 +401,16 @@ async def value_decision_stream_get(request: HttpRequest) -> HttpResponseBase:
     actor = await authenticate_stream(request, scope=STREAM_SCOPE)
     if not isinstance(actor, Actor):
         return actor
+    if actor.api_key is None:
+        # This GET stores a valuation. A browser sends the session cookie along with any
+        # cross-site GET (an <img>, an EventSource), and GETs carry no CSRF token, so a
+        # session alone must not be enough here; sessions use the POST stream instead.
+        return json_error(
+            401,
+            "api_key_required",
+            "This stream stores a valuation: send an API key (?api_key= or Authorization: Bearer). "
+            "Logged-in browsers use POST /api/v1/value-decision/stream.",
+        )
     try:
         body = _decode_payload(request.GET.get("payload", ""))
     except ValueError as exc:
