@@ -468,11 +468,12 @@ def _summary_rows(rows: Sequence[Sequence[str]], columns: Columns, dates: DateRe
 def _by_record_code(
     rows: Sequence[Sequence[str]], columns: Columns, dates: DateReader, found: dict[int, str]
 ) -> dict[int, str]:
-    """Lines whose record-type code (Swedbank's 10/82/86, a BAI-style type code...) is that of a
-    summary line found by its words, though their own words are in no language known here.
+    """Lines whose record-type code (Swedbank's 10/82/86...) is that of a summary line found by
+    its words, though their own words are in no language known here.
 
-    A record-type column is short codes on every dated line, with codes on the summary lines that
-    no transaction line carries, each code standing for one kind of line."""
+    A record-type column holds a short code on every dated line, each code of a summary line
+    standing for one kind of line; a code is trusted only when no more unrecognised lines carry it
+    than recognised ones (a currency or a transaction code is on most lines, not a few)."""
     dated = [n for n, row in enumerate(rows) if dates.parse(_cell(row, columns.date)) is not None]
     others = [n for n in dated if n not in found]
     if len(others) < 3:
@@ -484,15 +485,16 @@ def _by_record_code(
         if not all(0 < len(code) <= 4 for code in codes.values()):
             continue
         kinds: dict[str, str] = {}
-        for n, kind in found.items():
-            code = _cell(rows[n], index)
-            if code and kinds.setdefault(code, kind) != kind:
-                break
-        else:
-            transaction_codes = {codes[n] for n in others}
-            if not kinds or len(transaction_codes) > 3 or transaction_codes & kinds.keys():
-                continue
-            return {n: kinds[codes[n]] for n in others if codes[n] in kinds}
+        if any(kinds.setdefault(codes[n], kind) != kind for n, kind in found.items() if n in codes):
+            continue  # one code on two kinds of line: not a record type
+        recognised = Counter(codes[n] for n in found if n in codes)
+        unrecognised = Counter(codes[n] for n in others)
+        transaction_code = unrecognised.most_common(1)[0][0]
+        trusted = {
+            code for code in kinds if code != transaction_code and unrecognised[code] <= recognised[code]
+        }
+        if trusted:
+            return {n: kinds[codes[n]] for n in others if codes[n] in trusted}
     return {}
 
 
