@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import pairwise
 from typing import Literal
 
@@ -116,6 +117,8 @@ _VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
             "beneficiario",
             "ordenante",
             "destinatario",
+            "gavejas",
+            "moketojas",
         ),
     ),
     (
@@ -158,6 +161,8 @@ _VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
             "uscite",
             "obciazenia",
             "ausgang",
+            "lastschrift",
+            "belastung",
         ),
     ),
     (
@@ -178,6 +183,7 @@ _VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
             "entrate",
             "uznania",
             "eingang",
+            "gutschrift",
         ),
     ),
     (
@@ -206,11 +212,36 @@ _VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
     ),
     (
         "currency",
-        ("currency", "munt", "ccy", "wahrung", "waehrung", "devise", "moneda", "divisa", "valuta", "waluta"),
+        (
+            "currency",
+            "munt",
+            "ccy",
+            "wahrung",
+            "waehrung",
+            "devise",
+            "moneda",
+            "divisa",
+            "valuta",
+            "waluta",
+            "valiuta",
+        ),
     ),
     (
         "account",
-        ("account", "acct", "iban", "konto", "compte", "rekening", "cuenta", "conto", "rachunek", "ucet"),
+        (
+            "account",
+            "acct",
+            "iban",
+            "konto",
+            "compte",
+            "rekening",
+            "cuenta",
+            "conto",
+            "rachunek",
+            "ucet",
+            "saskaita",
+            "saskaitos",
+        ),
     ),
     (
         "ignore",
@@ -241,6 +272,8 @@ _VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
             "reference",
             "text",
             "buchungstext",
+            "avisierungstext",
+            "paaiskinimai",
             "verwendungszweck",
             "beschreibung",
             "vorgang",
@@ -355,6 +388,7 @@ def _amount_rank(cell: str) -> int:
 # Column profiles -----------------------------------------------------------------------------------
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 
 
 @dataclass
@@ -372,6 +406,7 @@ class ColumnProfile:
     long_integers: int = 0
     leading_zero: int = 0
     currencies: int = 0
+    ibans: int = 0
     marks: set[str] = field(default_factory=set)
     unmarked: int = 0
     distinct: set[str] = field(default_factory=set)
@@ -408,6 +443,18 @@ class ColumnProfile:
         return bool(self.marks & DEBIT_MARKS) and bool(self.marks & CREDIT_MARKS)
 
     @property
+    def constant(self) -> bool:
+        """The same value on every row (a statement's own account, its currency)."""
+        return len(self.distinct) == 1 and self.filled == self.seen >= 3
+
+    @property
+    def account_shaped(self) -> bool:
+        """IBANs, or account numbers: long whole numbers without cents or sign."""
+        return self.filled > 0 and (
+            self.share(self.ibans) >= 0.9 or (self.share(self.long_integers) >= 0.9 and not self.signed)
+        )
+
+    @property
     def varies(self) -> bool:
         """Changes from row to row, or is blank on some rows: a statement's own account is on
         every row and hardly changes (a multi-account export has a few of them)."""
@@ -434,6 +481,8 @@ def profile_columns(header: Sequence[str], rows: Sequence[Sequence[str]], width:
                 profile.unmarked += 1
             if _CURRENCY_CODE.fullmatch(cell):
                 profile.currencies += 1
+            if _IBAN.fullmatch(cell.replace(" ", "")):
+                profile.ibans += 1
             if looks_like_date(cell):
                 profile.dates += 1
                 continue
@@ -483,6 +532,9 @@ class Columns:
     account: int | None = None
     counterparty: int | None = None
     counterparty_account: int | None = None
+    # A headerless file's debit and credit columns told apart by the order banks print them in,
+    # not by a running balance: the statement says so.
+    direction_assumed: bool = False
 
     @property
     def money(self) -> tuple[int, ...]:
@@ -554,7 +606,8 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
     # Every other date-shaped column (a value date) is out of the running for any money role.
     taken.update(p.index for p in profiles if p.date_shaped)
 
-    balance = _first(named("balance"))
+    balances = named("balance")
+    balance = _first(balances)
     if balance is not None:
         taken.add(balance.index)
     debit, credit = _first(named("debit")), _first(named("credit"))
@@ -572,6 +625,8 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
             and not p.indicator
             and not ({"ignore", "account", "currency", "balance"} & set(hints[p.index]))
         ]
+        if balance is not None and _balance_history(profiles, balances, amounts, balance, rows):
+            raise NoAmountColumn("balance_history", header)
     amount = _best_amount(amounts, balance, rows)
     if amount is not None and debit is not None and credit is not None:
         amount = None  # separate debit/credit columns are the more explicit of the two
@@ -597,8 +652,7 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
     for profile in named("account"):
         # A value that never changes is the statement's own account, whatever the name says
         # (Commerzbank calls the account holder's own account "Auftraggeberkonto").
-        constant = len(profile.distinct) == 1 and profile.filled == profile.seen >= 3
-        is_counterparty = not constant and ("counterparty" in hints[profile.index] or profile.varies)
+        is_counterparty = not profile.constant and ("counterparty" in hints[profile.index] or profile.varies)
         if is_counterparty and counterparty_account is None:
             counterparty_account = profile
         elif not is_counterparty and account is None:
@@ -630,6 +684,21 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
         counterparty=None if counterparty is None else counterparty.index,
         counterparty_account=None if counterparty_account is None else counterparty_account.index,
     )
+
+
+def _balance_history(
+    profiles: Sequence[ColumnProfile],
+    balances: Sequence[ColumnProfile],
+    unnamed: Sequence[ColumnProfile],
+    balance: ColumnProfile,
+    rows: Sequence[Sequence[str]],
+) -> bool:
+    """A date and balances (ledger, available, collected...), and no column of amounts the
+    balance follows: a day's balance per line, whatever other figure (a float) sits beside it."""
+    if any(is_running_balance(rows, p.index, balance.index) for p in unnamed):
+        return False
+    described = any(p.text_chars and not p.indicator for p in profiles)
+    return len(balances) >= 2 or not described
 
 
 def _first(profiles: Sequence[ColumnProfile]) -> ColumnProfile | None:
@@ -689,29 +758,113 @@ def infer_headerless_columns(rows: Sequence[Sequence[str]], width: int) -> Colum
     date = next((p for p in mostly_filled if p.date_shaped), None)
     if date is None:
         return None
-    numeric = [
+    money = [
         p
-        for p in mostly_filled
+        for p in profiles
         if p.index != date.index and not p.date_shaped and p.amount_shaped and not p.code_like
     ]
-    if not numeric:
+    numeric = [p for p in money if p in mostly_filled]
+    pair = _debit_credit_pair(body, money)
+    amount: ColumnProfile | None = None
+    debit = credit = balance = None
+    direction_assumed = False
+    if pair is not None:
+        first, second = pair
+        balance = next((p for p in numeric if p not in pair), None)
+        order = None if balance is None else _pair_order(body, first, second, balance)
+        if order is None:
+            # No balance settles it: banks that export this layout (TD, CIBC, RBC...) print money
+            # out before money in, and the statement says the order was assumed.
+            order, balance, direction_assumed = (first, second), None, True
+        debit, credit = order
+    elif numeric:
+        amount = numeric[0]
+        pairs = [
+            (a, b)
+            for a in numeric
+            for b in numeric
+            if a is not b and is_running_balance(body, a.index, b.index)
+        ]
+        if pairs:
+            amount, balance = pairs[0]
+        elif not amount.decimals and any(p.decimals for p in numeric):
+            amount = next(p for p in numeric if p.decimals)
+    else:
         return None
-    amount, balance = numeric[0], None
-    pairs = [
-        (a, b) for a in numeric for b in numeric if a is not b and is_running_balance(body, a.index, b.index)
-    ]
-    if pairs:
-        amount, balance = pairs[0]
-    elif not amount.decimals and any(p.decimals for p in numeric):
-        amount = next(p for p in numeric if p.decimals)
-    used = {date.index, amount.index} | ({balance.index} if balance else set())
+    used = {date.index} | {p.index for p in (amount, debit, credit, balance) if p is not None}
     others = [p for p in profiles if p.index not in used and not p.date_shaped and not p.amount_shaped]
-    description = max(others, key=lambda p: p.text_chars, default=None)
+    # An IBAN on every row is the statement's own account; one that changes is the other party's.
+    accounts = [p for p in profiles if p.index not in used and p.account_shaped]
+    account = next((p for p in accounts if p.constant), None)
+    counterparty_account = next((p for p in accounts if not p.constant and p.share(p.ibans) >= 0.9), None)
+    currency = next((p for p in others if p.constant and p.share(p.currencies) == 1), None)
+    skipped = {p.index for p in (account, counterparty_account, currency) if p is not None}
+    description = max((p for p in others if p.index not in skipped), key=lambda p: p.text_chars, default=None)
     indicator = next((p for p in profiles if p.index not in used and p.indicator and p.both_directions), None)
     return Columns(
         date=date.index,
-        amount=amount.index,
+        amount=None if amount is None else amount.index,
+        debit=None if debit is None else debit.index,
+        credit=None if credit is None else credit.index,
         balance=None if balance is None else balance.index,
-        indicator=None if indicator is None else indicator.index,
+        indicator=None if indicator is None or amount is None else indicator.index,
         description=() if description is None or not description.text_chars else (description.index,),
+        currency=None if currency is None else currency.index,
+        account=None if account is None else account.index,
+        counterparty_account=None if counterparty_account is None else counterparty_account.index,
+        direction_assumed=direction_assumed,
     )
+
+
+def _debit_credit_pair(
+    rows: Sequence[Sequence[str]], money: Sequence[ColumnProfile]
+) -> tuple[ColumnProfile, ColumnProfile] | None:
+    """Two money columns, in file order, of which (nearly) every row fills exactly one: a
+    headerless file's separate debit and credit columns."""
+    for a, b in pairwise(money):
+        # Side by side and with cents: an amount beside a column of check numbers is not a pair.
+        if b.index != a.index + 1 or not a.decimals or not b.decimals:
+            continue
+        exclusive = sum(
+            1 for row in rows if (_money_cell(row, a.index) is None) != (_money_cell(row, b.index) is None)
+        )
+        if exclusive >= 0.9 * len(rows):
+            return a, b
+    return None
+
+
+def _money_cell(row: Sequence[str], index: int) -> str | None:
+    """The cell when it holds a figure other than zero ("0.00" in the unused column is empty)."""
+    cell = row[index].strip() if index < len(row) else ""
+    return cell if cell.strip("0.,-+ ") else None
+
+
+def _pair_order(
+    rows: Sequence[Sequence[str]], first: ColumnProfile, second: ColumnProfile, balance: ColumnProfile
+) -> tuple[ColumnProfile, ColumnProfile] | None:
+    """(debit, credit) as the running balance says: previous + credit − debit = balance."""
+    comma = infer_decimal_comma(row[i] for row in rows for i in (first.index, second.index, balance.index))
+    flows: list[tuple[Decimal, Decimal]] = []
+    for row in rows:
+        try:
+            a = parse_amount(row[first.index], decimal_comma=comma) or Decimal(0)
+            b = parse_amount(row[second.index], decimal_comma=comma) or Decimal(0)
+            current = parse_amount(row[balance.index], decimal_comma=comma)
+        except ValueError:
+            continue
+        if current is not None:
+            flows.append((abs(b) - abs(a), current))
+    if len(flows) < 2:
+        return None
+    steps = list(pairwise(flows))
+    # Oldest first (previous + flow = current) or newest first (current + flow of the previous).
+    agree = sum(1 for (_, prev), (flow, cur) in steps if prev + flow == cur)
+    agree_newest = sum(1 for (flow, prev), (_, cur) in steps if cur + flow == prev)
+    against = sum(1 for (_, prev), (flow, cur) in steps if prev - flow == cur)
+    against_newest = sum(1 for (flow, prev), (_, cur) in steps if cur - flow == prev)
+    needed = 0.8 * len(steps)
+    if max(agree, agree_newest) >= needed:
+        return first, second
+    if max(against, against_newest) >= needed:
+        return second, first
+    return None

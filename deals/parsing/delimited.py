@@ -82,21 +82,32 @@ _OPENING = re.compile(
     r"^(?:(?:opening|beginning|starting|previous|start|initial)\s+balance|balance\s+(?:brought\s+)?forward"
     r"|balance\s+b\s?f\b|anfangssaldo|alter\s+kontostand|kontostand\s+alt|saldo\s+(?:inicial|anterior"
     r"|iniziale|precedente|poczatkowe|vorher|di\s+apertura)|solde\s+(?:initial|precedent|d\s?ouverture"
-    r"|de\s+debut)|beginsaldo|begin\s+saldo|pocatecni\s+zustatek|ingaende\s+saldo)"
+    r"|de\s+debut)|beginsaldo|begin\s+saldo|pocatecni\s+zustatek|ingaende\s+saldo|likutis\s+pradziai"
+    r"|pradinis\s+likutis|sakuma\s+atlikums|algsaldo|alguse\s+saldo|alkusaldo|startsaldo)"
 )
 _CLOSING = re.compile(
     r"^(?:(?:ending|closing|end|new|final)\s+balance|balance\s+carried\s+forward|balance\s+c\s?f\b"
-    r"|endsaldo|neuer\s+kontostand|kontostand\s+(?:neu|vom|am|per)\b|saldo\s+(?:final|finale|actual"
-    r"|koncowe|di\s+chiusura|al|per)\b|solde\s+(?:final|de\s+cloture|au)\b|eindsaldo|eind\s+saldo"
-    r"|konecny\s+zustatek|utgaende\s+saldo)"
+    r"|endsaldo|schlusssaldo|neuer\s+kontostand|kontostand\s+(?:neu|vom|am|per)\b|saldo\s+(?:final"
+    r"|finale|actual|koncowe|di\s+chiusura|al|per)\b|solde\s+(?:final|de\s+cloture|au)\b|eindsaldo"
+    r"|eind\s+saldo|konecny\s+zustatek|utgaende\s+saldo|likutis\s+pabaigai|galutinis\s+likutis"
+    r"|beigu\s+atlikums|loppsaldo|lopusaldo|slutsaldo)"
 )
+# A bare "Umsatz" or "Omzet" (sales) is also how a shop describes a deposit, so those words count
+# only in compounds; the Baltic words for a statement's turnover are not used for anything else.
 _TURNOVER = re.compile(
-    r"^(?:sub\s?)?(?:totals?|turnover|summe|umsatzsumme|gesamtumsatz|umsatze\s+gesamt|totaal|totale|obroty"
-    r"|obraty)(?:\s+(?:debits?|credits?|withdrawals?|deposits?|turnover|amount|umsatz|soll|haben|for\s.*"
-    r"|of\s.*|in\s.*))*$"
+    r"^(?:sub\s?)?(?:totals?|turnover|summe|umsatzsumme|gesamtumsatz|umsatze\s+gesamt|totaal|totale"
+    r"|obroty|obraty|apyvarta|apgrozijums|kaive)(?:\s+(?:debits?|credits?|withdrawals?"
+    r"|deposits?|turnover|amount|umsatz|soll|haben|for\s.*|of\s.*|in\s.*))*$"
 )
+# A line that says only "Balance" or "Saldo": the opening balance above the transactions, the
+# closing one below them.
+_BARE_BALANCE = re.compile(r"^(?:balance|saldo|solde|kontostand|likutis|atlikums)$")
 # Cheap test before normalising a cell: only cells with one of these can be a summary line.
-_SUMMARY_HINT = re.compile(r"bal|saldo|solde|stand|total|summe|umsatz|turnover|obrot|obrat|zustatek", re.I)
+_SUMMARY_HINT = re.compile(
+    r"bal|saldo|solde|stand|total|summe|umsatz|turnover|obrot|obrat|zustatek|likut|apyvart|atlikum"
+    r"|apgroz|kaive|käive",
+    re.I,
+)
 _PERIOD_FROM = frozenset({"von", "from", "start date", "zeitraum von", "du", "desde", "van"})
 _PERIOD_TO = frozenset({"bis", "to", "end date", "zeitraum bis", "au", "hasta", "tot"})
 _PERIOD_SPLIT = re.compile(r"\s*(?:\s-\s|–|—|\bto\b|\bthrough\b|\bbis\b|\bau\b)\s*", re.I)
@@ -115,6 +126,8 @@ def _summary_kind(text: str) -> str | None:
         return "closing"
     if _TURNOVER.match(name):
         return "turnover"
+    if _BARE_BALANCE.match(name):
+        return "balance"
     return None
 
 
@@ -149,6 +162,7 @@ def _read_rows(text: str, delimiter: str) -> _Rows:
 
 def _find_header(rows: Sequence[Sequence[str]]) -> int | None:
     """The first row naming a date column and at least one other known column, followed by dates."""
+    fallback: int | None = None
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
         dates = header_date_columns(row)
         if not dates:
@@ -159,9 +173,16 @@ def _find_header(rows: Sequence[Sequence[str]]) -> int | None:
         # A preamble line such as "Statement date,Amount due" must not pass for the header:
         # the real one is followed by dated rows (or by nothing, for an empty statement).
         following = [r for r in rows[index + 1 : index + 12] if any(c.strip() for c in r)]
-        if not following or any(looks_like_date(_cell(r, i)) for r in following for i in dates):
+        if not following:
             return index
-    return None
+        if any(looks_like_date(_cell(following[0], i)) for i in dates):
+            return index
+        # Dated rows further down may belong to a later header: a preamble line such as
+        # "Buchungsart:;Alle Buchungen" names two known words too. Such a row is the header only
+        # when no row below it is followed straight away by dates.
+        if fallback is None and any(looks_like_date(_cell(r, i)) for r in following for i in dates):
+            fallback = index
+    return fallback
 
 
 def _modal_width(rows: Sequence[Sequence[str]]) -> tuple[int, int]:
@@ -344,28 +365,23 @@ def _read_body(
     day_first = decimal_comma or (currency is not None and currency not in MONTH_FIRST_CURRENCIES)
     dates = DateReader([_cell(r, columns.date) for r in rows] + period_cells, prefer_dmy=day_first)
     marks = _indicator_marks(rows, columns.indicator)
-    summary_columns = [i for i in range(max(map(len, rows), default=0)) if i not in columns.money]
+    summaries = _summary_rows(rows, columns, dates)
 
     transactions: list[Transaction] = []
     raw_amounts: list[str] = []
     reading = _Reading()
-    for line, row in zip(lines, rows, strict=True):
+    for number, (line, row) in enumerate(zip(lines, rows, strict=True)):
         if not any(c.strip() for c in row):
+            continue
+        summary = summaries.get(number)
+        if summary is not None:
+            # Opening, closing and turnover lines state balances and totals; none is a transaction.
+            if summary == "balance":
+                summary = "closing" if transactions else "opening"
+            _read_summary(row, columns, summary, marks, decimal_comma, reading)
             continue
         raw_date = _cell(row, columns.date)
         date = dates.parse(raw_date)
-        summary = next(
-            (
-                kind
-                for i in summary_columns
-                if (date is None or i != columns.date) and (kind := _summary_kind(_cell(row, i))) is not None
-            ),
-            None,
-        )
-        if summary is not None:
-            # Opening, closing and turnover lines state balances and totals; none is a transaction.
-            _read_summary(row, columns, summary, decimal_comma, reading)
-            continue
         if date is None:
             if _DATEISH.match(raw_date) and any(_cell(row, i) for i in columns.money):
                 reading.skipped.append(SkippedRow(line, f"could not read the date {raw_date[:40]!r}"))
@@ -426,8 +442,69 @@ def _read_body(
     )
 
 
+def _summary_rows(rows: Sequence[Sequence[str]], columns: Columns, dates: DateReader) -> dict[int, str]:
+    """Index of each opening, closing, balance or turnover line, and which it is: found by its
+    words, then by the record code it shares with a line found by its words."""
+    width = max(map(len, rows), default=0)
+    candidates = [i for i in range(width) if i not in columns.money]
+    found: dict[int, str] = {}
+    for number, row in enumerate(rows):
+        dated = dates.parse(_cell(row, columns.date)) is not None
+        kind = next(
+            (
+                kind
+                for i in candidates
+                if (not dated or i != columns.date) and (kind := _summary_kind(_cell(row, i))) is not None
+            ),
+            None,
+        )
+        if kind is not None:
+            found[number] = kind
+    if found:
+        found.update(_by_record_code(rows, columns, dates, found))
+    return found
+
+
+def _by_record_code(
+    rows: Sequence[Sequence[str]], columns: Columns, dates: DateReader, found: dict[int, str]
+) -> dict[int, str]:
+    """Lines whose record-type code (Swedbank's 10/82/86...) is that of a summary line found by
+    its words, though their own words are in no language known here.
+
+    A record-type column holds a short code on every dated line, each code of a summary line
+    standing for one kind of line; a code is trusted only when no more unrecognised lines carry it
+    than recognised ones (a currency or a transaction code is on most lines, not a few)."""
+    dated = [n for n, row in enumerate(rows) if dates.parse(_cell(row, columns.date)) is not None]
+    others = [n for n in dated if n not in found]
+    if len(others) < 3:
+        return {}
+    taken = {columns.date, *columns.money, *columns.description}
+    width = max(map(len, rows), default=0)
+    for index in (i for i in range(width) if i not in taken):
+        codes = {n: _cell(rows[n], index) for n in dated}
+        if not all(0 < len(code) <= 4 for code in codes.values()):
+            continue
+        kinds: dict[str, str] = {}
+        if any(kinds.setdefault(codes[n], kind) != kind for n, kind in found.items() if n in codes):
+            continue  # one code on two kinds of line: not a record type
+        recognised = Counter(codes[n] for n in found if n in codes)
+        unrecognised = Counter(codes[n] for n in others)
+        transaction_code = unrecognised.most_common(1)[0][0]
+        trusted = {
+            code for code in kinds if code != transaction_code and unrecognised[code] <= recognised[code]
+        }
+        if trusted:
+            return {n: kinds[codes[n]] for n in others if codes[n] in trusted}
+    return {}
+
+
 def _read_summary(
-    row: Sequence[str], columns: Columns, kind: str, decimal_comma: bool, reading: _Reading
+    row: Sequence[str],
+    columns: Columns,
+    kind: str,
+    marks: dict[str, int] | None,
+    decimal_comma: bool,
+    reading: _Reading,
 ) -> None:
     if kind == "turnover":
         return
@@ -436,6 +513,11 @@ def _read_summary(
     value = balance if balance is not None else amount
     if value is None:
         return
+    if balance is None and marks is not None:
+        # "Likutis pabaigai;3032,05;K": the marker says whether the balance is in credit.
+        sign = marks.get(_cell(row, columns.indicator).lower().rstrip("."))
+        if sign is not None:
+            value = abs(value) * sign
     if kind == "closing":
         reading.closing = value
     elif reading.opening is None:
@@ -520,6 +602,16 @@ def _findings(reading: _Reading, raw_amounts: Sequence[str], columns: Columns) -
                 "rows_ignored",
                 f"{reading.ignored} rows without a date or amount were left out",
                 {"count": reading.ignored},
+            )
+        )
+    if columns.direction_assumed:
+        findings.append(
+            Finding(
+                "debit_credit_order_assumed",
+                "The file has no header and no running balance: of its two amount columns the first "
+                "was read as money out and the second as money in, the order banks export them in. "
+                "Check the totals against the bank's statement.",
+                {"debit_column": columns.debit, "credit_column": columns.credit},
             )
         )
     implausible = _implausible_amounts(raw_amounts, columns)

@@ -201,3 +201,30 @@ def test_a_preamble_naming_a_savings_account_makes_it_a_savings_statement():
         preamble=[["Account", "Business Savings ****9876"], []],
     )
     assert parse(data).account_type == "savings"
+
+
+def test_a_balance_report_with_a_float_column_is_a_balance_history_not_transactions():
+    # J.P. Morgan-style: ledger, available and collected balances and the day's float.
+    data = csv_bytes(
+        [
+            ["Date", "Ledger Balance", "Available Balance", "Collected Balance", "1-Day Float"],
+            ["07/01/2024", "46,587.73", "46,337.73", "46,337.73", "250.00"],
+            ["07/02/2024", "46,471.77", "46,221.77", "46,221.77", "250.00"],
+            ["07/03/2024", "46,407.80", "46,157.80", "46,157.80", "250.00"],
+            ["07/05/2024", "41,757.44", "41,507.44", "41,507.44", "250.00"],
+        ],
+        preamble=[["Account", "****7781"], ["Report", "Balance History"], []],
+    )
+    assert reason_for(data) == BALANCE_HISTORY
+
+
+def test_an_unnamed_amount_the_balance_follows_is_read_beside_a_balance():
+    data = csv_bytes(
+        [
+            ["Date", "Balance", "Movement"],
+            ["07/01/2024", "1,000.00", "1,000.00"],
+            ["07/02/2024", "750.00", "-250.00"],
+            ["07/03/2024", "1,250.00", "500.00"],
+        ]
+    )
+    assert amounts(parse(data)) == [Decimal("1000.00"), Decimal("-250.00"), Decimal("500.00")]

@@ -169,3 +169,23 @@ def test_it_reads_utf16_without_a_byte_order_mark_in_either_byte_order():
         doc = extract_document(_unicode_text().encode(encoding))
         assert doc.encoding == encoding
         assert amounts(parse_document(doc)) == [Decimal("-1234.56"), Decimal("2000.00")]
+
+
+def test_a_preamble_line_naming_two_known_words_is_not_taken_for_the_header():
+    # PostFinance: "Buchungsart:;Alle Buchungen" above the real header; Gutschrift/Lastschrift
+    # columns, the Lastschrift already negative; newest first.
+    data = (
+        "Datum von:;01.02.2024\r\n"
+        "Buchungsart:;Alle Buchungen\r\n"
+        "Konto:;CH5109000000401234567\r\n"
+        "Währung:;CHF\r\n"
+        "\r\n"
+        "Buchungsdatum;Avisierungstext;Gutschrift in CHF;Lastschrift in CHF;Valuta;Saldo in CHF\r\n"
+        "10.02.2024;Gutschrift Kunde Meier GmbH;240.54;;10.02.2024;5868.76\r\n"
+        "06.02.2024;REWE Markt GmbH;;-86.93;06.02.2024;5628.22\r\n"
+        "06.02.2024;Bareinzahlung Filiale;1094.19;;06.02.2024;5715.15\r\n"
+    ).encode("cp1252")
+    statement = parse(data)
+    assert sorted(amounts(statement)) == [Decimal("-86.93"), Decimal("240.54"), Decimal("1094.19")]
+    assert statement.transactions[-1].description == "Gutschrift Kunde Meier GmbH"
+    assert statement.accounts == ("CH5109000000401234567",)
