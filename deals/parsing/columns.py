@@ -141,7 +141,22 @@ _VOCABULARY: tuple[tuple[Role, tuple[str, ...]], ...] = (
             "kirjauspaiva",
         ),
     ),
-    ("balance", ("balance", "bal", "saldo", "solde", "kontostand", "running", "zustatek")),
+    # "Disponible" / "Disponibile" (available) heads the running balance of some Spanish and Italian
+    # exports; "Saldo po operacji", "Saldo contabile" and the like already carry "saldo".
+    (
+        "balance",
+        (
+            "balance",
+            "bal",
+            "saldo",
+            "solde",
+            "kontostand",
+            "running",
+            "zustatek",
+            "disponible",
+            "disponibile",
+        ),
+    ),
     (
         "debit",
         (
@@ -737,15 +752,18 @@ def is_running_balance(rows: Sequence[Sequence[str]], amount: int, balance: int)
             )
         except ValueError:
             continue
-    pairs = agree = 0
-    for (_, previous), (amt, current) in pairwise(values):
-        if previous is None or amt is None or current is None:
+    pairs = oldest_first = newest_first = 0
+    for (amount_above, previous), (amount_here, current) in pairwise(values):
+        if amount_above is None or previous is None or amount_here is None or current is None:
             continue
         pairs += 1
-        # Either order of the file: oldest first (prev + amt) or newest first (current - amt of prev).
-        if previous + amt == current or current + amt == previous:
-            agree += 1
-    return pairs > 0 and agree >= 0.8 * pairs
+        # Oldest first, a row's balance is the one above plus its own amount; newest first, the
+        # row above is the later one, so its balance is this one plus the amount above.
+        if previous + amount_here == current:
+            oldest_first += 1
+        if current + amount_above == previous:
+            newest_first += 1
+    return pairs > 0 and max(oldest_first, newest_first) >= 0.8 * pairs
 
 
 def infer_headerless_columns(rows: Sequence[Sequence[str]], width: int) -> Columns | None:

@@ -81,16 +81,18 @@ POSITIONS = (
 _OPENING = re.compile(
     r"^(?:(?:opening|beginning|starting|previous|start|initial)\s+balance|balance\s+(?:brought\s+)?forward"
     r"|balance\s+b\s?f\b|anfangssaldo|alter\s+kontostand|kontostand\s+alt|saldo\s+(?:inicial|anterior"
-    r"|iniziale|precedente|poczatkowe|vorher|di\s+apertura)|solde\s+(?:initial|precedent|d\s?ouverture"
-    r"|de\s+debut)|beginsaldo|begin\s+saldo|pocatecni\s+zustatek|ingaende\s+saldo|likutis\s+pradziai"
-    r"|pradinis\s+likutis|sakuma\s+atlikums|algsaldo|alguse\s+saldo|alkusaldo|startsaldo)"
+    r"|iniziale|precedente|poczatkowe|vorher|di\s+apertura|de\s+apertura|otwarcia|begin)"
+    r"|solde\s+(?:initial|precedent|d\s?ouverture|de\s+debut)|ancien\s+solde|beginsaldo|begin\s+saldo"
+    r"|startsaldo|eroffnungssaldo|alkusaldo|primosaldo|pocatecni\s+zustatek|inn?gaende\s+saldo"
+    r"|likutis\s+pradziai|pradinis\s+likutis|sakuma\s+atlikums|algsaldo|alguse\s+saldo)"
 )
 _CLOSING = re.compile(
     r"^(?:(?:ending|closing|end|new|final)\s+balance|balance\s+carried\s+forward|balance\s+c\s?f\b"
-    r"|endsaldo|schlusssaldo|neuer\s+kontostand|kontostand\s+(?:neu|vom|am|per)\b|saldo\s+(?:final"
-    r"|finale|actual|koncowe|di\s+chiusura|al|per)\b|solde\s+(?:final|de\s+cloture|au)\b|eindsaldo"
-    r"|eind\s+saldo|konecny\s+zustatek|utgaende\s+saldo|likutis\s+pabaigai|galutinis\s+likutis"
-    r"|beigu\s+atlikums|loppsaldo|lopusaldo|slutsaldo)"
+    r"|endsaldo|neuer\s+kontostand|kontostand\s+(?:neu|vom|am|per)\b|saldo\s+(?:final|finale|actual"
+    r"|koncowe|di\s+chiusura|de\s+cierre|zamkniecia|eind|al|per)\b|solde\s+(?:final|de\s+cloture|au)\b"
+    r"|nouveau\s+solde|eindsaldo|eind\s+saldo|schlusssaldo|abschlusssaldo|loppusaldo|lopusaldo|ultimosaldo"
+    r"|konecny\s+zustatek|utgaende\s+saldo|likutis\s+pabaigai|galutinis\s+likutis|beigu\s+atlikums"
+    r"|loppsaldo|slutsaldo)"
 )
 # A bare "Umsatz" or "Omzet" (sales) is also how a shop describes a deposit, so those words count
 # only in compounds; the Baltic words for a statement's turnover are not used for anything else.
@@ -230,9 +232,20 @@ def _read_preamble(rows: Sequence[Sequence[str]]) -> _Preamble:
     """Account, currency, period and the balances printed above the table."""
     preamble = _Preamble(rows=rows)
     start: str | None = None
+    pending: str | None = None  # a balance label alone on its line, its figure on the next
     for row in rows:
         cells = [c.strip() for c in row if c.strip()]
         if not cells:
+            continue
+        if pending is not None:
+            # "#Saldo początkowe;" then "21 000,00 PLN;": some banks print the label and its value
+            # on two lines. Only a figure completes the label.
+            label, pending = pending, None
+            if looks_like_amount(cells[0]):
+                cells = [label, *cells]
+        label_only = len(cells) == 1 and not cells[0].partition(":")[2].strip()
+        if label_only and _summary_kind(cells[0]) in {"opening", "closing"}:
+            pending = cells[0]
             continue
         if len(cells) >= 2:
             label, values = cells[0], cells[1:]
@@ -511,6 +524,15 @@ def _read_summary(
     balance = parse_amount_or_none(_cell(row, columns.balance), decimal_comma=decimal_comma)
     amount = parse_amount_or_none(_cell(row, columns.amount), decimal_comma=decimal_comma)
     value = balance if balance is not None else amount
+    if value is None:
+        # The figure may sit beside its label rather than under a money column
+        # (";;#Saldo końcowe;29 820,99 PLN;"): the last cell of the row that is an amount.
+        figures = [
+            c
+            for i, c in enumerate(row)
+            if i != columns.date and looks_like_amount(c) and not looks_like_date(c)
+        ]
+        value = _figure(figures[-1].strip(), decimal_comma) if figures else None
     if value is None:
         return
     if balance is None and marks is not None:

@@ -43,6 +43,10 @@ _BINARY_SIGNATURES = (
 _OFX_MARKER = re.compile(r"OFXHEADER|<OFX>|<\?OFX", re.I)
 _MARKUP_START = re.compile(r"\s*<")
 _SEPARATORS = (",", ";", "\t", "|")
+# The single-byte code pages of Excel exports, Western European first: Central European (Polish,
+# Czech, Hungarian) banks export in cp1250, which shares most of its letters with cp1252.
+_WINDOWS_CODEPAGES = ("cp1252", "cp1250")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def extract_document(data: bytes) -> ExtractedDocument:
@@ -72,20 +76,45 @@ def extract_document(data: bytes) -> ExtractedDocument:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode as UTF-16 when the bytes say so, else UTF-8 (with or without BOM), else cp1252,
-    else Latin-1 (which never fails)."""
+    """Decode as UTF-16 when the bytes say so, else UTF-8 (with or without BOM), else cp1252 or
+    cp1250, else Latin-1 (which never fails)."""
     utf16 = _utf16_codec(data)
     if utf16 is not None:
         try:
             return data.decode(utf16), utf16
         except UnicodeDecodeError:
             pass  # an odd byte count or a lone surrogate: not UTF-16 after all
-    for encoding in ("utf-8-sig", "cp1252"):
+    try:
+        return data.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    decoded = []
+    for encoding in _WINDOWS_CODEPAGES:
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        decoded.append((_symbols_inside_words(text), text, encoding))
+    if decoded:
+        # Fewest symbols inside words wins; on a tie the first (Western European) code page.
+        _, text, encoding = min(decoded, key=lambda candidate: candidate[0])
+        return text, encoding
     return data.decode("latin-1"), "latin-1"
+
+
+def _symbols_inside_words(text: str) -> int:
+    """How many non-ASCII characters that are not letters sit between two letters: a Polish export
+    (cp1250) read as cp1252 turns ą, ł and ż into ¹, ³ and ¿ ("Saldo pocz¹tkowe"), which a text
+    in its own code page hardly ever has."""
+    sample = text[:65536]
+    return sum(
+        1
+        for match in _NON_ASCII.finditer(sample)
+        if not match.group().isalpha()
+        and 0 < match.start() < len(sample) - 1
+        and sample[match.start() - 1].isalpha()
+        and sample[match.start() + 1].isalpha()
+    )
 
 
 def _utf16_codec(data: bytes) -> str | None:
