@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from api.errors import ApiError, Conflict
+from deals import ledger
+from deals.evidence import deal_flag_details
 from deals.models import (
     DECIDED_STATUSES,
     IN_FLIGHT_STATEMENT_STATUSES,
@@ -43,6 +45,7 @@ from deals.models import (
     ProposedChange,
     Statement,
     StatementStatus,
+    Transaction,
     statement_upload_path,
 )
 from deals.parsing import ParsedStatement
@@ -343,11 +346,15 @@ def complete_statement(
     parsed: ParsedStatement,
     screening: Screening,
     metrics: StatementMetrics,
+    *,
+    categories: Sequence[str] | None = None,
+    revenue: Sequence[bool] | None = None,
 ) -> Decimal | None:
     """The `completed` boundary: store the statement's results, rescore the deal, settle it.
 
-    Returns the deal's new health score. Raises JobCanceled (cancellation requested during the
-    last stage) or JobLost, in which case nothing is stored.
+    `categories`/`revenue` are the transactions' categories and revenue treatment (computed
+    from `parsed` when not given). Returns the deal's new health score. Raises JobCanceled
+    (cancellation requested during the last stage) or JobLost, in which case nothing is stored.
     """
     with transaction.atomic():
         current = jobs.checkpoint(job)
@@ -364,6 +371,10 @@ def complete_statement(
         locked.transaction_count = len(parsed.transactions)
         locked.summary = summary
         locked.metrics = metrics.as_dict()
+        # Stored transactions first: the screening's evidence names them by id.
+        screening = ledger.store_transactions(
+            locked, parsed, screening, categories=categories, revenue=revenue
+        )
         locked.screening = screening.as_dict()
         locked.completed_at = timezone.now()
         locked.save()
@@ -518,6 +529,9 @@ def rescore_deal(deal: Deal) -> HealthScore | None:
     details = score.as_dict()
     deal.health_score = score.score if inputs else None
     deal.flags = list(score.flags)
+    deal.flag_details = deal_flag_details(
+        score, [(statement.pk, m, s) for statement, (m, s) in zip(completed, inputs, strict=True)]
+    )
     deal.explanations = list(score.explanations)
     deal.recommendation = score.recommendation
     deal.score_details = {key: details[key] for key in ("reasons", "components", "figures")}
@@ -525,6 +539,7 @@ def rescore_deal(deal: Deal) -> HealthScore | None:
         update_fields=[
             "health_score",
             "flags",
+            "flag_details",
             "explanations",
             "recommendation",
             "score_details",
@@ -629,6 +644,114 @@ def approve_change(organization: Organization, change_id: str, *, resolved_by: s
 def reject_change(organization: Organization, change_id: str, *, resolved_by: str) -> ProposedChange:
     """Discard an open proposal; the deal stays under review for a direct decision."""
     with transaction.atomic():
-        _deal, change = _lock_change(organization, change_id)
+        deal, change = _lock_change(organization, change_id)
         change.resolve(ProposalStatus.REJECTED, resolved_by)
+        publish_event(
+            deal.organization_id,
+            "proposal.rejected",
+            {"change_id": change.pk, "deal_id": deal.pk, "rejected_by": resolved_by},
+        )
     return change
+
+
+# --- corrections under review: revenue treatment, removed statements -----------------------
+
+
+def correct_revenue(
+    organization: Organization,
+    deal_id: int,
+    transaction_id: int,
+    *,
+    counted: bool,
+    note: str = "",
+    changed_by: str,
+) -> Transaction:
+    """Count (or stop counting) one transaction as revenue, then re-measure its statement and
+    re-score the deal (`deal.rescored`). 404 for another organisation's deal or transaction,
+    409 on a decided deal."""
+    with transaction.atomic():
+        deal = _lock_deal(organization, deal_id)
+        _refuse_change_if_decided(deal)
+        row = Transaction.objects.select_for_update(no_key=True).filter(deal=deal, pk=transaction_id).first()
+        if row is None:
+            raise ApiError(404, "not_found", "No such transaction.")
+        statement = Statement.objects.select_for_update(no_key=True).get(pk=row.statement_id)
+        row.revenue_override = counted
+        row.counted_as_revenue = counted
+        row.revenue_note = note
+        row.revenue_changed_by = changed_by
+        row.revenue_changed_at = timezone.now()
+        row.save(
+            update_fields=[
+                "revenue_override",
+                "counted_as_revenue",
+                "revenue_note",
+                "revenue_changed_by",
+                "revenue_changed_at",
+            ]
+        )
+        if statement.status == StatementStatus.COMPLETED:
+            ledger.remeasure_statement(statement)
+        treatment = "counted as revenue" if counted else "not counted as revenue"
+        reason = f"Transaction {row.pk} ({row.date.isoformat()}, {row.amount:f}) is now {treatment}"
+        _rescore_after_correction(deal, changed_by=changed_by, reason=reason + (f": {note}" if note else "."))
+    return row
+
+
+def remove_statement(organization: Organization, deal_id: int, statement_id: int, *, removed_by: str) -> Deal:
+    """Delete a statement (its transactions and file with it) so it no longer counts, then
+    re-score the deal. Publishes `statement.removed` and `deal.rescored`. 404 for another
+    organisation's deal or statement; 409 on a decided deal or while the statement is processed."""
+    with transaction.atomic():
+        deal = _lock_deal(organization, deal_id)
+        _refuse_change_if_decided(deal)
+        statement = (
+            Statement.objects.select_for_update(no_key=True).filter(deal=deal, pk=statement_id).first()
+        )
+        if statement is None:
+            raise ApiError(404, "not_found", "No such statement.")
+        if statement.is_in_flight:
+            raise Conflict(
+                "The statement is still being processed; cancel its job or wait for it to finish.",
+                "statement_in_flight",
+            )
+        name = statement.file.name
+        statement.delete()
+        publish_event(
+            deal.organization_id,
+            "statement.removed",
+            {"deal_id": deal.pk, "statement_id": statement_id, "removed_by": removed_by},
+        )
+        _rescore_after_correction(
+            deal, changed_by=removed_by, reason=f"Statement {statement_id} was removed from the deal."
+        )
+        if name:
+            transaction.on_commit(lambda: default_storage.delete(name))
+    return deal
+
+
+def _refuse_change_if_decided(deal: Deal) -> None:
+    if deal.is_decided:
+        raise Conflict(f"The deal is already {deal.status}; its score can no longer change.", "deal_decided")
+
+
+def _rescore_after_correction(deal: Deal, *, changed_by: str, reason: str) -> None:
+    """Re-score a locked deal after an underwriter's correction and say so (`deal.rescored`); a
+    deal under review gets a fresh proposal in place of the pending one."""
+    previous = deal.health_score
+    rescore_deal(deal)
+    publish_event(
+        deal.organization_id,
+        "deal.rescored",
+        {
+            "deal_id": deal.pk,
+            "health_score": _score_number(deal.health_score),
+            "previous_score": _score_number(previous),
+            "changed_by": changed_by,
+            "reason": reason,
+        },
+    )
+    if deal.status == DealStatus.UNDER_REVIEW:
+        _propose_decision(deal)
+    else:
+        _supersede_open_proposal(deal)

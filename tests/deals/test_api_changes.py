@@ -39,7 +39,9 @@ def test_rejecting_discards_the_proposal(api, change):
     assert response.json()["status"] == "rejected"
     change.deal.refresh_from_db()
     assert change.deal.status == DealStatus.UNDER_REVIEW
-    assert not Event.objects.exists()
+    assert [
+        (e.type, e.data["change_id"], e.data["deal_id"], e.data["rejected_by"]) for e in Event.objects.all()
+    ] == [("proposal.rejected", change.pk, change.deal_id, "api_key:test")]
     # The deal can still be decided directly.
     decided = api.post(f"/api/v1/deals/{change.deal_id}/decision", {"decision": "declined"}, format="json")
     assert decided.status_code == 200
