@@ -179,7 +179,17 @@ def categorize_all(
     transactions: Sequence[Transaction], *, own_accounts: frozenset[str] = frozenset()
 ) -> list[Category]:
     """`categorize` for each transaction, in order."""
-    return [categorize(t, own_accounts=own_accounts) for t in transactions]
+    # Statements repeat the same descriptions many times (a card processor's daily settlement,
+    # the same supplier); the patterns run once per distinct text and direction.
+    seen: dict[tuple[str, str | None, bool], Category] = {}
+    result = []
+    for t in transactions:
+        key = (t.description, t.counterparty, t.amount > 0)
+        category = seen.get(key)
+        if category is None:
+            category = seen[key] = categorize(t, own_accounts=own_accounts)
+        result.append(category)
+    return result
 
 
 def revenue_mask(

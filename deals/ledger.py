@@ -7,8 +7,12 @@ Runs inside the caller's transaction, with the deal and statement rows locked (d
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
+
+from django.db import connection
 
 from deals.categories import categorize_statement
 from deals.evidence import transaction_flags, transaction_ref, with_evidence
@@ -20,7 +24,7 @@ from deals.underwriting import Screening, StatementMetrics, compute_statement_me
 CENT = Decimal("0.01")
 # Amounts are stored as numeric(20, 2); anything this large is a misread, not money.
 MAX_AMOUNT = Decimal(10) ** 17
-BULK_BATCH = 2000
+BULK_BATCH = 2000  # rows per UPDATE when a correction changes flags
 
 
 def _cents(value: Decimal, row: int | None) -> Decimal:
@@ -28,6 +32,26 @@ def _cents(value: Decimal, row: int | None) -> Decimal:
         where = f" (row {row})" if row is not None else ""
         raise StatementError(f"An amount in the file is too large to be a real transaction{where}")
     return value.quantize(CENT)
+
+
+# Written in this order by `_insert`; `position` orders a statement's rows as parsing did.
+_COLUMNS = (
+    "statement",
+    "deal",
+    "position",
+    "date",
+    "description",
+    "counterparty",
+    "account",
+    "amount",
+    "balance",
+    "category",
+    "flags",
+    "counted_as_revenue",
+    "revenue_note",
+    "revenue_changed_by",
+    "row",
+)
 
 
 def store_transactions(
@@ -48,21 +72,25 @@ def store_transactions(
         categories, revenue = categorize_statement(parsed)
     index = {id(t): n for n, t in enumerate(parsed.transactions)}
     flags = transaction_flags(screening, len(parsed.transactions), lambda t: index[id(t)])
+    # Nearly every row has the same few flag lists; encode each once.
+    encoded = {tuple(marks): json.dumps(marks) for marks in flags}
     rows = [
-        Transaction(
-            statement_id=statement.pk,
-            deal_id=statement.deal_id,
-            position=n,
-            date=t.date,
-            description=t.description,
-            counterparty=t.counterparty or "",
-            account=(t.account or "")[:100],
-            amount=_cents(t.amount, t.row),
-            balance=None if t.balance is None else _cents(t.balance, t.row),
-            category=category,
-            flags=marks,
-            counted_as_revenue=counted,
-            row=t.row if t.row is not None and t.row >= 0 else None,
+        (
+            statement.pk,
+            statement.deal_id,
+            n,
+            t.date,
+            t.description,
+            t.counterparty or "",
+            (t.account or "")[:100],
+            _cents(t.amount, t.row),
+            None if t.balance is None else _cents(t.balance, t.row),
+            category,
+            encoded[tuple(marks)],
+            counted,
+            "",
+            "",
+            t.row if t.row is not None and t.row >= 0 else None,
         )
         for n, (t, category, counted, marks) in enumerate(
             zip(parsed.transactions, categories, revenue, flags, strict=True)
@@ -70,12 +98,37 @@ def store_transactions(
     ]
     # A retried completion must not store the transactions twice.
     Transaction.objects.filter(statement_id=statement.pk).delete()
-    Transaction.objects.bulk_create(rows, batch_size=BULK_BATCH)
-    ids = [row.pk for row in rows]
+    _insert(rows)
+    # Only flagged rows are named by evidence; fetch just their ids.
+    flagged = [n for n, marks in enumerate(flags) if marks]
+    ids = dict(
+        Transaction.objects.filter(statement_id=statement.pk, position__in=flagged).values_list(
+            "position", "pk"
+        )
+    )
     return with_evidence(
         screening,
-        lambda t: transaction_ref(t, transaction_id=ids[index[id(t)]], statement_id=statement.pk),
+        lambda t: transaction_ref(t, transaction_id=ids.get(index[id(t)]), statement_id=statement.pk),
     )
+
+
+def _insert(rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows of `_COLUMNS` values. Through the ORM (`bulk_create`) 10,000 rows took
+    seconds, mostly building model instances and adapting each field; PostgreSQL's COPY takes
+    tens of milliseconds, and other databases get one prepared statement run many times."""
+    meta = Transaction._meta
+    table = connection.ops.quote_name(meta.db_table)
+    column_of = {field.name: field.column for field in meta.concrete_fields}
+    columns = ", ".join(connection.ops.quote_name(column_of[name]) for name in _COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(_COLUMNS))
+            # Identifiers come from the model's metadata, values are bound parameters.
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)  # noqa: S608
 
 
 def stored_statement(statement: Statement) -> tuple[ParsedStatement, list[Transaction]]:
