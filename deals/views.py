@@ -343,7 +343,7 @@ class DealStatementView(APIView):
     """`DELETE /deals/{id}/statements/{statement_id}`: take a statement out of the deal and its
     score (`statement.removed`, `deal.rescored`); 409 on a decided deal."""
 
-    @extend_schema(request=None, responses=DealDetailOut)
+    @extend_schema(request=None, responses={200: DealDetailOut})
     def delete(self, request: Request, deal_id: int, statement_id: int) -> Response:
         organization, label, _ = _actor_context(request)
         services.remove_statement(organization, deal_id, statement_id, removed_by=label)

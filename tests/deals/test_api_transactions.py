@@ -170,4 +170,4 @@ def test_the_schema_describes_the_new_endpoints(api):
         "date_to",
     }
     assert "post" in paths["/api/v1/deals/{deal_id}/transactions/{transaction_id}/revenue"]
-    assert "delete" in paths["/api/v1/deals/{deal_id}/statements/{statement_id}"]
+    assert "200" in paths["/api/v1/deals/{deal_id}/statements/{statement_id}"]["delete"]["responses"]
