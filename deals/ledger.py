@@ -73,7 +73,7 @@ def store_transactions(
     index = {id(t): n for n, t in enumerate(parsed.transactions)}
     flags = transaction_flags(screening, len(parsed.transactions), lambda t: index[id(t)])
     # Nearly every row has the same few flag lists; encode each once.
-    encoded = {tuple(marks): json.dumps(marks) for marks in flags}
+    encoded = {marks: json.dumps(list(marks)) for marks in {tuple(m) for m in flags}}
     rows = [
         (
             statement.pk,

@@ -672,7 +672,8 @@ def correct_revenue(
     with transaction.atomic():
         deal = _lock_deal(organization, deal_id)
         _refuse_change_if_decided(deal)
-        row = Transaction.objects.select_for_update(no_key=True).filter(deal=deal, pk=transaction_id).first()
+        # The deal's lock serialises every writer of its transactions (completions included).
+        row = Transaction.objects.filter(deal=deal, pk=transaction_id).first()
         if row is None:
             raise ApiError(404, "not_found", "No such transaction.")
         statement = Statement.objects.select_for_update(no_key=True).get(pk=row.statement_id)
