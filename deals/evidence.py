@@ -43,13 +43,18 @@ def transaction_ref(
 
 
 def transaction_flags(
-    screening: Screening, count: int, index_of: Callable[[Transaction], int]
+    screening: Screening, count: int, index_of: Callable[[Transaction], int | None]
 ) -> list[list[str]]:
     """The flags each of a statement's `count` transactions carries, from its screening findings."""
     flags: list[list[str]] = [[] for _ in range(count)]
     for finding in screening.findings:
         for t in finding.transactions:
-            marks = flags[index_of(t)]
+            position = index_of(t)
+            if position is None:
+                # Not one of the statement's rows (a caller screened a different list): no row
+                # to mark, and its evidence names it without an id.
+                continue
+            marks = flags[position]
             if finding.code not in marks:
                 marks.append(finding.code)
     return flags

@@ -28,7 +28,7 @@ BULK_BATCH = 2000  # rows per UPDATE when a correction changes flags
 
 
 def _cents(value: Decimal, row: int | None) -> Decimal:
-    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+    if not (value.is_finite() and -MAX_AMOUNT < value < MAX_AMOUNT):
         where = f" (row {row})" if row is not None else ""
         raise StatementError(f"An amount in the file is too large to be a real transaction{where}")
     return value.quantize(CENT)
@@ -71,13 +71,14 @@ def store_transactions(
     if categories is None or revenue is None:
         categories, revenue = categorize_statement(parsed)
     index = {id(t): n for n, t in enumerate(parsed.transactions)}
-    flags = transaction_flags(screening, len(parsed.transactions), lambda t: index[id(t)])
+    flags = transaction_flags(screening, len(parsed.transactions), lambda t: index.get(id(t)))
     # Nearly every row has the same few flag lists; encode each once.
     encoded = {marks: json.dumps(list(marks)) for marks in {tuple(m) for m in flags}}
+    statement_id, deal_id = statement.pk, statement.deal_id
     rows = [
         (
-            statement.pk,
-            statement.deal_id,
+            statement_id,
+            deal_id,
             n,
             t.date,
             t.description,
@@ -108,7 +109,7 @@ def store_transactions(
     )
     return with_evidence(
         screening,
-        lambda t: transaction_ref(t, transaction_id=ids.get(index[id(t)]), statement_id=statement.pk),
+        lambda t: transaction_ref(t, transaction_id=ids.get(index.get(id(t), -1)), statement_id=statement.pk),
     )
 
 
@@ -160,7 +161,8 @@ def remeasure_statement(statement: Statement) -> tuple[StatementMetrics, Screeni
     screening = screen_transactions(parsed.transactions, revenue=revenue)
     metrics = compute_statement_metrics(parsed, revenue=revenue)
     index = {id(t): n for n, t in enumerate(parsed.transactions)}
-    flags = transaction_flags(screening, len(rows), lambda t: index[id(t)])
+    pks = {id(t): row.pk for t, row in zip(parsed.transactions, rows, strict=True)}
+    flags = transaction_flags(screening, len(rows), lambda t: index.get(id(t)))
     changed = []
     for row, marks in zip(rows, flags, strict=True):
         if row.flags != marks:
@@ -169,7 +171,7 @@ def remeasure_statement(statement: Statement) -> tuple[StatementMetrics, Screeni
     Transaction.objects.bulk_update(changed, ["flags"], batch_size=BULK_BATCH)
     screening = with_evidence(
         screening,
-        lambda t: transaction_ref(t, transaction_id=rows[index[id(t)]].pk, statement_id=statement.pk),
+        lambda t: transaction_ref(t, transaction_id=pks.get(id(t)), statement_id=statement.pk),
     )
     statement.metrics = metrics.as_dict()
     statement.screening = screening.as_dict()
