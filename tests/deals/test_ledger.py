@@ -41,7 +41,15 @@ def test_it_stores_each_row_once_in_file_order(statement):
     assert [
         (r.description, r.amount, r.balance, r.category, r.flags, r.counted_as_revenue, r.row) for r in rows
     ] == [
-        ("CARD SETTLEMENT STRIPE", Decimal("100.50"), Decimal("1100.50"), "card_settlement", [], True, 2),
+        (
+            "CARD SETTLEMENT STRIPE",
+            Decimal("100.50"),
+            Decimal("1100.50"),
+            "card_settlement",
+            ["deposit_concentration"],
+            True,
+            2,
+        ),
         ("NSF FEE", Decimal("-35.00"), None, "nsf_fee", ["nsf"], False, 3),
     ]
     assert rows[1].counterparty == "Bank"
