@@ -211,7 +211,12 @@ class TransactionListQuery(serializers.Serializer[Any]):
 
 class TransactionOut(serializers.ModelSerializer[Transaction]):
     statement_id = serializers.IntegerField(read_only=True)
+    counterparty = serializers.SerializerMethodField()
     flags = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    def get_counterparty(self, row: Transaction) -> str | None:
+        """null when the file names none (as in flag evidence)."""
+        return row.counterparty or None
 
     class Meta:
         model = Transaction

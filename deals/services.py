@@ -676,6 +676,13 @@ def correct_revenue(
         row = Transaction.objects.filter(deal=deal, pk=transaction_id).first()
         if row is None:
             raise ApiError(404, "not_found", "No such transaction.")
+        if counted and row.amount <= 0:
+            raise ApiError(
+                400,
+                "invalid_request",
+                "Only money coming in can count as revenue.",
+                {"counted": ["This transaction is a debit; only a deposit can count as revenue."]},
+            )
         statement = Statement.objects.select_for_update(no_key=True).get(pk=row.statement_id)
         row.revenue_override = counted
         row.counted_as_revenue = counted

@@ -197,7 +197,8 @@ def find_lender_debits(transactions: Iterable[Transaction]) -> tuple[LenderDebit
 def _revenue_only(transactions: Sequence[Transaction], revenue: Sequence[bool] | None) -> list[Transaction]:
     """The transactions that count as revenue (the revenue definition lives in deals.categories)."""
     mask = revenue if revenue is not None else revenue_mask(transactions, categorize_all(transactions))
-    return [t for t, counted in zip(transactions, mask, strict=True) if counted]
+    # Only money in can be revenue, whatever a mask says.
+    return [t for t, counted in zip(transactions, mask, strict=True) if counted and t.amount > 0]
 
 
 def _largest_deposit(transactions: Iterable[Transaction]) -> tuple[Transaction | None, Decimal]:

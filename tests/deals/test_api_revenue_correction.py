@@ -153,3 +153,14 @@ def test_a_decided_deal_is_a_conflict(api, deal_id, funding):
     assert response.json()["error"]["code"] == "deal_decided"
     funding.refresh_from_db()
     assert funding.revenue_override is None
+
+
+def test_a_debit_cannot_count_as_revenue(api, deal_id):
+    payroll = Transaction.objects.filter(deal_id=deal_id, category="payroll").order_by("pk")[0]
+    response = api.post(url(deal_id, payroll.pk), {"counted": True}, format="json")
+    assert response.status_code == 400
+    assert "counted" in response.json()["error"]["fields"]
+    payroll.refresh_from_db()
+    assert payroll.revenue_override is None
+    # Saying it is not revenue is harmless.
+    assert api.post(url(deal_id, payroll.pk), {"counted": False}, format="json").status_code == 200

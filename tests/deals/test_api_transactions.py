@@ -66,6 +66,7 @@ def test_it_lists_every_stored_transaction_in_date_order(api, deal_id):
     statement = Statement.objects.get(deal_id=deal_id)
     assert {r["statement_id"] for r in rows} == {statement.pk}
     assert rows[0]["balance"] is not None
+    assert rows[0]["counterparty"] is None  # the file names none
     revenue = sum((Decimal(r["amount"]) for r in rows if r["counted_as_revenue"]), Decimal(0))
     assert revenue == card_revenue()
 

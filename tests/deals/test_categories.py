@@ -201,3 +201,9 @@ def test_a_deals_flags_each_carry_evidence() -> None:
     (lender,) = stacking["evidence"]["lenders"]
     assert lender["statement_ids"] == [7]
     assert lender["transaction_count"] == lender["count"]
+
+
+def test_a_debit_never_counts_as_revenue_whatever_the_mask_says() -> None:
+    metrics = compute_metrics([tx("CARD SETTLEMENT", "100.00"), tx("RENT", "-50.00")], revenue=[True, True])
+    assert metrics.total_deposits == Decimal("100.00")
+    assert metrics.deposit_count == 1
