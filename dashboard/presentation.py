@@ -213,6 +213,44 @@ def format_figure(name: str, value: Any) -> str:
     return str(value)
 
 
+# A flag's evidence lists at most this many transactions on the page; the API has them all.
+EVIDENCE_LINES = 5
+
+
+def _money(value: Any) -> str:
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def flag_evidence_lines(detail: dict[str, Any]) -> list[str]:
+    """What a flag rests on, one short line per transaction, lender or statement
+    (deals.evidence shapes; docs/underwriting.md, "Flag evidence")."""
+    evidence = detail.get("evidence") or {}
+    lines: list[str] = []
+    for lender in evidence.get("lenders") or []:
+        lines.append(
+            f"{lender['lender']}: {lender['cadence']}, {lender['count']} debits, {_money(lender['total'])} "
+            f"from {lender['first_date']} to {lender['last_date']}"
+        )
+    items = evidence.get("transactions") or []
+    for item in items[:EVIDENCE_LINES]:
+        lines.append(f"{item['date']} {_money(item['amount'])} {item.get('description') or ''}".strip())
+    more = int(evidence.get("transaction_count") or len(items)) - min(len(items), EVIDENCE_LINES)
+    if items and more > 0:
+        lines.append(f"… and {more} more")
+    for statement in evidence.get("statements") or []:
+        if "negative_balance_days" in statement:
+            lines.append(
+                f"Statement {statement['statement_id']}: {statement['negative_balance_days']} days below zero, "
+                f"lowest {_money(statement['lowest_balance'])}"
+            )
+        elif "revenue" in statement:
+            lines.append(
+                f"Statement {statement['statement_id']}: revenue {_money(statement['revenue'])} over "
+                f"{statement['days']} days"
+            )
+    return lines
+
+
 def vocabulary() -> dict[str, Any]:
     """Everything the browser needs to describe events and badges like the server does."""
     return {
