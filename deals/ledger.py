@@ -34,6 +34,11 @@ def _cents(value: Decimal, row: int | None) -> Decimal:
     return value.quantize(CENT)
 
 
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, which a PDF's text layer may carry.
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
 # Written in this order by `_insert`; `position` orders a statement's rows as parsing did.
 _COLUMNS = (
     "statement",
@@ -81,9 +86,9 @@ def store_transactions(
             deal_id,
             n,
             t.date,
-            t.description,
-            t.counterparty or "",
-            (t.account or "")[:100],
+            _text(t.description),
+            _text(t.counterparty or ""),
+            _text(t.account or "")[:100],
             _cents(t.amount, t.row),
             None if t.balance is None else _cents(t.balance, t.row),
             category,

@@ -63,3 +63,10 @@ def test_it_refuses_an_amount_no_bank_prints(statement):
     with pytest.raises(StatementError, match=r"too large.*row 7"):
         ledger.store_transactions(statement, huge, screen_transactions(huge.transactions))
     assert not Transaction.objects.exists()
+
+
+def test_it_drops_nul_characters_postgresql_cannot_store(statement):
+    with_nul = parsed(Parsed(DAY, "CARD\x00 SETTLEMENT", Decimal("10.00"), counterparty="A\x00B", row=1))
+    ledger.store_transactions(statement, with_nul, screen_transactions(with_nul.transactions))
+    row = Transaction.objects.get(statement=statement)
+    assert (row.description, row.counterparty) == ("CARD SETTLEMENT", "AB")
