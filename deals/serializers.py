@@ -131,8 +131,20 @@ class DealOut(serializers.ModelSerializer[Deal]):
         }
 
 
+class FlagDetailOut(serializers.Serializer[Any]):
+    """One flag of a deal with what it rests on (docs/underwriting.md, "Flag evidence")."""
+
+    code = serializers.ChoiceField(choices=list(FLAG_ORDER))
+    explanation = serializers.CharField()
+    evidence = serializers.DictField(
+        help_text="The transactions ({id, statement_id, date, amount, description, counterparty}), "
+        "lenders or statements the flag rests on."
+    )
+
+
 class DealDetailOut(DealOut):
     statements = StatementOut(many=True, read_only=True)
+    flag_details = FlagDetailOut(many=True, read_only=True)
     proposal = serializers.SerializerMethodField()
     score = serializers.JSONField(source="score_details", read_only=True)
 
