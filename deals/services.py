@@ -1,5 +1,6 @@
 """Deal workflows that span several models: creating deals, taking statements, settling a
-statement's outcome, moving a deal through its statuses, proposals and decisions.
+statement's outcome, moving a deal through its statuses, proposals and decisions, and an
+underwriter's corrections (revenue treatment, removed statements).
 
 Status machine: `new` → `processing` (first statement) → `under_review` (no statement left in
 flight) → `approved` | `declined`; a statement uploaded under review takes the deal back to
