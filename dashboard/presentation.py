@@ -98,6 +98,9 @@ EVENT_TITLES: dict[str, str] = {
     "deal.status_changed": "Status changed",
     "proposed_change": "Decision proposed",
     "deal.decision": "Decision recorded",
+    "proposal.rejected": "Proposal rejected",
+    "deal.rescored": "Deal re-scored",
+    "statement.removed": "Statement removed",
     "batch.document_processed": "Batch document processed",
     "batch.document_failed": "Batch document failed",
     "batch.completed": "Batch finished",
@@ -113,6 +116,9 @@ EVENT_SENTENCES: dict[str, str] = {
     "deal.status_changed": "Status changed from {old_status|statuses} to {new_status|statuses}.",
     "proposed_change": "Suggested decision: {proposed.decision|decisions}. {explanation}",
     "deal.decision": "{decision|decisions} by {decided_by}.",
+    "proposal.rejected": "{rejected_by} rejected the suggested decision.",
+    "deal.rescored": "Health score {previous_score} → {health_score} ({changed_by}): {reason}",
+    "statement.removed": "{removed_by} removed statement {statement_id}.",
     "batch.document_processed": "Document {document_id} processed ({progress} done).",
     "batch.document_failed": "Document {document_id} failed ({progress} done): {error}",
     "batch.completed": "Batch finished: {succeeded} of {total} documents processed, {failed} failed.",
@@ -128,7 +134,10 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "processing.completed",
     "processing.failed",
     "proposed_change",
+    "proposal.rejected",
     "deal.decision",
+    "deal.rescored",
+    "statement.removed",
     "batch.document_processed",
     "batch.document_failed",
     "batch.completed",
@@ -213,6 +222,44 @@ def format_figure(name: str, value: Any) -> str:
     if name in MONEY_FIGURES:
         return f"{Decimal(str(value)):,.2f}"
     return str(value)
+
+
+# A flag's evidence lists at most this many transactions on the page; the API has them all.
+EVIDENCE_LINES = 5
+
+
+def _money(value: Any) -> str:
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def flag_evidence_lines(detail: dict[str, Any]) -> list[str]:
+    """What a flag rests on, one short line per transaction, lender or statement
+    (deals.evidence shapes; docs/underwriting.md, "Flag evidence")."""
+    evidence = detail.get("evidence") or {}
+    lines: list[str] = []
+    for lender in evidence.get("lenders") or []:
+        lines.append(
+            f"{lender['lender']}: {lender['cadence']}, {lender['count']} debits, {_money(lender['total'])} "
+            f"from {lender['first_date']} to {lender['last_date']}"
+        )
+    items = evidence.get("transactions") or []
+    for item in items[:EVIDENCE_LINES]:
+        lines.append(f"{item['date']} {_money(item['amount'])} {item.get('description') or ''}".strip())
+    more = int(evidence.get("transaction_count") or len(items)) - min(len(items), EVIDENCE_LINES)
+    if items and more > 0:
+        lines.append(f"… and {more} more")
+    for statement in evidence.get("statements") or []:
+        if "negative_balance_days" in statement:
+            lines.append(
+                f"Statement {statement['statement_id']}: {statement['negative_balance_days']} days below zero, "
+                f"lowest {_money(statement['lowest_balance'])}"
+            )
+        elif "revenue" in statement:
+            lines.append(
+                f"Statement {statement['statement_id']}: revenue {_money(statement['revenue'])} over "
+                f"{statement['days']} days"
+            )
+    return lines
 
 
 def vocabulary() -> dict[str, Any]:

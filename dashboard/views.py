@@ -153,6 +153,19 @@ def create_deal(request: HttpRequest) -> HttpResponse:
     return redirect("deal-detail", deal_id=deal.pk)
 
 
+def _flags(deal: Deal) -> list[tuple[str, str, list[str]]]:
+    """Each flag's code, label and the lines of evidence it rests on."""
+    details = {detail.get("code"): detail for detail in deal.flag_details or []}
+    return [
+        (
+            code,
+            presentation.FLAG_LABELS.get(code, code),
+            presentation.flag_evidence_lines(details.get(code, {})),
+        )
+        for code in deal.flags or []
+    ]
+
+
 def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
     """The deal's assessment and decision block; also served alone for live refreshes."""
     proposal = deal.open_proposal
@@ -167,7 +180,7 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
         "deal": deal,
         "band": band,
         "band_label": band_label,
-        "flags": [(code, presentation.FLAG_LABELS.get(code, code)) for code in deal.flags or []],
+        "flags": _flags(deal),
         "explanations": deal.explanations or [],
         "warnings": [
             {**warning, "label": presentation.WARNING_LABELS.get(warning["code"], warning["code"])}

@@ -26,6 +26,7 @@ from django.db import DatabaseError, transaction
 
 from api.metrics import STAGE_DURATION
 from deals import services
+from deals.categories import categorize_statement
 from deals.models import Statement
 from deals.parsing import StatementError, extract_document, parse_document
 from deals.underwriting import compute_statement_metrics, screen_transactions
@@ -92,11 +93,15 @@ def _run_stages(job: Job, statement: Statement) -> None:
         if not parsed.transactions:
             raise StatementError("The statement contains no transactions")
     with _stage(job, statement, "screening"):
-        screening = screen_transactions(parsed.transactions)
+        # Categorised once: screening, metrics and the stored rows share one revenue treatment.
+        categories, revenue = categorize_statement(parsed)
+        screening = screen_transactions(parsed.transactions, revenue=revenue)
     with _stage(job, statement, "scoring"):
-        metrics = compute_statement_metrics(parsed)
+        metrics = compute_statement_metrics(parsed, revenue=revenue)
         _test_delay()
-        services.complete_statement(job, statement, parsed, screening, metrics)
+        services.complete_statement(
+            job, statement, parsed, screening, metrics, categories=categories, revenue=revenue
+        )
 
 
 @contextmanager

@@ -7,7 +7,17 @@ from typing import Any
 
 from rest_framework import serializers
 
-from deals.models import Batch, Deal, DealStatus, Decision, ProposedChange, Statement
+from deals.models import (
+    Batch,
+    Deal,
+    DealStatus,
+    Decision,
+    ProposedChange,
+    Statement,
+    Transaction,
+    TransactionCategory,
+)
+from deals.underwriting import FLAG_ORDER
 
 MAX_SIGNED_BIGINT = 2**63 - 1
 
@@ -180,8 +190,20 @@ class DealOut(serializers.ModelSerializer[Deal]):
         }
 
 
+class FlagDetailOut(serializers.Serializer[Any]):
+    """One flag of a deal with what it rests on (docs/underwriting.md, "Flag evidence")."""
+
+    code = serializers.ChoiceField(choices=list(FLAG_ORDER))
+    explanation = serializers.CharField()
+    evidence = serializers.DictField(
+        help_text="The transactions ({id, statement_id, date, amount, description, counterparty}), "
+        "lenders or statements the flag rests on."
+    )
+
+
 class DealDetailOut(DealOut):
     statements = StatementOut(many=True, read_only=True)
+    flag_details = FlagDetailOut(many=True, read_only=True)
     proposal = serializers.SerializerMethodField()
     score = serializers.JSONField(source="score_details", read_only=True)
 
@@ -189,6 +211,7 @@ class DealDetailOut(DealOut):
         fields = [
             *DealOut.Meta.fields,
             "flags",
+            "flag_details",
             "explanations",
             "score",
             "statements",
@@ -239,3 +262,66 @@ class BatchOut(serializers.ModelSerializer[Batch]):
             "completed_at",
         ]
         read_only_fields = fields
+
+
+# --- transactions ----------------------------------------------------------------------------
+
+
+class TransactionListQuery(serializers.Serializer[Any]):
+    statement_id = serializers.IntegerField(min_value=1, max_value=MAX_SIGNED_BIGINT, required=False)
+    category = serializers.ChoiceField(choices=TransactionCategory.choices, required=False)
+    flag = serializers.ChoiceField(choices=list(FLAG_ORDER), required=False)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "date_from" in attrs and "date_to" in attrs and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": ["date_to is before date_from."]})
+        return attrs
+
+
+class TransactionOut(serializers.ModelSerializer[Transaction]):
+    statement_id = serializers.IntegerField(read_only=True)
+    counterparty = serializers.SerializerMethodField()
+    flags = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    def get_counterparty(self, row: Transaction) -> str | None:
+        """null when the file names none (as in flag evidence)."""
+        return row.counterparty or None
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id",
+            "statement_id",
+            "date",
+            "description",
+            "counterparty",
+            "amount",
+            "balance",
+            "category",
+            "flags",
+            "counted_as_revenue",
+            "revenue_override",
+            "revenue_note",
+            "revenue_changed_by",
+            "revenue_changed_at",
+            "row",
+        ]
+        read_only_fields = fields
+
+
+class RevenueCorrectionIn(serializers.Serializer[Any]):
+    counted = serializers.BooleanField()
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate_counted(self, value: Any) -> bool:
+        # DRF's BooleanField also takes "yes"/"1"; the contract says a JSON boolean.
+        if not isinstance(self.initial_data.get("counted"), bool):
+            raise serializers.ValidationError("Must be true or false.")
+        return bool(value)
+
+
+class RevenueCorrectionOut(serializers.Serializer[Any]):
+    transaction = TransactionOut()
+    deal = DealDetailOut()

@@ -1,5 +1,6 @@
 """Deal workflows that span several models: creating deals, taking statements, settling a
-statement's outcome, moving a deal through its statuses, proposals and decisions.
+statement's outcome, moving a deal through its statuses, proposals and decisions, and an
+underwriter's corrections (revenue treatment, removed statements).
 
 Status machine: `new` → `processing` (first statement) → `under_review` (no statement left in
 flight) → `approved` | `declined`; a statement uploaded under review takes the deal back to
@@ -32,6 +33,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from api.errors import ApiError, Conflict
+from deals import ledger
+from deals.evidence import deal_flag_details
 from deals.models import (
     DECIDED_STATUSES,
     IN_FLIGHT_STATEMENT_STATUSES,
@@ -43,6 +46,7 @@ from deals.models import (
     ProposedChange,
     Statement,
     StatementStatus,
+    Transaction,
     statement_upload_path,
 )
 from deals.parsing import ParsedStatement
@@ -380,18 +384,22 @@ def complete_statement(
     parsed: ParsedStatement,
     screening: Screening,
     metrics: StatementMetrics,
+    *,
+    categories: Sequence[str] | None = None,
+    revenue: Sequence[bool] | None = None,
 ) -> Decimal | None:
     """The `completed` boundary: store the statement's results, rescore the deal, settle it.
 
-    Returns the deal's new health score. Raises JobCanceled (cancellation requested during the
-    last stage) or JobLost, in which case nothing is stored.
+    `categories`/`revenue` are the transactions' categories and revenue treatment (computed
+    from `parsed` when not given). Returns the deal's new health score. Raises JobCanceled
+    (cancellation requested during the last stage) or JobLost, in which case nothing is stored.
     """
     with transaction.atomic():
         current = jobs.checkpoint(job)
         deal = Deal.objects.select_for_update(no_key=True).get(pk=statement.deal_id)
         locked = Statement.objects.select_for_update(no_key=True).get(pk=statement.pk)
         batch = _lock_batch(locked)
-        metrics, screening = _record_quality(deal, locked, parsed, metrics, screening)
+        metrics, screening = _record_quality(deal, locked, parsed, metrics, screening, revenue=revenue)
         # Everything but the transactions themselves (rendering 10,000 of them costs ~0.2 s).
         summary = dataclasses.replace(parsed, transactions=()).as_dict()
         del summary["transactions"]
@@ -402,6 +410,10 @@ def complete_statement(
         locked.transaction_count = len(parsed.transactions)
         locked.summary = summary
         locked.metrics = metrics.as_dict()
+        # Stored transactions first: the screening's evidence names them by id.
+        screening = ledger.store_transactions(
+            locked, parsed, screening, categories=categories, revenue=revenue
+        )
         locked.screening = screening.as_dict()
         locked.completed_at = timezone.now()
         locked.save()
@@ -565,6 +577,7 @@ def rescore_deal(deal: Deal) -> HealthScore | None:
     if not inputs:
         deal.health_score = None
         deal.flags = []
+        deal.flag_details = []
         deal.explanations = ["No statement of this deal could be read; the deal waits for documents."]
         deal.recommendation = ""
         deal.score_details = None
@@ -581,6 +594,9 @@ def rescore_deal(deal: Deal) -> HealthScore | None:
     details = score.as_dict()
     deal.health_score = score.score
     deal.flags = list(score.flags)
+    deal.flag_details = deal_flag_details(
+        score, [(statement.pk, m, s) for statement, (m, s) in zip(counted, inputs, strict=True)]
+    )
     deal.explanations = list(score.explanations)
     deal.recommendation = score.recommendation
     deal.score_details = {key: details[key] for key in ("reasons", "components", "figures")}
@@ -589,7 +605,15 @@ def rescore_deal(deal: Deal) -> HealthScore | None:
     return score
 
 
-_SCORE_FIELDS = ["health_score", "flags", "explanations", "recommendation", "score_details", "warnings"]
+_SCORE_FIELDS = [
+    "health_score",
+    "flags",
+    "flag_details",
+    "explanations",
+    "recommendation",
+    "score_details",
+    "warnings",
+]
 
 
 def _propose_decision(deal: Deal) -> ProposedChange:
@@ -636,8 +660,13 @@ def _record_quality(
     parsed: ParsedStatement,
     metrics: StatementMetrics,
     screening: Screening,
+    *,
+    revenue: Sequence[bool] | None = None,
 ) -> tuple[StatementMetrics, Screening]:
     """Set the locked statement's quality fields; return the metrics and screening it counts with.
+
+    `revenue` is the transactions' revenue treatment (as for `complete_statement`); any
+    re-measurement here uses the same treatment as the pipeline's.
 
     Transactions the deal already counts (an earlier statement listing the same ones) are left
     out of this statement's metrics, and a statement that repeats another entirely is marked as
@@ -659,9 +688,11 @@ def _record_quality(
     start, end = statement_period(parsed)
     if not stated_period_is_plausible(parsed):
         # The file's own period is far wider than its data: measure over the transactions'.
-        metrics = compute_statement_metrics(dataclasses.replace(parsed, period_start=start, period_end=end))
+        metrics = compute_statement_metrics(
+            dataclasses.replace(parsed, period_start=start, period_end=end), revenue=revenue
+        )
     if overlap.duplicate_positions and overlap.duplicate_of is None:
-        metrics, screening = _metrics_without(parsed, overlap.duplicate_positions)
+        metrics, screening = _metrics_without(parsed, overlap.duplicate_positions, revenue)
     statement.account_type = parsed.account_type
     statement.currency = (parsed.currency or "")[:8]
     statement.period_start, statement.period_end = start, end
@@ -675,10 +706,11 @@ def _record_quality(
 
 
 def _metrics_without(
-    parsed: ParsedStatement, positions: frozenset[int]
+    parsed: ParsedStatement, positions: frozenset[int], revenue: Sequence[bool] | None
 ) -> tuple[StatementMetrics, Screening]:
     """Metrics and screening of the statement's transactions that are not in `positions`."""
     remaining = tuple(t for i, t in enumerate(parsed.transactions) if i not in positions)
+    kept_revenue = None if revenue is None else [r for i, r in enumerate(revenue) if i not in positions]
     opening = parsed.opening_balance
     if opening is not None:
         # Derived balances start after the dropped rows that come before the first kept one.
@@ -689,7 +721,10 @@ def _metrics_without(
     trimmed = dataclasses.replace(
         parsed, transactions=remaining, opening_balance=opening, period_start=None, period_end=None
     )
-    return compute_statement_metrics(trimmed), screen_transactions(remaining)
+    return (
+        compute_statement_metrics(trimmed, revenue=kept_revenue),
+        screen_transactions(remaining, revenue=kept_revenue),
+    )
 
 
 def _counted_statements(completed: list[Statement]) -> tuple[list[Statement], list[Any], int]:
@@ -789,6 +824,122 @@ def approve_change(organization: Organization, change_id: str, *, resolved_by: s
 def reject_change(organization: Organization, change_id: str, *, resolved_by: str) -> ProposedChange:
     """Discard an open proposal; the deal stays under review for a direct decision."""
     with transaction.atomic():
-        _deal, change = _lock_change(organization, change_id)
+        deal, change = _lock_change(organization, change_id)
         change.resolve(ProposalStatus.REJECTED, resolved_by)
+        publish_event(
+            deal.organization_id,
+            "proposal.rejected",
+            {"change_id": change.pk, "deal_id": deal.pk, "rejected_by": resolved_by},
+        )
     return change
+
+
+# --- corrections under review: revenue treatment, removed statements -----------------------
+
+
+def correct_revenue(
+    organization: Organization,
+    deal_id: int,
+    transaction_id: int,
+    *,
+    counted: bool,
+    note: str = "",
+    changed_by: str,
+) -> Transaction:
+    """Count (or stop counting) one transaction as revenue, then re-measure its statement and
+    re-score the deal (`deal.rescored`). 404 for another organisation's deal or transaction,
+    409 on a decided deal."""
+    with transaction.atomic():
+        deal = _lock_deal(organization, deal_id)
+        _refuse_change_if_decided(deal)
+        # The deal's lock serialises every writer of its transactions (completions included).
+        row = Transaction.objects.filter(deal=deal, pk=transaction_id).first()
+        if row is None:
+            raise ApiError(404, "not_found", "No such transaction.")
+        if counted and row.amount <= 0:
+            raise ApiError(
+                400,
+                "invalid_request",
+                "Only money coming in can count as revenue.",
+                {"counted": ["This transaction is a debit; only a deposit can count as revenue."]},
+            )
+        statement = Statement.objects.select_for_update(no_key=True).get(pk=row.statement_id)
+        row.revenue_override = counted
+        row.counted_as_revenue = counted
+        row.revenue_note = note
+        row.revenue_changed_by = changed_by
+        row.revenue_changed_at = timezone.now()
+        row.save(
+            update_fields=[
+                "revenue_override",
+                "counted_as_revenue",
+                "revenue_note",
+                "revenue_changed_by",
+                "revenue_changed_at",
+            ]
+        )
+        if statement.status == StatementStatus.COMPLETED:
+            ledger.remeasure_statement(statement)
+        treatment = "counted as revenue" if counted else "not counted as revenue"
+        reason = f"Transaction {row.pk} ({row.date.isoformat()}, {row.amount:f}) is now {treatment}"
+        _rescore_after_correction(deal, changed_by=changed_by, reason=reason + (f": {note}" if note else "."))
+    return row
+
+
+def remove_statement(organization: Organization, deal_id: int, statement_id: int, *, removed_by: str) -> Deal:
+    """Delete a statement (its transactions and file with it) so it no longer counts, then
+    re-score the deal. Publishes `statement.removed` and `deal.rescored`. 404 for another
+    organisation's deal or statement; 409 on a decided deal or while the statement is processed."""
+    with transaction.atomic():
+        deal = _lock_deal(organization, deal_id)
+        _refuse_change_if_decided(deal)
+        statement = (
+            Statement.objects.select_for_update(no_key=True).filter(deal=deal, pk=statement_id).first()
+        )
+        if statement is None:
+            raise ApiError(404, "not_found", "No such statement.")
+        if statement.is_in_flight:
+            raise Conflict(
+                "The statement is still being processed; cancel its job or wait for it to finish.",
+                "statement_in_flight",
+            )
+        name = statement.file.name
+        statement.delete()
+        publish_event(
+            deal.organization_id,
+            "statement.removed",
+            {"deal_id": deal.pk, "statement_id": statement_id, "removed_by": removed_by},
+        )
+        _rescore_after_correction(
+            deal, changed_by=removed_by, reason=f"Statement {statement_id} was removed from the deal."
+        )
+        if name:
+            transaction.on_commit(lambda: default_storage.delete(name))
+    return deal
+
+
+def _refuse_change_if_decided(deal: Deal) -> None:
+    if deal.is_decided:
+        raise Conflict(f"The deal is already {deal.status}; its score can no longer change.", "deal_decided")
+
+
+def _rescore_after_correction(deal: Deal, *, changed_by: str, reason: str) -> None:
+    """Re-score a locked deal after an underwriter's correction and say so (`deal.rescored`); a
+    deal under review gets a fresh proposal in place of the pending one."""
+    previous = deal.health_score
+    rescore_deal(deal)
+    publish_event(
+        deal.organization_id,
+        "deal.rescored",
+        {
+            "deal_id": deal.pk,
+            "health_score": _score_number(deal.health_score),
+            "previous_score": _score_number(previous),
+            "changed_by": changed_by,
+            "reason": reason,
+        },
+    )
+    if deal.status == DealStatus.UNDER_REVIEW:
+        _propose_decision(deal)
+    else:
+        _supersede_open_proposal(deal)

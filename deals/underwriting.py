@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any, Literal, get_args
 
+from deals.categories import (
+    EventKind,
+    categorize_all,
+    categorize_statement,
+    classify_event,
+    lender_name,
+    revenue_mask,
+)
 from deals.parsing.statement import ParsedStatement, Transaction, money_str
 
 # --- Thresholds and weights (docs/underwriting.md, "Constants") ---------------------------------
@@ -66,29 +73,6 @@ FlagCode = Literal[
 ]
 # Flags are reported in the order FlagCode lists them.
 FLAG_ORDER: tuple[FlagCode, ...] = get_args(FlagCode)
-EventKind = Literal["nsf", "overdraft", "returned_item"]
-
-# Checked in this order; a transaction counts as one event of the first kind it matches.
-_EVENT_PATTERNS: tuple[tuple[EventKind, re.Pattern[str]], ...] = (
-    ("nsf", re.compile(r"\bNSF\b|NON[- ]?SUFFICIENT|INSUFFICIENT\s+FUNDS?", re.I)),
-    (
-        "returned_item",
-        re.compile(
-            r"\bRETURN(?:ED)?\s+(?:ITEM|CHECK|CHEQUE|ACH|PAYMENT|DEPOSIT|DEBIT)\b|\bITEM\s+RETURNED\b"
-            r"|\bACH\s+RETURN\b|\bUNPAID\s+ITEM\b|\bRETURNED\s+DEPOSITED\s+ITEM\b",
-            re.I,
-        ),
-    ),
-    ("overdraft", re.compile(r"\bOVERDRAFT\b|\bOVERDRAWN\b|\bO/D\b|\bOD\s+(?:FEE|CHARGE)\b", re.I)),
-)
-_LENDER_WORD = re.compile(r"^(?:FUNDING|CAPITAL|ADVANCES?|LENDING|LENDERS?|LOANS?|FINANCING|FUNDERS?|MCA)$")
-# Words banks put around the counterparty of an ACH debit; they are not part of its name.
-_NOISE = (
-    "ACH DEBIT DEBITS PAYMENT PAYMENTS PMT PYMT WITHDRAWAL ELECTRONIC ONLINE PPD CCD WEB TEL ID CO COID"
-    " DES DESCR ENTRY ORIG INDN TRN TRACE EDI EFT PREAUTHORIZED PRE AUTH RECURRING TO FROM LLC INC CORP"
-    " LTD THE OF NAME"
-)
-_NOISE_WORDS = frozenset(_NOISE.split())
 
 
 def _round(value: Decimal, unit: Decimal) -> Decimal:
@@ -107,43 +91,28 @@ def _fmt(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def classify_event(description: str) -> EventKind | None:
-    """The NSF/overdraft/returned-item kind a transaction's description names, if any."""
-    for kind, pattern in _EVENT_PATTERNS:
-        if pattern.search(description):
-            return kind
-    return None
-
-
-def lender_name(description: str) -> str | None:
-    """The lender a debit pays ("ACH DEBIT XYZ FUNDING LLC 0412" → "XYZ FUNDING"), or None.
-
-    The name is the lender word ("FUNDING", "CAPITAL", ...) and up to two words before it, after
-    dropping digits and the words banks wrap around ACH counterparties.
-    """
-    words = [w for w in re.sub(r"[^A-Z]+", " ", description.upper()).split() if w not in _NOISE_WORDS]
-    for index, word in enumerate(words):
-        if _LENDER_WORD.match(word):
-            return " ".join(words[max(0, index - 2) : index + 1])
-    return None
-
-
 # --- Screening -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One red flag with the transactions that show it."""
+    """One red flag with the transactions that show it.
+
+    `evidence` is filled when the statement's transactions are stored (deals.evidence), so it
+    can name them by id; screening itself leaves it empty.
+    """
 
     code: FlagCode
     explanation: str
     transactions: tuple[Transaction, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "explanation": self.explanation,
             "transactions": [t.as_dict() for t in self.transactions],
+            "evidence": self.evidence,
         }
 
 
@@ -233,6 +202,13 @@ def find_lender_debits(transactions: Iterable[Transaction]) -> tuple[LenderDebit
     return tuple(sorted(found, key=lambda lender: (-lender.total, lender.lender)))
 
 
+def _revenue_only(transactions: Sequence[Transaction], revenue: Sequence[bool] | None) -> list[Transaction]:
+    """The transactions that count as revenue (the revenue definition lives in deals.categories)."""
+    mask = revenue if revenue is not None else revenue_mask(transactions, categorize_all(transactions))
+    # Only money in can be revenue, whatever a mask says.
+    return [t for t, counted in zip(transactions, mask, strict=True) if counted and t.amount > 0]
+
+
 def _largest_deposit(transactions: Iterable[Transaction]) -> tuple[Transaction | None, Decimal]:
     largest: Transaction | None = None
     total = Decimal(0)
@@ -244,8 +220,14 @@ def _largest_deposit(transactions: Iterable[Transaction]) -> tuple[Transaction |
     return largest, total
 
 
-def screen_transactions(transactions: Sequence[Transaction]) -> Screening:
-    """Find NSF/overdraft/returned-item events, recurring lender debits and deposit concentration."""
+def screen_transactions(
+    transactions: Sequence[Transaction], *, revenue: Sequence[bool] | None = None
+) -> Screening:
+    """Find NSF/overdraft/returned-item events, recurring lender debits and deposit concentration.
+
+    `revenue` says which transactions count as revenue (deals.categories, one per transaction);
+    concentration is measured on those. Without it, the default categories decide.
+    """
     events: dict[EventKind, list[Transaction]] = {"nsf": [], "overdraft": [], "returned_item": []}
     for t in transactions:
         kind = classify_event(t.description)
@@ -274,17 +256,19 @@ def screen_transactions(transactions: Sequence[Transaction]) -> Screening:
             f"{lender.cadence} debits to {lender.lender} ({lender.count} debits, {_fmt(lender.total)} total)"
             for lender in lenders
         )
+        recurring = {lender.lender for lender in lenders}
         findings.append(
             Finding(
                 "loan_stacking",
                 f"Recurring {described}: an existing financing position, so a new advance would stack on it.",
+                tuple(t for t in transactions if t.amount < 0 and lender_name(t.description) in recurring),
             )
         )
     if len(lenders) >= DECLINE_MIN_LENDERS:
         findings.append(
             Finding("multiple_lenders", f"{len(lenders)} lenders are being repaid at the same time.")
         )
-    largest, total = _largest_deposit(transactions)
+    largest, total = _largest_deposit(_revenue_only(transactions, revenue))
     if largest is not None and largest.amount / total > CONCENTRATION_SHARE:
         share = _round(largest.amount / total * 100, ONE_DECIMAL)
         findings.append(
@@ -335,6 +319,9 @@ class StatementMetrics:
     lender_debit_count: int
     lender_debit_total: Decimal
     lenders: tuple[str, ...]
+    # Money in that is not revenue (own transfers, lender funding, …); defaulted for metrics
+    # stored before revenue was told apart from deposits.
+    non_revenue_deposits: Decimal = Decimal(0)
 
     @property
     def event_count(self) -> int:
@@ -366,6 +353,7 @@ class StatementMetrics:
             "lender_debit_count": self.lender_debit_count,
             "lender_debit_total": money_str(self.lender_debit_total),
             "lenders": list(self.lenders),
+            "non_revenue_deposits": money_str(self.non_revenue_deposits),
         }
 
 
@@ -440,6 +428,7 @@ def _months(start: datetime.date, end: datetime.date) -> list[str]:
 def compute_metrics(
     transactions: Sequence[Transaction],
     *,
+    revenue: Sequence[bool] | None = None,
     opening_balance: Decimal | None = None,
     period_start: datetime.date | None = None,
     period_end: datetime.date | None = None,
@@ -448,18 +437,22 @@ def compute_metrics(
 
     The period runs from the earlier of `period_start` and the first transaction to the later of
     `period_end` and the last one. `opening_balance` seeds derived balances when the file has none.
+    Deposits are the revenue deposits: `revenue` says which transactions count (one flag per
+    transaction, see deals.categories); without it the default categories decide.
     Raises ValueError for an empty statement (parsing never returns one).
     """
     if not transactions:
         raise ValueError("a statement needs at least one transaction")
+    counted = {id(t) for t in _revenue_only(transactions, revenue)}
     ordered = sorted(transactions, key=lambda t: t.date)  # stable: keeps the file's order in a day
     start = min(ordered[0].date, period_start or ordered[0].date)
     end = max(ordered[-1].date, period_end or ordered[-1].date)
     days = (end - start).days + 1
     balances, starting, derived = _daily_balances(ordered, start, days, opening_balance)
 
-    deposits = [t for t in ordered if t.amount > 0]
+    deposits = [t for t in ordered if id(t) in counted]
     total_deposits = sum((t.amount for t in deposits), Decimal(0))
+    all_credits = sum((t.amount for t in ordered if t.amount > 0), Decimal(0))
     monthly = dict.fromkeys(_months(start, end), Decimal(0))
     for t in deposits:
         monthly[t.date.strftime("%Y-%m")] += t.amount
@@ -491,13 +484,23 @@ def compute_metrics(
         lender_debit_count=sum(lender.count for lender in lenders),
         lender_debit_total=_round(sum((lender.total for lender in lenders), Decimal(0)), CENT),
         lenders=tuple(lender.lender for lender in lenders),
+        non_revenue_deposits=_round(all_credits - total_deposits, CENT),
     )
 
 
-def compute_statement_metrics(statement: ParsedStatement) -> StatementMetrics:
-    """`compute_metrics` with the opening balance and period a parsed file states."""
+def compute_statement_metrics(
+    statement: ParsedStatement, *, revenue: Sequence[bool] | None = None
+) -> StatementMetrics:
+    """`compute_metrics` with the opening balance, period and account type a parsed file states.
+
+    `revenue`: which transactions count as revenue (from `categorize_statement`, or corrected
+    by an underwriter); by default the statement's own categories decide.
+    """
+    if revenue is None:
+        revenue = categorize_statement(statement)[1]
     return compute_metrics(
         statement.transactions,
+        revenue=revenue,
         opening_balance=statement.opening_balance,
         period_start=statement.period_start,
         period_end=statement.period_end,

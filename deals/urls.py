@@ -27,6 +27,19 @@ urlpatterns = [
     path("deals", views.DealListView.as_view(), name="deals"),
     path("deals/<deal_id:deal_id>", views.DealDetailView.as_view(), name="deal"),
     path("deals/<deal_id:deal_id>/statements", views.DealStatementsView.as_view(), name="deal-statements"),
+    path(
+        "deals/<deal_id:deal_id>/statements/<deal_id:statement_id>",
+        views.DealStatementView.as_view(),
+        name="deal-statement",
+    ),
+    path(
+        "deals/<deal_id:deal_id>/transactions", views.DealTransactionsView.as_view(), name="deal-transactions"
+    ),
+    path(
+        "deals/<deal_id:deal_id>/transactions/<deal_id:transaction_id>/revenue",
+        views.TransactionRevenueView.as_view(),
+        name="transaction-revenue",
+    ),
     path("deals/<deal_id:deal_id>/decision", views.DealDecisionView.as_view(), name="deal-decision"),
     path("changes/<prefixed_id:change_id>/approve", views.ChangeApproveView.as_view(), name="change-approve"),
     path("changes/<prefixed_id:change_id>/reject", views.ChangeRejectView.as_view(), name="change-reject"),

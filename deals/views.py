@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -23,7 +24,7 @@ from api.errors import ApiError
 from api.idempotency import idempotent
 from api.logging import request_id_var
 from deals import services
-from deals.models import Batch, Deal, Statement
+from deals.models import Batch, Deal, Statement, Transaction
 from deals.serializers import (
     BatchIn,
     BatchOut,
@@ -33,7 +34,11 @@ from deals.serializers import (
     DealOut,
     DecisionIn,
     ProposalOut,
+    RevenueCorrectionIn,
+    RevenueCorrectionOut,
     StatementAcceptedOut,
+    TransactionListQuery,
+    TransactionOut,
 )
 
 # Multipart framing around the file (boundaries, part headers, the other fields).
@@ -266,3 +271,80 @@ class BatchDetailView(APIView):
         if batch is None:
             raise ApiError(404, "not_found", "No such batch.")
         return Response(BatchOut(batch).data)
+
+
+# --- transactions, revenue corrections, removed statements ---------------------------------
+
+
+class DealTransactionsView(ListAPIView[Transaction]):
+    """`GET /deals/{id}/transactions`: the stored transactions of the deal's statements, in date
+    order; filters `statement_id`, `category`, `flag`, `date_from`, `date_to` (inclusive)."""
+
+    serializer_class = TransactionOut
+
+    @extend_schema(parameters=[TransactionListQuery])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Transaction]:
+        organization = get_actor(self.request).organization
+        deal_id = self.kwargs["deal_id"]
+        if not Deal.objects.filter(organization=organization, pk=deal_id).exists():
+            raise ApiError(404, "not_found", "No such deal.")
+        query = TransactionListQuery(data=self.request.query_params)
+        if not query.is_valid():
+            raise _invalid(query.errors)
+        params = query.validated_data
+        rows = Transaction.objects.filter(deal_id=deal_id)
+        if "statement_id" in params:
+            rows = rows.filter(statement_id=params["statement_id"])
+        if "category" in params:
+            rows = rows.filter(category=params["category"])
+        if "flag" in params:
+            rows = rows.filter(_has_flag(params["flag"]))
+        if "date_from" in params:
+            rows = rows.filter(date__gte=params["date_from"])
+        if "date_to" in params:
+            rows = rows.filter(date__lte=params["date_to"])
+        return rows.order_by("date", "statement_id", "position")
+
+
+def _has_flag(flag: str) -> Q:
+    if connection.features.supports_json_field_contains:
+        return Q(flags__contains=[flag])
+    # SQLite (embedded mode) has no JSON containment; flag codes are plain words, so the quoted
+    # code inside the stored array's text is an exact element match.
+    return Q(flags__icontains=f'"{flag}"')
+
+
+class TransactionRevenueView(APIView):
+    """`POST /deals/{id}/transactions/{tx_id}/revenue` `{"counted", "note"?}`: an underwriter's
+    revenue treatment of one transaction; the deal is re-scored (`deal.rescored`)."""
+
+    @extend_schema(request=RevenueCorrectionIn, responses=RevenueCorrectionOut)
+    def post(self, request: Request, deal_id: int, transaction_id: int) -> Response:
+        body = RevenueCorrectionIn(data=request.data)
+        if not body.is_valid():
+            raise _invalid(body.errors)
+        organization, label, _ = _actor_context(request)
+        row = services.correct_revenue(
+            organization,
+            deal_id,
+            transaction_id,
+            counted=body.validated_data["counted"],
+            note=body.validated_data["note"],
+            changed_by=label,
+        )
+        out = {"transaction": row, "deal": _deal_detail(organization, deal_id)}
+        return Response(RevenueCorrectionOut(out).data)
+
+
+class DealStatementView(APIView):
+    """`DELETE /deals/{id}/statements/{statement_id}`: take a statement out of the deal and its
+    score (`statement.removed`, `deal.rescored`); 409 on a decided deal."""
+
+    @extend_schema(request=None, responses={200: DealDetailOut})
+    def delete(self, request: Request, deal_id: int, statement_id: int) -> Response:
+        organization, label, _ = _actor_context(request)
+        services.remove_statement(organization, deal_id, statement_id, removed_by=label)
+        return Response(DealDetailOut(_deal_detail(organization, deal_id)).data)

@@ -38,6 +38,12 @@ def test_rejecting_the_proposal_leaves_the_deal_for_a_decision(
     underwriter_client.post(f"/changes/{change.pk}/reject")
     reviewed_deal.refresh_from_db()
     assert reviewed_deal.status == DealStatus.UNDER_REVIEW
+    rejected = Event.objects.get(type="proposal.rejected")
+    assert rejected.data["change_id"] == change.pk
+    assert rejected.data["deal_id"] == reviewed_deal.pk
+    assert rejected.data["rejected_by"] == underwriter.email
+    assert rejected.deal_id == reviewed_deal.pk
+    assert rejected.in_org_feed
     page = underwriter_client.get(f"/deals/{reviewed_deal.pk}").content.decode()
     assert f"The suggestion was rejected by {underwriter.email}." in page
     assert "Record decision" in page

@@ -39,7 +39,9 @@ def test_rejecting_discards_the_proposal(api, change):
     assert response.json()["status"] == "rejected"
     change.deal.refresh_from_db()
     assert change.deal.status == DealStatus.UNDER_REVIEW
-    assert not Event.objects.exists()
+    assert [
+        (e.type, e.data["change_id"], e.data["deal_id"], e.data["rejected_by"]) for e in Event.objects.all()
+    ] == [("proposal.rejected", change.pk, change.deal_id, "api_key:test")]
     # The deal can still be decided directly.
     decided = api.post(f"/api/v1/deals/{change.deal_id}/decision", {"decision": "declined"}, format="json")
     assert decided.status_code == 200
@@ -83,3 +85,15 @@ def test_it_needs_the_write_scope(org, change, make_key):
 
 def test_a_malformed_change_id_is_not_found(api):
     assert api.post("/api/v1/changes/ch_%00/approve").status_code == 404
+
+
+def test_a_rejection_is_on_the_deal_and_org_feeds(api, change):
+    assert api.post(f"/api/v1/changes/{change.pk}/reject").status_code == 200
+    for query in (f"deal_id={change.deal_id}", ""):
+        log = api.get(f"/api/v1/events/log?type=proposal.rejected&{query}").json()["results"]
+        assert [(e["type"], e["data"]["change_id"], e["data"]["rejected_by"]) for e in log] == [
+            ("proposal.rejected", change.pk, "api_key:test")
+        ]
+    stored = Event.objects.get(type="proposal.rejected")
+    assert stored.deal_id == change.deal_id
+    assert stored.in_org_feed

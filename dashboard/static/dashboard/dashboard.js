@@ -462,6 +462,20 @@
         announce(describe("deal.decision", data));
         refreshReview();
       },
+      "proposal.rejected": function (data) {
+        announce(describe("proposal.rejected", data));
+        refreshReview();
+      },
+      "deal.rescored": function (data) {
+        setScoreBadge($("#deal-score [data-score-badge]"), data.health_score);
+        announce(describe("deal.rescored", data));
+        refreshReview();
+      },
+      "statement.removed": function (data) {
+        const row = list.querySelector('[data-statement-id="' + data.statement_id + '"]');
+        if (row) row.remove();
+        announce(describe("statement.removed", data));
+      },
     };
 
     new LiveFeed({
