@@ -132,6 +132,14 @@ def test_it_refuses_a_page_count_bomb_before_reading_any_page():
     assert error.value.reason == "The PDF has more than 300 pages"
 
 
+def test_it_still_reads_the_text_before_the_damage_in_a_broken_stream():
+    # A deflate stream cut short (no final block, no checksum): zlib refuses it, and the lenient
+    # fallback keeps what precedes the cut, as pdfminer's own fallback did, within the budget.
+    whole = zlib.compress(LINE + b" " * 200_000, 9)
+    statement = parse_document(extract_document(document(1, whole[:-20], deflated=True)))
+    assert [t.description for t in statement.transactions] == ["ACH DEPOSIT STRIPE"]
+
+
 def test_it_reads_a_normal_pdf_with_the_same_machinery():
     statement = parse_document(extract_document(document(3, LINE, deflated=False)))
     assert len(statement.transactions) == 3
