@@ -168,6 +168,35 @@ def test_it_parses_a_normal_file_in_the_child_process():
     assert statement.transactions
 
 
+@pytest.mark.django_db
+def test_it_keeps_the_job_time_limit_when_jobs_run_without_celery(
+    api, org, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from deals import pipeline
+    from deals.models import Deal, Statement, StatementStatus
+    from tests.jobs.factories import upload
+
+    # The embedded runner calls the task directly (no Celery time limit); one stage overruns.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 1
+    screen = pipeline.screen_transactions
+
+    def slow_screening(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.2)
+        return screen(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "screen_transactions", slow_screening)
+    deal = Deal.objects.create(organization=org, business_name="Bolt")
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = api.post(
+            f"/api/v1/deals/{deal.pk}/statements",
+            {"file": upload("a.csv", healthy_csv())},
+            format="multipart",
+        ).json()
+    statement = Statement.objects.get(pk=accepted["statement_id"])
+    assert (statement.status, statement.error) == (StatementStatus.FAILED, pipeline.TIME_LIMIT_REASON)
+
+
 # --- The whole product, both modes -----------------------------------------------------------
 
 
