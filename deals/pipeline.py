@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -28,7 +28,9 @@ from api.metrics import STAGE_DURATION
 from deals import services
 from deals.categories import categorize_statement
 from deals.models import Statement
-from deals.parsing import StatementError, extract_document, parse_document
+from deals.parsing import ParsedStatement, StatementError
+from deals.parsing.limits import MB, ParseLimits
+from deals.parsing.sandbox import SandboxedParse
 from deals.underwriting import compute_statement_metrics, screen_transactions
 from jobs.models import Job
 from jobs.services import MAX_ATTEMPTS, JobCanceled, JobLost, fail_job, running
@@ -85,18 +87,39 @@ def process_statement(job: Job) -> None:
         logger.warning("Job %s is no longer ours; stopping without side effects", job.pk)
 
 
+def parse_limits(time_left: float | None = None) -> ParseLimits:
+    """The budgets an uploaded file is read within, from the settings (and the job's time left)."""
+    seconds = settings.PARSE_TIME_LIMIT_SECONDS
+    if time_left is not None:
+        seconds = max(1.0, min(seconds, time_left))
+    return ParseLimits(
+        max_pdf_pages=settings.PDF_MAX_PAGES,
+        max_inflated_bytes=settings.PDF_MAX_INFLATED_MB * MB,
+        max_stream_inflated_bytes=settings.PDF_MAX_STREAM_INFLATED_MB * MB,
+        memory_bytes=settings.PARSE_MEMORY_LIMIT_MB * MB,
+        time_seconds=seconds,
+    )
+
+
 def _run_stages(job: Job, statement: Statement) -> None:
-    with _stage(job, statement, "extracting_text"):
-        document = extract_document(services.read_statement_file(statement))
-    with _stage(job, statement, "parsing"):
-        parsed = parse_document(document)
-        if not parsed.transactions:
-            raise StatementError("The statement contains no transactions")
-    with _stage(job, statement, "screening"):
+    # Celery enforces JOB_TIME_LIMIT_SECONDS on a worker; the embedded runner cannot stop a
+    # thread, so the same soft limit is checked at every stage boundary and bounds the reading.
+    deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT
+    with ExitStack() as child:
+        with _stage(job, statement, "extracting_text", deadline):
+            # The untrusted file is read in a child process with hard limits; it reports once the
+            # text is extracted and again once it is parsed, and is killed if this block is left
+            # early (cancellation, the task's time limit).
+            limits = parse_limits(time_left=deadline - time.monotonic())
+            reading = child.enter_context(SandboxedParse(services.read_statement_file(statement), limits))
+            reading.extracted()
+        with _stage(job, statement, "parsing", deadline):
+            parsed = parse_document(reading)
+    with _stage(job, statement, "screening", deadline):
         # Categorised once: screening, metrics and the stored rows share one revenue treatment.
         categories, revenue = categorize_statement(parsed)
         screening = screen_transactions(parsed.transactions, revenue=revenue)
-    with _stage(job, statement, "scoring"):
+    with _stage(job, statement, "scoring", deadline):
         metrics = compute_statement_metrics(parsed, revenue=revenue)
         _test_delay()
         services.complete_statement(
@@ -104,9 +127,19 @@ def _run_stages(job: Job, statement: Statement) -> None:
         )
 
 
+def parse_document(reading: SandboxedParse) -> ParsedStatement:
+    """The "parsing" stage: wait for the child's statement, which must hold transactions."""
+    parsed = reading.parsed()
+    if not parsed.transactions:
+        raise StatementError("The statement contains no transactions")
+    return parsed
+
+
 @contextmanager
-def _stage(job: Job, statement: Statement, stage: str) -> Iterator[None]:
+def _stage(job: Job, statement: Statement, stage: str, deadline: float) -> Iterator[None]:
     _test_delay()
+    if time.monotonic() > deadline:
+        raise SoftTimeLimitExceeded()
     services.begin_stage(job, statement, stage, STAGES[stage])
     started = time.perf_counter()
     try:

@@ -10,6 +10,7 @@ import logging
 
 from deals.parsing.delimited import parse_csv
 from deals.parsing.extract import extract_document as _extract_document
+from deals.parsing.limits import DEFAULT_LIMITS, ParseLimits
 from deals.parsing.ofx import parse_ofx
 from deals.parsing.pdf import parse_pdf
 from deals.parsing.statement import ExtractedDocument, ParsedStatement, StatementError, Transaction
@@ -31,10 +32,10 @@ logger = logging.getLogger(__name__)
 _PARSERS = {"csv": parse_csv, "ofx": parse_ofx, "pdf": parse_pdf}
 
 
-def extract_document(data: bytes) -> ExtractedDocument:
+def extract_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> ExtractedDocument:
     """Recognise the file by its content and decode it to text; raises StatementError."""
     try:
-        return _extract_document(data)
+        return _extract_document(data, limits)
     except StatementError:
         raise
     except Exception as exc:

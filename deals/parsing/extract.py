@@ -6,18 +6,22 @@ The file name is never consulted: uploads are named by users, and an .exe rename
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 
 import pdfplumber
-from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfpage import PDFPage
+from pdfminer.pdfparser import PDFParser
 
+from deals.parsing import pdf_streams
+from deals.parsing.limits import DEFAULT_LIMITS, ParseLimits
 from deals.parsing.statement import ExtractedDocument, StatementError
 
 logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
-MAX_PDF_PAGES = 300
 UNSUPPORTED = "Unsupported file format"
 
 # Binary formats people upload by mistake; recognising them early gives the plain reason
@@ -48,8 +52,10 @@ _SEPARATORS = (",", ";", "\t", "|")
 _WINDOWS_CODEPAGES = ("cp1252", "cp1250")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
+pdf_streams.install()
 
-def extract_document(data: bytes) -> ExtractedDocument:
+
+def extract_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> ExtractedDocument:
     """Detect the file type by content and decode it; raises StatementError for anything else."""
     if not data.strip():
         raise StatementError("The file is empty")
@@ -57,7 +63,7 @@ def extract_document(data: bytes) -> ExtractedDocument:
         raise StatementError(f"The file is too large (the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB)")
     # The PDF spec lets the header start anywhere in the first 1024 bytes.
     if b"%PDF-" in data[:1024]:
-        return _extract_pdf(data)
+        return _extract_pdf(data, limits)
     head = data[:16].lstrip(b"\xef\xbb\xbf")
     if any(head.startswith(signature) for signature in _BINARY_SIGNATURES):
         raise StatementError(UNSUPPORTED)
@@ -147,26 +153,40 @@ def _has_separated_lines(text: str) -> bool:
     return any(sep in line for line in lines for sep in _SEPARATORS)
 
 
-def _extract_pdf(data: bytes) -> ExtractedDocument:
-    try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            page_count = len(pdf.pages)
-            if page_count > MAX_PDF_PAGES:
-                raise StatementError(f"The PDF has more than {MAX_PDF_PAGES} pages")
-            pages = [page.extract_text() or "" for page in pdf.pages]
-    except StatementError:
-        raise
-    except Exception as exc:
-        # pdfminer reports encryption and damage with many exception types, often wrapped.
-        cause = exc.args[0] if exc.args else exc
-        if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError) or isinstance(
-            exc, PDFPasswordIncorrect | PDFEncryptionError
-        ):
-            raise StatementError("The PDF is password-protected") from exc
-        logger.info("unreadable PDF: %r", exc)
-        raise StatementError("The PDF file is damaged or could not be read") from exc
+def _extract_pdf(data: bytes, limits: ParseLimits) -> ExtractedDocument:
+    with pdf_streams.inflate_budget(limits) as budget:
+        try:
+            page_count = count_pdf_pages(data, limits.max_pdf_pages)
+            if page_count > limits.max_pdf_pages:
+                raise StatementError(limits.too_many_pages())
+            with pdfplumber.open(io.BytesIO(data)) as pdf:
+                pages = [page.extract_text() or "" for page in pdf.pages]
+        except StatementError:
+            raise
+        except Exception as exc:
+            if budget.exceeded:
+                # pdfplumber wraps what the bounded decoders raise in its own exception type.
+                raise StatementError(budget.exceeded) from exc
+            # pdfminer reports encryption and damage with many exception types, often wrapped.
+            cause = exc.args[0] if exc.args else exc
+            if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError) or isinstance(
+                exc, PDFPasswordIncorrect | PDFEncryptionError
+            ):
+                raise StatementError("The PDF is password-protected") from exc
+            logger.info("unreadable PDF: %r", exc)
+            raise StatementError("The PDF file is damaged or could not be read") from exc
     if page_count == 0:
         raise StatementError("The PDF has no pages")
     if not any(page.strip() for page in pages):
         raise StatementError("PDF has no text layer")
     return ExtractedDocument(format="pdf", text="\n".join(pages), page_count=page_count)
+
+
+def count_pdf_pages(data: bytes, stop_after: int) -> int:
+    """Pages in the PDF's page tree, counting no further than `stop_after` + 1.
+
+    Only the page tree is walked (no content is read), so a 20,000-page file is refused after
+    a few hundred dictionaries instead of after laying out every page.
+    """
+    document = PDFDocument(PDFParser(io.BytesIO(data)))
+    return sum(1 for _ in itertools.islice(PDFPage.create_pages(document), stop_after + 1))
