@@ -58,8 +58,13 @@ def _decoded_name(name: str) -> str:
     return name.strip().lower()
 
 
+def is_secret_param(name: str) -> bool:
+    """Whether a query or form parameter of this name (encoded or not) carries a credential."""
+    return _decoded_name(name) in SECRET_PARAMS
+
+
 def _redact_param(match: re.Match[str]) -> str:
-    if _decoded_name(match["name"]) in SECRET_PARAMS:
+    if is_secret_param(match["name"]):
         return f"{match['lead']}{match['name']}={REDACTED}"
     return match.group(0)
 

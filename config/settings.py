@@ -257,6 +257,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
+# Error reports (the DEBUG page, error e-mails) with keys redacted like the logs.
+DEFAULT_EXCEPTION_REPORTER = "api.error_reports.RedactingExceptionReporter"
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login"

@@ -40,7 +40,9 @@ document.addEventListener("securitypolicyviolation", (event) => {
 def served() -> Iterator[tuple[Stack, str, list[str]]]:
     with embedded_stack() as stack:
         base = stack.start_web("uvicorn")
-        line = next(line for line in stack.manage("shell", "-c", SEED).splitlines() if line.startswith("ids "))
+        line = next(
+            line for line in stack.manage("shell", "-c", SEED).splitlines() if line.startswith("ids ")
+        )
         ids = line.split()[1:]
         yield stack, base, ids
 
@@ -51,7 +53,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
         yield launched
         launched.close()
 

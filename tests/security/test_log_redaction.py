@@ -4,9 +4,12 @@ however the request spells the parameter, in both log formats."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import pytest
+from django.test import RequestFactory
+from django.views.debug import get_exception_reporter_class
 from uvicorn.protocols.utils import get_path_with_query_string
 
 from tests.log_leaks import leaked_keys
@@ -85,3 +88,19 @@ def test_it_redacts_percent_encoded_key_parameters(api_key: str, log_output: Log
     assert "/api/v1/events/deals/999999" in log_output.text
     assert "[redacted]" in log_output.text
     _assert_no_key(log_output, api_key)
+
+
+def test_it_keeps_keys_out_of_error_reports(api_key: str) -> None:
+    request = RequestFactory().get(f"/api/v1/events?token={api_key}&api%5Fkey={api_key}&page=2")
+    raw = api_key  # a local variable holding a key, as in accounts.auth
+    try:
+        raise RuntimeError(f"refused {raw}")
+    except RuntimeError:
+        reporter_class: Any = get_exception_reporter_class(request)
+        reporter = reporter_class(request, *sys.exc_info())
+        reports = [reporter.get_traceback_text(), reporter.get_traceback_html()]
+
+    for report in reports:
+        assert "refused dsk_live_" in report  # the report is there, with the key's prefix only
+        assert api_key[9:] not in report
+        assert not leaked_keys(report)

@@ -38,7 +38,7 @@ def _send_endless_chunked_body(base: str, path: str, give_up_after: int) -> tupl
     sent = 0
     chunk = b"x" * (64 * 1024)
     frame = b"%x\r\n%s\r\n" % (len(chunk), chunk)
-    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+    with socket.create_connection((url.hostname, url.port or 80), timeout=10) as sock:
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: {url.hostname}\r\nContent-Type: application/zip\r\n"
             "Transfer-Encoding: chunked\r\n\r\n".encode()
