@@ -13,10 +13,10 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Organization
-from tests.log_leaks import KeyLeakDetector, attach, masked
+from tests.log_leaks import DETECTOR, attach, masked
 
 # Every log line of the run goes through this detector; a key in any of them fails the run.
-LOG_KEY_DETECTOR = KeyLeakDetector()
+LOG_KEY_DETECTOR = DETECTOR
 
 
 def _reachable(url: str, default_port: int) -> bool:

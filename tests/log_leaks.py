@@ -69,6 +69,12 @@ class KeyLeakDetector(logging.Filter):
                 self.leaks.append((name, line))
         return True
 
+    def inspect_output(self, source: str, output: str) -> None:
+        """Check what a server or worker process the tests started wrote (its own logging)."""
+        for line in output.splitlines():
+            if leaked_keys(line):
+                self.leaks.append((source, line))
+
 
 def console_handlers() -> list[logging.Handler]:
     """The handlers the LOGGING setting installed (they carry the redaction filter)."""
@@ -94,3 +100,8 @@ def attach(detector: KeyLeakDetector) -> int:
             handler.removeFilter(detector)
         handler.addFilter(detector)
     return len(handlers)
+
+
+#: The run's detector: on the in-process handler, and given the output of every process
+#: an end-to-end stack started (tests/e2e/stack.py).
+DETECTOR = KeyLeakDetector()

@@ -54,3 +54,14 @@ def test_it_watches_every_configured_handler() -> None:
     logging.getLogger("uvicorn.access").info('%s - "%s %s"', "1.2.3.4", "GET", f"/?api%5Fkey={KEY}")
     assert LOG_KEY_DETECTOR.records_seen == seen + 2
     assert len(LOG_KEY_DETECTOR.leaks) == leaks
+
+
+def test_it_checks_what_started_processes_wrote() -> None:
+    detector = KeyLeakDetector()
+    detector.inspect_output(
+        "web-uvicorn", f'INFO: 127.0.0.1 - "GET /api/v1/events?token={KEY} HTTP/1.1" 200\nok'
+    )
+    detector.inspect_output(
+        "web-uvicorn", 'INFO: 127.0.0.1 - "GET /api/v1/events?token=[redacted] HTTP/1.1" 200'
+    )
+    assert [source for source, _ in detector.leaks] == ["web-uvicorn"]
