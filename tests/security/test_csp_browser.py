@@ -25,6 +25,7 @@ Membership.objects.create(user=user, organization=org, role="underwriter")
 deal = Deal.objects.create(organization=org, business_name="Policy Bakery")
 Statement.objects.create(deal=deal, filename="march.csv", status="processing", stage="parsing")
 batch = Batch.objects.create(organization=org, deal=deal, total=4, succeeded=1)
+User.objects.create_superuser("root", "root@policy.example", {PASSWORD!r})
 print("ids", deal.pk, batch.pk)
 """
 # Recorded by the page itself: what the browser refused under the policy.
@@ -100,4 +101,34 @@ def test_it_runs_the_dashboard_and_the_docs_under_the_policy(
     page.wait_for_selector(".swagger-ui .info .title")
     assert "Dealstream API" in page.inner_text(".swagger-ui .info .title")
     assert page.locator(".opblock").count() > 5  # the schema loaded and rendered
+    context.close()
+
+
+def test_it_runs_the_admin_under_the_policy(browser: Any, served: tuple[Stack, str, list[str]]) -> None:
+    _, base, _ = served
+    context = browser.new_context()
+    context.add_init_script(WATCH_VIOLATIONS)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+
+    assert _visit(page, base + "/admin/login/", console) == []
+    page.fill("#id_username", "root")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(base + "/admin/")
+    for path in ("/admin/", "/admin/accounts/apikey/", "/admin/deals/deal/", "/admin/accounts/apikey/add/"):
+        assert _visit(page, base + path, console) == [], path
+
+    # The page that shows a new key once: its styles and its copy button come from files.
+    page.select_option("#id_organization", label="Policy Lending")
+    page.fill("#id_name", "csp")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".issued-key")
+    assert page.evaluate("getComputedStyle(document.querySelector('.issued-key')).fontFamily") == "monospace"
+    page.click("[data-copy]")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__violations") == []
+    assert [text for text in console if "Content Security Policy" in text] == []
     context.close()
