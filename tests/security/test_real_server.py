@@ -54,8 +54,12 @@ def _send_endless_chunked_body(base: str, path: str, give_up_after: int) -> tupl
             sent += len(chunk)
         sock.settimeout(10)
         answer = b""
-        while b"\r\n\r\n" not in answer:
-            data = sock.recv(65536)
+        # The server closes the connection after its answer (the body is never read).
+        while True:
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                break
             if not data:
                 break
             answer += data
@@ -78,7 +82,7 @@ def test_it_serves_production_safely(production: tuple[Stack, str]) -> None:
 
     answer, sent = _send_endless_chunked_body(base, "/api/v1/batches", give_up_after=400 * MB)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert b'"code":"upload_too_large"' in answer or b"upload_too_large" in answer
+    assert b'"code": "upload_too_large"' in answer
     assert sent < 200 * MB  # the 100 MB batch cap, plus what socket buffers absorb
 
     time.sleep(0.5)  # the access lines of the last requests
