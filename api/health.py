@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import time
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -23,7 +24,26 @@ STARTED_AT = time.monotonic()
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-@require_GET
+def get_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """GET (and HEAD) only, anything else a JSON 405.
+
+    Exempt from CSRF: these views change nothing, and the CSRF check would otherwise
+    answer a POST with 403 `csrf_failed` before the method is even looked at.
+    """
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = json_error(405, "method_not_allowed", "Use GET on this endpoint.")
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    return wrapper
+
+
+@get_only
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: answers without touching the database or any other dependency."""
     return JsonResponse({"status": "ok"})
@@ -63,7 +83,7 @@ CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
-@require_GET
+@get_only
 def status(request: HttpRequest) -> JsonResponse:
     """Readiness: 503 as soon as one dependency fails, with each check's outcome."""
     results: dict[str, dict[str, str]] = {}
@@ -92,7 +112,7 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-@require_GET
+@get_only
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text; guarded by METRICS_TOKEN when set, else open to loopback clients only."""
     token = settings.METRICS_TOKEN

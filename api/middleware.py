@@ -1,10 +1,11 @@
-"""Headers every response carries: request id, scorer version, environment and rate-limit state."""
+"""Headers every response carries: request id, scorer version, environment, rate-limit state,
+and the browser security policy (Content-Security-Policy, HSTS in production)."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import Token
 from typing import Any
 
@@ -17,13 +18,20 @@ from api.logging import bind_principal, request_id_var
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def incoming_request_id(request: HttpRequest) -> str:
-    """The caller's id when it is sane, otherwise a fresh one (never echo arbitrary bytes)."""
-    for header in ("X-Request-ID", "X-Correlation-ID"):
-        value = request.headers.get(header, "")
+def request_id_from(headers: Mapping[str, str]) -> str:
+    """The caller's id when it is sane, otherwise a fresh one (never echo arbitrary bytes).
+
+    `headers` is looked up by the lower-case names ASGI uses (Django's are case-insensitive).
+    """
+    for header in ("x-request-id", "x-correlation-id"):
+        value = headers.get(header, "")
         if _VALID_REQUEST_ID.match(value):
             return value
     return "req_" + uuid.uuid4().hex
+
+
+def incoming_request_id(request: HttpRequest) -> str:
+    return request_id_from(request.headers)
 
 
 def _begin(request: HttpRequest) -> Token[str | None]:
@@ -40,6 +48,12 @@ def _finish(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBas
         response["X-Correlation-ID"] = request_id
     response["X-Scorer-Version"] = settings.SCORER_VERSION
     response["X-App-Env"] = settings.APP_ENV
+    if settings.CONTENT_SECURITY_POLICY and "Content-Security-Policy" not in response:
+        response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY
+    if settings.HSTS_SECONDS:
+        # Sent whatever the scheme: TLS usually ends at a proxy in front of the app, and
+        # browsers ignore the header on plain HTTP anyway.
+        response["Strict-Transport-Security"] = f"max-age={settings.HSTS_SECONDS}; includeSubDomains"
     usage = getattr(request, "ratelimit_usage", None)
     if usage is not None:
         for name, value in usage.headers().items():

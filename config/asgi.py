@@ -16,7 +16,8 @@ from django.http import StreamingHttpResponse
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)
 
-from events.sse import keep_only_what_the_stream_needs  # noqa: E402 - needs the apps loaded
+from api.body_limit import BodyLimitMiddleware  # noqa: E402 - needs the apps loaded
+from events.sse import keep_only_what_the_stream_needs  # noqa: E402
 
 # Each open stream keeps ~165 long-lived objects; with thousands of streams the default
 # thresholds run full collections that stop the event loop for a second or more
@@ -58,8 +59,9 @@ class StreamingAwareASGIHandler(ASGIHandler):
 
 django_application = StreamingAwareASGIHandler()
 # Static files (admin, dashboard) are served by the app itself so the embedded mode
-# needs nothing else; production can put a CDN or nginx in front.
-application: Any = ASGIStaticFilesHandler(django_application)
+# needs nothing else; production can put a CDN or nginx in front. Body caps come first,
+# before Django spools a request body to disk.
+application: Any = BodyLimitMiddleware(ASGIStaticFilesHandler(django_application))
 
 if settings.JOB_RUNNER == "embedded":
     from jobs.runner import start_embedded_scheduler

@@ -14,6 +14,7 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from api.logging import LOG_FORMATS, logging_config
 from valuations.scoring import SCORER_VERSION as ENGINE_SCORER_VERSION
 
 # Lets admin and queryset classes be subscripted for the type checker at run time.
@@ -246,12 +247,17 @@ PARSE_TIME_LIMIT_SECONDS = envfloat("PARSE_TIME_LIMIT_SECONDS", 120.0, minimum=1
 PDF_MAX_PAGES = envint("PDF_MAX_PAGES", 300, minimum=1)
 PDF_MAX_INFLATED_MB = envint("PDF_MAX_INFLATED_MB", 100, minimum=1)
 PDF_MAX_STREAM_INFLATED_MB = envint("PDF_MAX_STREAM_INFLATED_MB", 25, minimum=1)
+# Every request body that is not an upload (JSON, forms): refused with 413 above this,
+# before it is read (api.body_limit).
+MAX_JSON_BODY_MB = envint("MAX_JSON_BODY_MB", 2, minimum=1)
+# Objects and arrays nested deeper than this are refused with 400 (api.parsers).
+MAX_JSON_DEPTH = envint("MAX_JSON_DEPTH", 32, minimum=1)
 VALUATION_ALLOW_PRIVATE_URLS = envbool("VALUATION_ALLOW_PRIVATE_URLS", False)
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 MONTHLY_JOB_LIMIT = envint("MONTHLY_JOB_LIMIT", 500, minimum=0)
 IDEMPOTENCY_WINDOW_HOURS = 24
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
@@ -264,6 +270,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
+# Error reports (the DEBUG page, error e-mails) with keys redacted like the logs.
+DEFAULT_EXCEPTION_REPORTER = "api.error_reports.RedactingExceptionReporter"
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login"
@@ -271,6 +279,18 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", APP_ENV == "production")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Browser security headers (api.middleware) -------------------------------------------
+# Scripts, styles, fonts, images and connections (EventSource, fetch) from this origin only;
+# no inline script or style: the dashboard and the API docs load theirs from static files.
+CONTENT_SECURITY_POLICY = envstr(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'",
+)
+# Strict-Transport-Security max-age; 0 sends none. A year in production.
+HSTS_SECONDS = envint("HSTS_SECONDS", 365 * 24 * 3600 if APP_ENV == "production" else 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -281,7 +301,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["api.ratelimit.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "api.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -315,38 +335,9 @@ USE_TZ = True
 # --- Logging ---------------------------------------------------------------------------
 LOG_FORMAT = envstr("LOG_FORMAT", "json" if APP_ENV == "production" else "text")
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO")
-_handler = {
-    "class": "logging.StreamHandler",
-    "formatter": LOG_FORMAT,
-    # Redaction sits on the handler so every record, from any library, is scrubbed.
-    "filters": ["request_context", "redact_secrets"],
-}
-LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_context": {"()": "api.logging.RequestContextFilter"},
-        "redact_secrets": {"()": "api.logging.RedactSecretsFilter"},
-    },
-    "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(org)s %(key_prefix)s",
-        },
-    },
-    "handlers": {"console": _handler},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Servers' access logs print the query string, where SSE clients may put a key.
-        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "uvicorn.access": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "uvicorn.error": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "daphne": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-    },
-}
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {LOG_FORMAT!r}")
+LOGGING: dict[str, Any] = logging_config(LOG_FORMAT, LOG_LEVEL)
 
 # --- Periodic work (`celery -A config beat`, or the embedded scheduler) ----------------
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {

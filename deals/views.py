@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import get_actor
+from api.body_limit import BATCH_UPLOAD_FACTOR, MULTIPART_OVERHEAD_BYTES
 from api.errors import ApiError
 from api.idempotency import idempotent
 from api.logging import request_id_var
@@ -40,11 +41,6 @@ from deals.serializers import (
     TransactionListQuery,
     TransactionOut,
 )
-
-# Multipart framing around the file (boundaries, part headers, the other fields).
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
-# A batch request may carry several files of up to MAX_UPLOAD_MB each.
-BATCH_UPLOAD_FACTOR = 5
 
 
 def _invalid(errors: Any) -> ValidationError:

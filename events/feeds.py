@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 
@@ -74,15 +73,28 @@ def resolve_feed(organization_id: int, kind: str, key: object) -> Feed | None:
 
 def _plan(feed: Feed, last_event_id: int | None) -> tuple[ResumePlan, bool]:
     """The resume plan, and whether the feed is already complete for this client (204)."""
-    newest = Event.objects.aggregate(newest=Max("id"))["newest"] or 0
+    # The organisation's own newest id, never the global one: how a position compares with
+    # the global id would tell a tenant how much every other tenant has published. Within an
+    # organisation seq follows id, and (organization, seq) is a unique index: one index probe.
+    newest = (
+        Event.objects.filter(organization_id=feed.organization_id)
+        .order_by("-seq")
+        .values_list("id", flat=True)
+        .first()
+        or 0
+    )
     pruned = (
         OrgEventSequence.objects.filter(organization_id=feed.organization_id)
         .values_list("pruned_through_id", flat=True)
         .first()
         or 0
     )
+    # Retention may have emptied the store: a position up to the pruned mark is still known.
     plan = plan_resume(
-        last_event_id, replay_history=feed.replays_history, newest_id=newest, pruned_through_id=pruned
+        last_event_id,
+        replay_history=feed.replays_history,
+        newest_id=max(newest, pruned),
+        pruned_through_id=pruned,
     )
     finished = False
     if (

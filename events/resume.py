@@ -49,8 +49,9 @@ def plan_resume(
     """Decide the replay for a stream.
 
     `replay_history`: feeds of finite work (a job, a batch) replay their whole history
-    to a fresh client; open-ended feeds start live. `newest_id` is the newest stored
-    event id and `pruned_through_id` the newest id retention has removed.
+    to a fresh client; open-ended feeds start live. `newest_id` is the newest id the
+    caller's organisation has stored (never the global one, which would reveal other
+    tenants' activity) and `pruned_through_id` the newest id retention has removed.
     """
     if last_event_id is None:
         return ResumePlan(after_id=0 if replay_history else None)

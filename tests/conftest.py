@@ -13,6 +13,10 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Organization
+from tests.log_leaks import DETECTOR, attach, masked
+
+# Every log line of the run goes through this detector; a key in any of them fails the run.
+LOG_KEY_DETECTOR = DETECTOR
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -45,6 +49,24 @@ def pytest_configure(config: pytest.Config) -> None:
         problems.append("Debian's chromium is not installed (make browser)")
     if problems:
         pytest.exit("Required services missing: " + "; ".join(problems), returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _logs_carry_no_keys() -> None:
+    # Attached before each test: importing the ASGI module re-runs the logging configuration.
+    assert attach(LOG_KEY_DETECTOR) > 0, "the LOGGING setting installed no redacting handler"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when any log line carried an API key, and show where."""
+    if not LOG_KEY_DETECTOR.leaks:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", "API keys found in log output", red=True)
+        for log_format, line in LOG_KEY_DETECTOR.leaks[:20]:
+            reporter.write_line(f"[{log_format}] {masked(line)}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

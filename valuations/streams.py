@@ -13,7 +13,6 @@ import base64
 import binascii
 import contextvars
 import functools
-import json
 import logging
 import threading
 import time
@@ -35,6 +34,7 @@ from api import idempotency, metrics
 from api.errors import ApiError, exception_handler, json_error
 from api.logging import request_id_var
 from api.models import IdempotencyRecord
+from api.parsers import JsonBodyError, load_json_body
 from events.encoding import encode_event
 from events.hub import StreamSlot, db_call
 from events.limits import stream_holder, too_many_streams_message
@@ -386,9 +386,9 @@ def _decode_payload(raw: str) -> object:
     except (binascii.Error, ValueError):
         raise ValueError("The payload is not valid base64url.") from None
     try:
-        data = json.loads(decoded.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("The payload does not decode to JSON.") from None
+        data = load_json_body(decoded)
+    except JsonBodyError as exc:
+        raise ValueError(f"The payload does not decode to acceptable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError("The payload must be a JSON object.")
     return data
@@ -452,11 +452,11 @@ async def value_decision_stream_post(request: HttpRequest) -> HttpResponseBase:
             415, "unsupported_media_type", "Send the request as Content-Type: application/json."
         )
     try:
-        body = json.loads(request.body or b"null")
+        body = load_json_body(request.body or b"null")
     except RequestDataTooBig:
         return json_error(413, "payload_too_large", "The request body is too large.")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return json_error(400, "malformed_request", "The request body is not valid JSON.")
+    except JsonBodyError as exc:
+        return json_error(400, "malformed_request", str(exc))
     parsed = _parse(body)
     if isinstance(parsed, JsonResponse):
         return parsed

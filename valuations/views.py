@@ -7,7 +7,6 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView, RetrieveAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +15,7 @@ from accounts.auth import get_actor
 from api.errors import ApiError
 from api.idempotency import idempotent
 from api.logging import request_id_var
+from api.parsers import BoundedJSONParser
 from valuations import services
 from valuations.models import Valuation, ValuationQuerySet
 from valuations.serializers import (
@@ -33,7 +33,7 @@ _ERROR = OpenApiResponse(description='`{"error": {"code", "message", "fields"}, 
 class ValueDecisionView(APIView):
     """`POST /api/v1/value-decision`: score a product now and answer with the valuation."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(
         operation_id="value_decision",

@@ -24,6 +24,8 @@ from urllib.parse import urlparse
 import httpx
 import psycopg
 
+from tests.log_leaks import DETECTOR
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -155,6 +157,10 @@ class Stack:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+        # The processes' own logs count as the run's log output: no key may appear in them.
+        for process in self.processes:
+            with contextlib.suppress(OSError):
+                DETECTOR.inspect_output(process.name, process.log())
         for finalizer in reversed(self.cleanup):
             with contextlib.suppress(Exception):
                 finalizer()  # type: ignore[operator]

@@ -195,24 +195,26 @@ def test_an_underwriter_follows_a_deal_live_and_decides(browser, served, tmp_pat
     )
     deal_page.wait_for_selector("#upload-status >> text=2 statements uploaded")
     bars = "#statements [role=progressbar]"
-    deal_page.wait_for_function(f"document.querySelectorAll('{bars}').length === 2")
+    # Predicates are functions: Playwright eval()s a bare expression in the page, which the
+    # Content-Security-Policy refuses.
+    deal_page.wait_for_function(f"() => document.querySelectorAll('{bars}').length === 2")
     for bar in deal_page.query_selector_all(bars):
         assert bar.get_attribute("aria-valuemin") == "0"
         assert bar.get_attribute("aria-valuemax") == "100"
 
     # Mid-processing: a bar between its first and last stage.
     deal_page.wait_for_function(
-        f"[...document.querySelectorAll('{bars}')].some(b => +b.getAttribute('aria-valuenow') >= 50 && +b.getAttribute('aria-valuenow') < 100)"
+        f"() => [...document.querySelectorAll('{bars}')].some(b => +b.getAttribute('aria-valuenow') >= 50 && +b.getAttribute('aria-valuenow') < 100)"
     )
     assert deal_page.inner_text("#deal-status") == "Processing"
     deal_page.screenshot(path=str(screenshot_path("deal.png", tmp_path)))
 
     # Both bars reach 100 % and the score appears, without a reload.
     deal_page.wait_for_function(
-        f"[...document.querySelectorAll('{bars}')].filter(b => b.getAttribute('aria-valuenow') === '100').length === 2"
+        f"() => [...document.querySelectorAll('{bars}')].filter(b => b.getAttribute('aria-valuenow') === '100').length === 2"
     )
     deal_page.wait_for_function(
-        "document.querySelector('#deal-score .score__value').textContent.trim() !== ''"
+        "() => document.querySelector('#deal-score .score__value').textContent.trim() !== ''"
     )
     score = float(deal_page.inner_text("#deal-score .score__value"))
     assert 0 <= score <= 100
@@ -261,7 +263,7 @@ def test_an_underwriter_follows_a_deal_live_and_decides(browser, served, tmp_pat
     deals.bring_to_front()
     row = deals.wait_for_selector("#deal-rows tr:has-text('Harbor Street Bakery')")
     deals.wait_for_function(
-        "document.querySelector('#deal-rows tr [data-status-badge]').dataset.status !== 'new'"
+        "() => document.querySelector('#deal-rows tr [data-status-badge]').dataset.status !== 'new'"
         " && document.querySelector('#deal-rows tr [data-status-badge]').dataset.status !== 'processing'"
         " && document.querySelector('#deal-rows tr [data-status-badge]').dataset.status !== 'under_review'",
         polling=200,

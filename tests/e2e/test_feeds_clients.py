@@ -217,7 +217,7 @@ def browser() -> Iterator[object]:
 
 
 def wait_for_count(page, count: int, timeout: float = 20) -> list[dict]:
-    page.wait_for_function(f"window.got.length >= {count}", timeout=timeout * 1000)
+    page.wait_for_function(f"() => window.got.length >= {count}", timeout=timeout * 1000)
     return page.evaluate("window.got")
 
 
@@ -228,16 +228,16 @@ def test_browser_event_source_resumes_across_a_server_restart(server: Server, br
     try:
         page.goto(f"{server.base}/healthz")  # same origin as the feed
         page.evaluate(LISTEN, [f"/api/v1/events?token={tenant.key}", ["deal.status_changed", "stream.reset"]])
-        page.wait_for_function("window.opens >= 1", timeout=10_000)
+        page.wait_for_function("() => window.opens >= 1", timeout=10_000)
         publish(server, tenant, 3, "before")
         assert len(wait_for_count(page, 3)) == 3
 
         # The server dies; events keep being published meanwhile; a new server takes the port.
         server.web_process().stop(signal.SIGKILL)
-        page.wait_for_function("window.errors >= 1", timeout=10_000)
+        page.wait_for_function("() => window.errors >= 1", timeout=10_000)
         publish(server, tenant, 4, "while-down")
         server.stack.start_web(port=server.port)
-        page.wait_for_function("window.opens >= 2", timeout=20_000)
+        page.wait_for_function("() => window.opens >= 2", timeout=20_000)
         publish(server, tenant, 2, "after")
         got = wait_for_count(page, 9)
     finally:
@@ -258,7 +258,7 @@ def test_browser_stops_after_a_finished_job_feed(server: Server, browser) -> Non
         page.evaluate(
             LISTEN, [f"/api/v1/jobs/{job}/stream?token={tenant.key}", ["status", "progress", "completed"]]
         )
-        page.wait_for_function("window.opens >= 1", timeout=10_000)
+        page.wait_for_function("() => window.opens >= 1", timeout=10_000)
         publish_in_shell(
             server.stack,
             tenant.org_id,
@@ -270,7 +270,7 @@ def test_browser_stops_after_a_finished_job_feed(server: Server, browser) -> Non
         )
         got = wait_for_count(page, 3)
         # The server ends the stream; EventSource reconnects with the terminal id, gets 204, stops.
-        page.wait_for_function("window.source.readyState === 2", timeout=10_000)
+        page.wait_for_function("() => window.source.readyState === 2", timeout=10_000)
         time.sleep(1)
         final = page.evaluate("[window.got.length, window.opens]")
     finally:

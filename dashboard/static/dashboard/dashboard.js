@@ -67,8 +67,18 @@
     return (root || document).querySelector(selector);
   }
 
+  // Server-rendered bars carry their width as data-percent: the Content-Security-Policy
+  // refuses style attributes in markup, while setting element.style from script is allowed.
+  function sizeBars(root) {
+    root.querySelectorAll(".progress__bar[data-percent]").forEach(function (bar) {
+      bar.style.width = (parseInt(bar.dataset.percent, 10) || 0) + "%";
+    });
+  }
+
   function cloneTemplate(id) {
-    return document.getElementById(id).content.firstElementChild.cloneNode(true);
+    const element = document.getElementById(id).content.firstElementChild.cloneNode(true);
+    sizeBars(element);
+    return element;
   }
 
   function field(root, name) {
@@ -649,6 +659,8 @@
   }
 
   // --- start ---------------------------------------------------------------------------------
+
+  sizeBars(document);
 
   document.querySelectorAll(".event__time[datetime]").forEach(function (element) {
     localTime(element, false);
