@@ -338,6 +338,7 @@ LOGGING: dict[str, Any] = {
 # --- Periodic work (`celery -A config beat`, or the embedded scheduler) ----------------
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "reap-stale-jobs": {"task": "jobs.tasks.reap_stale_jobs", "schedule": 30.0},
+    "dispatch-owed-jobs": {"task": "jobs.tasks.dispatch_owed_jobs", "schedule": 10.0},
     "prune-events": {"task": "events.tasks.prune_events", "schedule": 3600.0},
     "prune-valuations": {"task": "valuations.tasks.prune_valuations", "schedule": 3600.0},
     "prune-idempotency-records": {"task": "api.tasks.prune_idempotency_records", "schedule": 3600.0},

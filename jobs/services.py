@@ -38,8 +38,8 @@ from accounts.models import Organization
 from api.errors import Conflict, QuotaExceeded
 from api.logging import request_id_var
 from events.publish import publish_event
+from jobs.dispatch import send_after_commit
 from jobs.models import Job, JobStatus
-from jobs.runner import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +170,9 @@ def create_jobs(
     """Create one queued job per input, all within the monthly quota or none (402).
 
     The organisation row is locked while counting, so two concurrent requests cannot both
-    take the last slot. The jobs' tasks are submitted when the caller's transaction commits
-    (pass `submit=False` to do it later with `submit_job`, once the job's resource exists).
+    take the last slot. The jobs' tasks are sent when the caller's transaction commits
+    (pass `submit=False` to do it later with `submit_job`, once the job's resource exists),
+    through the outbox (jobs/dispatch.py): a broker outage leaves them queued, never lost.
     """
     kind = get_job_type(job_type)
     if kind is None:
@@ -190,6 +191,7 @@ def create_jobs(
                 billable=billable,
                 request_id=request_id,
                 heartbeat_at=now,
+                dispatch_due_at=now if submit else None,
             )
             for item in inputs
         ]
@@ -197,7 +199,7 @@ def create_jobs(
         for job in jobs:
             publish_event(organization.pk, "status", job.event_data(status=job.status), request_id=request_id)
             if submit:
-                enqueue(kind.task, job.pk)
+                send_after_commit(kind.task, job.pk, now)
     return jobs
 
 
@@ -207,11 +209,17 @@ def create_job(organization: Organization, job_type: str, job_input: dict[str, A
 
 
 def submit_job(job: Job) -> None:
-    """Hand the job to its task once the current transaction commits."""
+    """Owe the job's message and send it once the current transaction commits (jobs/dispatch.py)."""
     kind = get_job_type(job.type)
     if kind is None:
         raise ValueError(f"Unknown job type {job.type!r}")
-    enqueue(kind.task, job.pk)
+    _owe_message(kind, job.pk)
+
+
+def _owe_message(kind: JobType, job_id: str) -> None:
+    due_at = timezone.now()
+    Job.objects.filter(pk=job_id).update(dispatch_due_at=due_at)
+    send_after_commit(kind.task, job_id, due_at)
 
 
 # --- running -----------------------------------------------------------------------------
@@ -231,7 +239,8 @@ def claim_job(job_id: str) -> Job | None:
         job.attempts += 1
         job.started_at = job.started_at or now
         job.heartbeat_at = now
-        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
+        job.dispatch_due_at = None  # whatever message brought us here, the debt is paid
+        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "dispatch_due_at"])
         # A job canceled while queued ends without ever being reported as started.
         if not job.cancel_requested:
             publish_event(
@@ -470,7 +479,7 @@ def _submit_if_known(job: Job) -> bool:
     if kind is None:
         logger.error("Job %s has the unknown type %r; it cannot be run", job.pk, job.type)
         return False
-    enqueue(kind.task, job.pk)
+    _owe_message(kind, job.pk)
     return True
 
 
