@@ -206,9 +206,13 @@ EMBEDDED_WORKER_THREADS = envint("EMBEDDED_WORKER_THREADS", 4, minimum=1)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = REDIS_PREFIX
+# Acknowledged when the task ends, so a worker holds one message per process and no more.
 CELERY_TASK_ACKS_LATE = True
-# A message whose worker died goes back to the queue instead of being lost.
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A job whose worker died is recovered by the reaper alone (jobs/services.py), counted in its
+# attempts; Celery does not redeliver the message of a lost worker process. (After a whole
+# worker dies, the broker's visibility timeout still returns its unacknowledged message; it
+# finds the job already requeued or finished and does nothing.)
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = envint("JOB_TIME_LIMIT_SECONDS", 300, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 10)
@@ -337,7 +341,7 @@ LOGGING: dict[str, Any] = {
 
 # --- Periodic work (`celery -A config beat`, or the embedded scheduler) ----------------
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "reap-stale-jobs": {"task": "jobs.tasks.reap_stale_jobs", "schedule": 30.0},
+    "reap-stale-jobs": {"task": "jobs.tasks.reap_stale_jobs", "schedule": 10.0},
     "dispatch-owed-jobs": {"task": "jobs.tasks.dispatch_owed_jobs", "schedule": 10.0},
     "prune-events": {"task": "events.tasks.prune_events", "schedule": 3600.0},
     "prune-valuations": {"task": "valuations.tasks.prune_valuations", "schedule": 3600.0},

@@ -47,15 +47,19 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # A running job's worker touches `heartbeat_at` this often, from a side thread, so a long
 # stage (a 300-page PDF) is never mistaken for a dead worker.
-HEARTBEAT_INTERVAL = datetime.timedelta(seconds=20)
+HEARTBEAT_INTERVAL = datetime.timedelta(seconds=5)
 # A started job silent for this long lost its worker (SIGKILL, OOM, machine gone): six
-# missed heartbeats. The reaper runs every 30 s, so recovery starts within 2.5 minutes.
-STALE_AFTER = datetime.timedelta(minutes=2)
+# missed heartbeats. With the reaper every 10 s (CELERY_BEAT_SCHEDULE) such a job runs
+# again within 40 s of its worker's death. The reaper is the only thing that recovers a
+# started job: a Celery message redelivered after a lost worker finds the job started and
+# does nothing (docs/jobs.md, "Lost workers").
+STALE_AFTER = datetime.timedelta(seconds=30)
 # A queued job whose message may have been lost (the embedded runner's in-memory queue
-# dies with its process) is handed to the runner again after this long. Claims are
-# atomic, so a duplicate message is harmless: it finds the job already taken and stops.
+# dies with its process, a broker restart without persistence) is handed to the runner
+# again after this long. Claims are atomic, so a duplicate message is harmless: it finds
+# the job already taken and stops.
 RESUBMIT_QUEUED_AFTER = datetime.timedelta(minutes=10)
-# Rows the reaper looks at per run; the next run, 30 s later, takes the rest.
+# Rows the reaper looks at per run; the next run, 10 s later, takes the rest.
 REAP_BATCH = 200
 
 
@@ -442,7 +446,7 @@ def reap_stale_jobs(
     """Recover jobs whose worker died: requeue them (under MAX_ATTEMPTS claims) or fail them.
 
     Also hands queued jobs silent for `resubmit_after` to the runner again, in case their
-    message was lost. Runs every 30 s (CELERY_BEAT_SCHEDULE, or the embedded scheduler).
+    message was lost. Runs every 10 s (CELERY_BEAT_SCHEDULE, or the embedded scheduler).
     """
     now = now or timezone.now()
     cutoff = now - stale_after

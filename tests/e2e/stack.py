@@ -146,6 +146,18 @@ class Stack:
             time.sleep(0.2)
         return process
 
+    def start_beat(self) -> Process:
+        """`celery beat`: the periodic tasks (reaper, outbox) on their production schedule."""
+        argv = [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO"]
+        argv += ["--schedule", str(self.workdir / "celerybeat-schedule")]
+        process = self._spawn("beat", argv, {**self.env, "LOG_LEVEL": "INFO"})
+        deadline = time.monotonic() + 60
+        while "beat: Starting" not in process.log():
+            if process.popen.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Celery beat did not start:\n{process.log()}")
+            time.sleep(0.2)
+        return process
+
     def manage(self, *args: str) -> str:
         return manage(self.env, *args)
 
