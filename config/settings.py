@@ -229,6 +229,9 @@ SCORER_VERSION = ENGINE_SCORER_VERSION
 SSE_HEARTBEAT_SECONDS = envfloat("SSE_HEARTBEAT_SECONDS", 15.0, minimum=0.05)
 SSE_MAX_STREAMS_PER_KEY = envint("SSE_MAX_STREAMS_PER_KEY", 10, minimum=1)
 SSE_RETRY_MILLISECONDS = envint("SSE_RETRY_MILLISECONDS", 3000)
+# A web process stopping (SIGTERM) ends its streams with a random `retry:` up to this, so
+# its clients come back spread over this window rather than all at once (docs/operations.md).
+SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS = envint("SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS", 5000, minimum=0)
 # Events queued for one connection before a client too slow to read is dropped.
 SSE_MAX_QUEUED_EVENTS = envint("SSE_MAX_QUEUED_EVENTS", 1000, minimum=1)
 RATE_LIMIT_PER_MINUTE = envint("RATE_LIMIT_PER_MINUTE", 60, minimum=1)
