@@ -223,8 +223,14 @@ class Hub:
         if not self.draining:
             logger.info("Stopping: ending %d open stream(s)", len(self.subscribers))
         self.draining = True
-        for subscriber in list(self.subscribers):
+        subscribers = list(self.subscribers)
+        held = [(s.api_key_id, s.stream_id) for s in subscribers if s.api_key_id is not None]
+        for subscriber in subscribers:
+            # Their slots go in one round trip below, not one each as every stream ends:
+            # with thousands of streams that alone held the exit for seconds.
+            subscriber.api_key_id = None
             subscriber.close("shutdown")
+        self._tasks.append(self.loop.create_task(self.slots.release_many(held)))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         if subscriber not in self.subscribers:

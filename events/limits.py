@@ -78,6 +78,22 @@ class StreamSlots:
         except (RedisError, OSError):
             logger.warning("Could not release a stream slot; its lease will expire", exc_info=True)
 
+    async def release_many(self, held: list[tuple[int, str]]) -> None:
+        """Free many slots in one round trip (a stopping process ending all its streams)."""
+        if self._redis is None:
+            for api_key_id, stream_id in held:
+                self._local.get(api_key_id, set()).discard(stream_id)
+            return
+        if not held:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for api_key_id, stream_id in held:
+                    pipe.zrem(self._key(api_key_id), stream_id)
+                await pipe.execute()
+        except (RedisError, OSError):
+            logger.warning("Could not release %d stream slots; their leases will expire", len(held))
+
     async def refresh(self, held: list[tuple[int, str]]) -> None:
         """Extend the leases of the streams this process still holds."""
         if self._redis is None or not held:
