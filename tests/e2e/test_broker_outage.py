@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import RedisServer, Stack, distributed_stack, own_redis
+from tests.e2e.stack import RedisServer, Stack, distributed_stack
 from tests.e2e.test_worker_crash import job_of, wait_for
 from tests.jobs.factories import healthy_csv
 
@@ -23,12 +23,6 @@ pytestmark = pytest.mark.e2e
 # From Redis's return to every job owed during the outage ending: the web process retries
 # its owed messages every second, and the worker reconnects with Celery's backoff.
 DISPATCH_BOUND_SECONDS = 30
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    with own_redis() as server:
-        yield server
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import httpcore
 import httpx
 import pytest
 
-from tests.e2e.stack import RedisServer, Stack, distributed_stack, own_redis
+from tests.e2e.stack import RedisServer, Stack, distributed_stack
 from tests.events.support import SSEStream, stored_events, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -23,12 +23,6 @@ pytestmark = pytest.mark.e2e
 HEARTBEAT_SECONDS = 60.0
 # From Redis's return to the missed events on the stream; the heartbeat alone would take up to 60 s.
 CATCH_UP_BOUND_SECONDS = 5.0
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    with own_redis() as server:
-        yield server
 
 
 @pytest.fixture
