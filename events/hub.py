@@ -13,6 +13,7 @@ That makes live delivery ordered and lossless whatever the publishers' interleav
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import signal
@@ -532,7 +533,9 @@ def _drain_hubs_on_sigterm() -> None:
 
     def on_sigterm(signum: int, frame: Any) -> None:
         for hub in list(_hubs.values()):
-            hub.loop.call_soon_threadsafe(hub.drain)
+            # A signal handler must not raise: a loop already closed has nothing to drain.
+            with contextlib.suppress(RuntimeError):
+                hub.loop.call_soon_threadsafe(hub.drain)
         previous(signum, frame)
 
     signal.signal(signal.SIGTERM, on_sigterm)

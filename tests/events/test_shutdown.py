@@ -7,12 +7,14 @@ The real SIGTERM, on a uvicorn process with 1,000 streams, is tests/e2e/test_gra
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from accounts.models import Organization
+from events import hub as hub_module
 from events.encoding import encode_retry
 from events.hub import Hub, Subscriber, get_hub
 from events.sse import SHUTDOWN_RETRY_MIN_MILLISECONDS, sse_response
@@ -63,3 +65,22 @@ async def test_a_stream_ended_by_a_stopping_process_says_when_to_come_back(setti
 async def test_a_stream_of_a_running_process_ends_without_a_farewell(settings: Any) -> None:
     chunks = await read(sse_response(body()))
     assert chunks == [encode_retry(settings.SSE_RETRY_MILLISECONDS), b"event: deal.created\ndata: {}\n\n"]
+
+
+async def test_sigterm_drains_the_hubs_and_still_reaches_the_servers_handler(
+    org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    received: list[int] = []
+    original = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    monkeypatch.setattr(hub_module, "_sigterm_hooked", False)
+    try:
+        hub = get_hub()
+        subscriber = Subscriber(org.pk, "org")
+        await hub.subscribe(subscriber)  # the first stream hooks the server's handler
+        signal.raise_signal(signal.SIGTERM)
+        await asyncio.sleep(0.05)  # the drain is scheduled on the hub's loop
+        assert hub.draining
+        assert subscriber.closed_reason == "shutdown"
+        assert received == [signal.SIGTERM]  # the server still stops
+    finally:
+        signal.signal(signal.SIGTERM, original)
