@@ -207,9 +207,13 @@ EMBEDDED_WORKER_THREADS = envint("EMBEDDED_WORKER_THREADS", 4, minimum=1)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = REDIS_PREFIX
+# Acknowledged when the task ends, so a worker holds one message per process and no more.
 CELERY_TASK_ACKS_LATE = True
-# A message whose worker died goes back to the queue instead of being lost.
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A job whose worker died is recovered by the reaper alone (jobs/services.py), counted in its
+# attempts; Celery does not redeliver the message of a lost worker process. (After a whole
+# worker dies, the broker's visibility timeout still returns its unacknowledged message; it
+# finds the job already requeued or finished and does nothing.)
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = envint("JOB_TIME_LIMIT_SECONDS", 300, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 10)
@@ -228,6 +232,9 @@ SSE_MAX_STREAMS_PER_KEY = envint("SSE_MAX_STREAMS_PER_KEY", 10, minimum=1)
 # Dashboard users stream with their session: counted per user like keys.
 SSE_MAX_STREAMS_PER_USER = envint("SSE_MAX_STREAMS_PER_USER", 10, minimum=1)
 SSE_RETRY_MILLISECONDS = envint("SSE_RETRY_MILLISECONDS", 3000)
+# A web process stopping (SIGTERM) ends its streams with a random `retry:` up to this, so
+# its clients come back spread over this window rather than all at once (docs/operations.md).
+SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS = envint("SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS", 5000, minimum=0)
 # Events queued for one connection before a client too slow to read is dropped.
 SSE_MAX_QUEUED_EVENTS = envint("SSE_MAX_QUEUED_EVENTS", 1000, minimum=1)
 RATE_LIMIT_PER_MINUTE = envint("RATE_LIMIT_PER_MINUTE", 60, minimum=1)
@@ -341,7 +348,8 @@ LOGGING: dict[str, Any] = logging_config(LOG_FORMAT, LOG_LEVEL)
 
 # --- Periodic work (`celery -A config beat`, or the embedded scheduler) ----------------
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "reap-stale-jobs": {"task": "jobs.tasks.reap_stale_jobs", "schedule": 30.0},
+    "reap-stale-jobs": {"task": "jobs.tasks.reap_stale_jobs", "schedule": 10.0},
+    "dispatch-owed-jobs": {"task": "jobs.tasks.dispatch_owed_jobs", "schedule": 10.0},
     "prune-events": {"task": "events.tasks.prune_events", "schedule": 3600.0},
     "prune-valuations": {"task": "valuations.tasks.prune_valuations", "schedule": 3600.0},
     "prune-idempotency-records": {"task": "api.tasks.prune_idempotency_records", "schedule": 3600.0},

@@ -13,8 +13,11 @@ That makes live delivery ordered and lossless whatever the publishers' interleav
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+import signal
+import threading
 import time
 import weakref
 from collections.abc import Iterable
@@ -182,6 +185,8 @@ class Hub:
         self.slots = StreamSlots()
         self._started = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        # Set once the process is told to stop: every stream ends, and new ones end at once.
+        self.draining = False
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -190,9 +195,13 @@ class Hub:
                 return
             assert self.layer is not None, "CHANNEL_LAYERS is not configured"
             self.channel = await self.layer.new_channel()
+            on_reconnect = getattr(self.layer, "on_reconnect", None)
+            if on_reconnect is not None:
+                on_reconnect(self._after_reconnect)
             self._tasks.append(self.loop.create_task(self._read_forever(), name="hub-reader"))
             self._tasks.append(self.loop.create_task(self._tick_forever(), name="hub-ticker"))
             register_hub_loop(self.loop)
+            _drain_hubs_on_sigterm()
 
     # --- subscriptions -------------------------------------------------------------------------
     async def subscribe(self, subscriber: Subscriber) -> None:
@@ -208,6 +217,27 @@ class Hub:
         state.buckets.setdefault(subscriber.bucket, set()).add(subscriber)
         self.subscribers.add(subscriber)
         metrics.OPEN_STREAMS.labels(subscriber.feed).inc()
+        if self.draining:
+            # Opened while the process stops: replay what it may, then send the client elsewhere.
+            subscriber.close("shutdown")
+
+    def drain(self) -> None:
+        """End every open stream so its client reconnects (to another process); see events/sse.py.
+
+        Called when the process is asked to stop: the server waits for open responses
+        before it exits, and a stream never ends by itself.
+        """
+        if not self.draining:
+            logger.info("Stopping: ending %d open stream(s)", len(self.subscribers))
+        self.draining = True
+        subscribers = list(self.subscribers)
+        held = [(s.holder, s.stream_id) for s in subscribers if s.holder is not None]
+        for subscriber in subscribers:
+            # Their slots go in one round trip below, not one each as every stream ends:
+            # with thousands of streams that alone held the exit for seconds.
+            subscriber.holder = None
+            subscriber.close("shutdown")
+        self._tasks.append(self.loop.create_task(self.slots.release_many(held)))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         if subscriber not in self.subscribers:
@@ -347,6 +377,16 @@ class Hub:
             )
             state.last_seq = skipped_to
         self._drain(state)
+
+    def _after_reconnect(self) -> None:
+        """The subscription is back after an outage: read what it missed from the store now.
+
+        Once more shortly after, in case a publish raced the resubscription; without this the
+        missed events would wait for the next heartbeat tick (SSE_HEARTBEAT_SECONDS).
+        """
+        organization_ids = list(self.orgs)
+        self._schedule_catch_up(organization_ids)
+        self.loop.call_later(ACTIVATION_RECHECK_SECONDS, self._schedule_catch_up, organization_ids)
 
     def _schedule_catch_up(self, organization_ids: Iterable[int]) -> None:
         self.loop.create_task(self._check_tails(list(organization_ids)))
@@ -500,6 +540,33 @@ class StreamSlot:
 # --- one hub per event loop -----------------------------------------------------------------
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+_sigterm_hooked = False
+
+
+def _drain_hubs_on_sigterm() -> None:
+    """Chain onto the server's SIGTERM handler so every hub drains when the process is stopped.
+
+    uvicorn (and daphne) stop on SIGTERM by waiting for open responses, and an SSE stream
+    never ends by itself: without this a deploy hangs until it is SIGKILLed. The server's
+    own handler still runs, so it stops accepting connections and exits once the streams
+    have ended. Nothing is hooked where no server handles SIGTERM (a test process).
+    """
+    global _sigterm_hooked
+    if _sigterm_hooked or threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        return
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        for hub in list(_hubs.values()):
+            # A signal handler must not raise: a loop already closed has nothing to drain.
+            with contextlib.suppress(RuntimeError):
+                hub.loop.call_soon_threadsafe(hub.drain)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    _sigterm_hooked = True
 
 
 def get_hub() -> Hub:

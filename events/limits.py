@@ -100,6 +100,22 @@ class StreamSlots:
         except (RedisError, OSError):
             logger.warning("Could not release a stream slot; its lease will expire", exc_info=True)
 
+    async def release_many(self, held: list[tuple[str, str]]) -> None:
+        """Free many slots in one round trip (a stopping process ending all its streams)."""
+        if self._redis is None:
+            for holder, stream_id in held:
+                self._local.get(holder, set()).discard(stream_id)
+            return
+        if not held:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for holder, stream_id in held:
+                    pipe.zrem(self._key(holder), stream_id)
+                await pipe.execute()
+        except (RedisError, OSError):
+            logger.warning("Could not release %d stream slots; their leases will expire", len(held))
+
     async def refresh(self, held: list[tuple[str, str]]) -> None:
         """Extend the leases of the streams this process still holds."""
         if self._redis is None or not held:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import random
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -13,6 +14,11 @@ from accounts.auth import Actor, AuthError, aresolve_stream_actor
 from api.errors import RATE_LIMITED_MESSAGE, json_error
 from api.ratelimit import RateLimitUsage, consume, principal_of
 from events.encoding import SSE_CONTENT_TYPE, SSE_HEADERS, encode_retry
+from events.hub import get_hub
+
+# Even the luckiest client waits this long after its stream was ended by a stopping process:
+# the process is closing its socket, and a load balancer needs a moment to route elsewhere.
+SHUTDOWN_RETRY_MIN_MILLISECONDS = 500
 
 
 async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Actor | JsonResponse:
@@ -73,6 +79,18 @@ async def _with_retry(stream: AsyncIterator[bytes], response: StreamingHttpRespo
     yield encode_retry(settings.SSE_RETRY_MILLISECONDS)
     async for chunk in stream:
         yield chunk
+    if get_hub().draining:
+        yield encode_retry(shutdown_retry_milliseconds())
+
+
+def shutdown_retry_milliseconds() -> int:
+    """The reconnection delay given to a stream ended by a stopping process.
+
+    Random across streams, so thousands of clients do not all reconnect in the same
+    instant; the next stream's opening `retry:` restores the usual delay.
+    """
+    low = min(SHUTDOWN_RETRY_MIN_MILLISECONDS, settings.SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS)
+    return random.randint(low, settings.SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS)
 
 
 def sse_response(stream: AsyncIterator[bytes]) -> StreamingHttpResponse:

@@ -67,12 +67,22 @@ class Job(models.Model):
     # Last sign of life: set when the job is (re)queued, then touched by its worker's heartbeat
     # while it runs. The reaper treats a silent job as orphaned (see jobs/services.py).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The outbox: set while the job's task message is owed to the broker, cleared once the
+    # broker took it or a worker claimed the job (jobs/dispatch.py).
+    dispatch_due_at = models.DateTimeField(null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "-created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"]),
+            models.Index(
+                fields=["dispatch_due_at"],
+                name="jobs_job_dispatch_owed",
+                condition=models.Q(dispatch_due_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} ({self.type}, {self.status})"

@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +54,6 @@ def submit(task: Task, *args: Any, **kwargs: Any) -> None:
         _embedded_pool().submit(_run_embedded, task, args, kwargs)
     else:
         task.apply_async(args=args, kwargs=kwargs)
-
-
-def enqueue(task: Task, *args: Any, **kwargs: Any) -> None:
-    """Run `task` once the current transaction commits, so the worker sees the rows it needs."""
-    transaction.on_commit(lambda: submit(task, *args, **kwargs))
 
 
 def _scheduler_loop() -> None:

@@ -38,8 +38,8 @@ from accounts.models import Organization
 from api.errors import Conflict, QuotaExceeded
 from api.logging import request_id_var
 from events.publish import publish_event
+from jobs.dispatch import send_after_commit
 from jobs.models import Job, JobStatus
-from jobs.runner import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +47,19 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # A running job's worker touches `heartbeat_at` this often, from a side thread, so a long
 # stage (a 300-page PDF) is never mistaken for a dead worker.
-HEARTBEAT_INTERVAL = datetime.timedelta(seconds=20)
+HEARTBEAT_INTERVAL = datetime.timedelta(seconds=5)
 # A started job silent for this long lost its worker (SIGKILL, OOM, machine gone): six
-# missed heartbeats. The reaper runs every 30 s, so recovery starts within 2.5 minutes.
-STALE_AFTER = datetime.timedelta(minutes=2)
+# missed heartbeats. With the reaper every 10 s (CELERY_BEAT_SCHEDULE) such a job runs
+# again within 40 s of its worker's death. The reaper is the only thing that recovers a
+# started job: a Celery message redelivered after a lost worker finds the job started and
+# does nothing (docs/jobs.md, "Lost workers").
+STALE_AFTER = datetime.timedelta(seconds=30)
 # A queued job whose message may have been lost (the embedded runner's in-memory queue
-# dies with its process) is handed to the runner again after this long. Claims are
-# atomic, so a duplicate message is harmless: it finds the job already taken and stops.
+# dies with its process, a broker restart without persistence) is handed to the runner
+# again after this long. Claims are atomic, so a duplicate message is harmless: it finds
+# the job already taken and stops.
 RESUBMIT_QUEUED_AFTER = datetime.timedelta(minutes=10)
-# Rows the reaper looks at per run; the next run, 30 s later, takes the rest.
+# Rows the reaper looks at per run; the next run, 10 s later, takes the rest.
 REAP_BATCH = 200
 
 
@@ -170,8 +174,9 @@ def create_jobs(
     """Create one queued job per input, all within the monthly quota or none (402).
 
     The organisation row is locked while counting, so two concurrent requests cannot both
-    take the last slot. The jobs' tasks are submitted when the caller's transaction commits
-    (pass `submit=False` to do it later with `submit_job`, once the job's resource exists).
+    take the last slot. The jobs' tasks are sent when the caller's transaction commits
+    (pass `submit=False` to do it later with `submit_job`, once the job's resource exists),
+    through the outbox (jobs/dispatch.py): a broker outage leaves them queued, never lost.
     """
     kind = get_job_type(job_type)
     if kind is None:
@@ -190,6 +195,7 @@ def create_jobs(
                 billable=billable,
                 request_id=request_id,
                 heartbeat_at=now,
+                dispatch_due_at=now if submit else None,
             )
             for item in inputs
         ]
@@ -197,7 +203,7 @@ def create_jobs(
         for job in jobs:
             publish_event(organization.pk, "status", job.event_data(status=job.status), request_id=request_id)
             if submit:
-                enqueue(kind.task, job.pk)
+                send_after_commit(kind.task, job.pk, now)
     return jobs
 
 
@@ -207,11 +213,17 @@ def create_job(organization: Organization, job_type: str, job_input: dict[str, A
 
 
 def submit_job(job: Job) -> None:
-    """Hand the job to its task once the current transaction commits."""
+    """Owe the job's message and send it once the current transaction commits (jobs/dispatch.py)."""
     kind = get_job_type(job.type)
     if kind is None:
         raise ValueError(f"Unknown job type {job.type!r}")
-    enqueue(kind.task, job.pk)
+    _owe_message(kind, job.pk)
+
+
+def _owe_message(kind: JobType, job_id: str) -> None:
+    due_at = timezone.now()
+    Job.objects.filter(pk=job_id).update(dispatch_due_at=due_at)
+    send_after_commit(kind.task, job_id, due_at)
 
 
 # --- running -----------------------------------------------------------------------------
@@ -231,7 +243,8 @@ def claim_job(job_id: str) -> Job | None:
         job.attempts += 1
         job.started_at = job.started_at or now
         job.heartbeat_at = now
-        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
+        job.dispatch_due_at = None  # whatever message brought us here, the debt is paid
+        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "dispatch_due_at"])
         # A job canceled while queued ends without ever being reported as started.
         if not job.cancel_requested:
             publish_event(
@@ -433,7 +446,7 @@ def reap_stale_jobs(
     """Recover jobs whose worker died: requeue them (under MAX_ATTEMPTS claims) or fail them.
 
     Also hands queued jobs silent for `resubmit_after` to the runner again, in case their
-    message was lost. Runs every 30 s (CELERY_BEAT_SCHEDULE, or the embedded scheduler).
+    message was lost. Runs every 10 s (CELERY_BEAT_SCHEDULE, or the embedded scheduler).
     """
     now = now or timezone.now()
     cutoff = now - stale_after
@@ -470,7 +483,7 @@ def _submit_if_known(job: Job) -> bool:
     if kind is None:
         logger.error("Job %s has the unknown type %r; it cannot be run", job.pk, job.type)
         return False
-    enqueue(kind.task, job.pk)
+    _owe_message(kind, job.pk)
     return True
 
 

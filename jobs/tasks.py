@@ -6,10 +6,16 @@ from typing import Any
 
 from celery import shared_task
 
-from jobs import services
+from jobs import dispatch, services
 
 
 @shared_task(name="jobs.tasks.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict[str, Any]:
     """Requeue or fail started jobs whose worker stopped responding; resubmit lost queued ones."""
     return services.reap_stale_jobs().as_dict()
+
+
+@shared_task(name="jobs.tasks.dispatch_owed_jobs", ignore_result=True)
+def dispatch_owed_jobs() -> dict[str, Any]:
+    """Send the messages of queued jobs whose sending process failed or died (jobs/dispatch.py)."""
+    return dispatch.dispatch_owed_jobs().as_dict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -45,6 +46,8 @@ def pytest_configure(config: pytest.Config) -> None:
         problems.append("REDIS_URL must point at Redis")
     elif not _reachable(redis_url, 6379):
         problems.append(f"Redis is not reachable at {urlparse(redis_url).netloc}")
+    if shutil.which("redis-server") is None:
+        problems.append("redis-server is not installed (the fault drills start their own)")
     if not os.path.exists("/usr/bin/chromium"):
         problems.append("Debian's chromium is not installed (make browser)")
     if problems:

@@ -52,7 +52,7 @@ def test_it_accepts_a_statement(api, deal, django_capture_on_commit_callbacks):
     changed = Event.objects.get(type="deal.status_changed")
     assert (changed.data["old_status"], changed.data["new_status"]) == ("new", "processing")
     # The job is submitted once, when the upload commits.
-    assert [c.__qualname__.split(".")[0] for c in callbacks].count("enqueue") == 1
+    assert [c.__qualname__.split(".")[0] for c in callbacks].count("send_after_commit") == 1
 
 
 def test_it_needs_a_file(api, deal):

@@ -148,6 +148,18 @@ class Stack:
             time.sleep(0.2)
         return process
 
+    def start_beat(self) -> Process:
+        """`celery beat`: the periodic tasks (reaper, outbox) on their production schedule."""
+        argv = [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO"]
+        argv += ["--schedule", str(self.workdir / "celerybeat-schedule")]
+        process = self._spawn("beat", argv, {**self.env, "LOG_LEVEL": "INFO"})
+        deadline = time.monotonic() + 60
+        while "beat: Starting" not in process.log():
+            if process.popen.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Celery beat did not start:\n{process.log()}")
+            time.sleep(0.2)
+        return process
+
     def manage(self, *args: str) -> str:
         return manage(self.env, *args)
 
@@ -206,11 +218,59 @@ def _admin_dsn(database_url: str) -> str:
     return parsed._replace(path="/postgres").geturl()
 
 
+class RedisServer:
+    """A Redis server of the test's own, on a free port, that the test may kill and restart.
+
+    No persistence, like the compose file's: a restart loses whatever the server held.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        self.popen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+
+
 @contextlib.contextmanager
-def distributed_stack(**extra: str) -> Iterator[Stack]:
-    """PostgreSQL + Redis, from the runner's DATABASE_URL / REDIS_URL, isolated per stack."""
+def own_redis() -> Iterator[RedisServer]:
+    """A fresh Redis server for fault drills, never the shared one."""
+    workdir = Path(tempfile.mkdtemp(prefix="dealstream-redis-"))
+    server = RedisServer(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def distributed_stack(redis_url: str | None = None, **extra: str) -> Iterator[Stack]:
+    """PostgreSQL + Redis, from the runner's DATABASE_URL / REDIS_URL, isolated per stack.
+
+    `redis_url` replaces the runner's Redis (a server of the test's own, for fault drills).
+    """
     database_url = os.environ.get("DATABASE_URL", "")
-    redis_url = os.environ.get("REDIS_URL", "")
+    redis_url = redis_url or os.environ.get("REDIS_URL", "")
     if not database_url.startswith("postgres") or not redis_url.startswith("redis"):
         raise RuntimeError("distributed end-to-end tests need DATABASE_URL (PostgreSQL) and REDIS_URL")
     name = f"dealstream_e2e_{uuid.uuid4().hex[:10]}"

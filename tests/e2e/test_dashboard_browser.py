@@ -15,6 +15,8 @@ import datetime
 import json
 import os
 import re
+import signal
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -375,7 +377,10 @@ def test_pages_reconnect_after_a_restart_and_catch_up(browser, served):
     before = shown_event_ids(activity, "#activity")
 
     web = next(process for process in stack.processes if process.name.startswith("web-"))
-    web.stop()
+    stopping = time.monotonic()
+    web.stop(timeout=10)  # SIGTERM: the process ends the pages' streams and exits by itself
+    assert web.popen.returncode != -signal.SIGKILL
+    assert time.monotonic() - stopping < 10
     for page in (deal_page, activity):
         page.wait_for_selector("[data-live-status][data-state=reconnecting]")
         assert page.inner_text("[data-live-status]").strip() == "Reconnecting…"
