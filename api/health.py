@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import functools
-import hmac
-import ipaddress
 import time
 from collections.abc import Callable
 
 import redis
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.errors import json_error
-from api.metrics import JOBS_BY_STATUS, REGISTRY
+from api.metrics import REGISTRY
+from api.metrics_access import metrics_refusal
+from jobs.queue_health import refresh_queue_gauges
 
 STARTED_AT = time.monotonic()
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -105,32 +104,16 @@ def status(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if healthy else 503)
 
 
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
 @get_only
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text; guarded by METRICS_TOKEN when set, else open to loopback clients only."""
-    token = settings.METRICS_TOKEN
-    if token:
-        presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(presented.encode(), token.encode()):
-            return json_error(401, "unauthenticated", "Send 'Authorization: Bearer <METRICS_TOKEN>'.")
-    elif not _is_loopback(request.META.get("REMOTE_ADDR", "")):
-        return json_error(
-            403, "forbidden", "Metrics are served to loopback clients unless METRICS_TOKEN is set."
-        )
-    _refresh_job_gauges()
+    """Prometheus text; guarded by METRICS_TOKEN when set, else open to loopback clients only.
+
+    Besides this process's own counters, it carries the queue-health gauges read from the
+    jobs table and the broker at scrape time (jobs/queue_health.py). Celery workers expose
+    theirs on their own port (api/worker_metrics.py).
+    """
+    refusal = metrics_refusal(request.headers.get("Authorization", ""), request.META.get("REMOTE_ADDR", ""))
+    if refusal is not None:
+        return json_error(*refusal)
+    refresh_queue_gauges()
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
-
-
-def _refresh_job_gauges() -> None:
-    from jobs.models import Job, JobStatus
-
-    counts = dict(Job.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    for job_status in JobStatus.values:
-        JOBS_BY_STATUS.labels(job_status).set(counts.get(job_status, 0))

@@ -52,3 +52,21 @@ JOBS_BY_STATUS = Gauge(
     ["status"],
     registry=REGISTRY,
 )
+OLDEST_JOB_AGE = Gauge(
+    "dealstream_job_oldest_age_seconds",
+    "Age of the oldest job in a waiting or running status (queued: since creation;"
+    " started: since its run began), 0 when there is none; read at scrape time",
+    ["status"],
+    registry=REGISTRY,
+)
+JOBS_AWAITING_DISPATCH = Gauge(
+    "dealstream_jobs_awaiting_dispatch",
+    "Queued jobs whose task message the broker has not accepted yet (the outbox), read at scrape time",
+    registry=REGISTRY,
+)
+BROKER_QUEUE_MESSAGES = Gauge(
+    "dealstream_broker_queue_messages",
+    "Task messages waiting in the broker's queue for a worker, read at scrape time",
+    ["queue"],
+    registry=REGISTRY,
+)

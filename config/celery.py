@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -24,3 +24,35 @@ def _forget_inherited_connection_pools(**_: Any) -> None:
         from django.db.backends.postgresql.base import DatabaseWrapper
 
         DatabaseWrapper._connection_pools.clear()  # type: ignore[attr-defined]
+
+
+@worker_init.connect
+def _empty_metrics_directory(**_: Any) -> None:
+    """Before the pool forks: a worker with WORKER_METRICS_PORT starts from empty metric files."""
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_PORT:
+        from api.worker_metrics import reset_multiproc_dir
+
+        reset_multiproc_dir()
+
+
+@worker_ready.connect
+def _serve_worker_metrics(**_: Any) -> None:
+    """The main process serves the pool's summed metrics (api/worker_metrics.py says why)."""
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_PORT:
+        from api.worker_metrics import serve
+
+        serve(settings.WORKER_METRICS_PORT)
+
+
+@worker_process_shutdown.connect
+def _forget_pool_process(pid: int, **_: Any) -> None:
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_PORT:
+        from api.worker_metrics import forget_process
+
+        forget_process(pid)

@@ -261,6 +261,14 @@ MAX_JSON_BODY_MB = envint("MAX_JSON_BODY_MB", 2, minimum=1)
 MAX_JSON_DEPTH = envint("MAX_JSON_DEPTH", 32, minimum=1)
 VALUATION_ALLOW_PRIVATE_URLS = envbool("VALUATION_ALLOW_PRIVATE_URLS", False)
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
+# A Celery worker serves its pool's metrics on this port (0: off); see api/worker_metrics.py.
+# Its pool processes share them through prometheus_client's multiprocess files, so the
+# directory must be in the environment before the worker starts.
+WORKER_METRICS_PORT = envint("WORKER_METRICS_PORT", 0)
+if WORKER_METRICS_PORT and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    raise ImproperlyConfigured(
+        "WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: a directory of this worker's own"
+    )
 MONTHLY_JOB_LIMIT = envint("MONTHLY_JOB_LIMIT", 500, minimum=0)
 IDEMPOTENCY_WINDOW_HOURS = 24
 
