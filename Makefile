@@ -34,11 +34,15 @@ run: install
 	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-server-header
 
-# Debian's Chromium drives the browser tests (Playwright's own download is not used).
+# Debian's Chromium drives the browser tests (Playwright's own download is not used); nginx runs
+# the example proxy configuration of docker/ in front of a real web process.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  echo "Installing Debian's nginx-light for the proxy tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 
 lint: install-dev
 	$(BIN)/ruff check .

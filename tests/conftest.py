@@ -50,6 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
         problems.append("redis-server is not installed (the fault drills start their own)")
     if not os.path.exists("/usr/bin/chromium"):
         problems.append("Debian's chromium is not installed (make browser)")
+    if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
+        problems.append("nginx is not installed (make browser installs nginx-light for the proxy tests)")
     if problems:
         pytest.exit("Required services missing: " + "; ".join(problems), returncode=3)
 
