@@ -95,7 +95,7 @@ def test_an_api_error_exits_1_with_the_request_id(serve):
 def test_an_unreachable_server_exits_1():
     result = run(f"http://127.0.0.1:{free_port()}", "usage")
     assert result.returncode == 1
-    assert "Could not reach" in result.stderr
+    assert "Cannot reach http://127.0.0.1:" in result.stderr
 
 
 @pytest.mark.parametrize(
