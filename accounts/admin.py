@@ -1,7 +1,9 @@
 """Admin for organisations, users and their roles, and API keys.
 
-API keys: the full key is shown once, on the page that answers the creation (or rotation)
-request, and never stored: not in the database, the session, a message or a log entry.
+API keys: the full key is shown once, on the page the creation (or rotation) redirects to,
+and never stored anywhere lasting: not in the database, a message or a log entry. Between
+the POST and that page it waits in the session, which the page empties as it renders (and
+which drops it after ISSUED_KEYS_TTL), so a reload shows nothing and mints nothing.
 Revoking takes effect on the key's next request; its open streams close at the next hub
 tick (within SSE_HEARTBEAT_SECONDS). Rotating issues a replacement with the same name,
 scopes and limits and lets the old key run for ROTATION_GRACE so clients can switch over.
@@ -20,6 +22,7 @@ by anyone but a superuser. Groups are for superusers only.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -35,10 +38,11 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from accounts.models import ROTATION_GRACE, ApiKey, Membership, Organization, Role
 from accounts.throttling import ThrottledAdminAuthenticationForm
@@ -50,6 +54,9 @@ _M = TypeVar("_M", bound=models.Model)
 # The full key of a key created by this request, from save_model to response_add. Keyed by
 # the request object, so it lives exactly as long as the request and is never persisted.
 _issued_keys: weakref.WeakKeyDictionary[HttpRequest, str] = weakref.WeakKeyDictionary()
+# Where issued keys wait for the page the POST redirects to, and for how long at most.
+ISSUED_KEYS_SESSION_KEY = "accounts.issued_api_keys"
+ISSUED_KEYS_TTL_SECONDS = 300
 
 
 admin.site.site_header = "Dealstream administration"
@@ -446,18 +453,48 @@ class ApiKeyAdmin(OrganizationScopedAdmin[ApiKey]):
         return [
             (None, {"fields": ("organization", "name", "display_prefix", "key_status", "scopes")}),
             ("Limits", {"fields": ("rate_limit_per_minute", "expires_at")}),
-            ("History", {"fields": ("created_at", "last_used_at", "revoked_at")}),
+            (
+                "History",
+                {"fields": ("created_at", "last_used_at", "revoked_at", "rotated_from_link", "replaced_by")},
+            ),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         if obj is None:
             return ()
         # The organisation is part of what the key is; revocation is one-way (use the action).
-        return ("organization", "display_prefix", "key_status", "created_at", "last_used_at", "revoked_at")
+        return (
+            "organization",
+            "display_prefix",
+            "key_status",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "rotated_from_link",
+            "replaced_by",
+        )
 
     @admin.display(description="Key", ordering="prefix")
     def display_prefix(self, key: ApiKey) -> str:
         return f"{key.prefix}…"
+
+    @admin.display(description="Rotated from")
+    def rotated_from_link(self, key: ApiKey) -> str:
+        predecessor = key.rotated_from
+        if predecessor is None:
+            return "—"
+        return self._key_link(predecessor)
+
+    @admin.display(description="Replaced by")
+    def replaced_by(self, key: ApiKey) -> str:
+        successors = list(key.replacements.order_by("created_at"))
+        if not successors:
+            return "—"
+        return format_html_join(", ", "{}", ((self._key_link(each),) for each in successors))
+
+    def _key_link(self, key: ApiKey) -> str:
+        url = reverse("admin:accounts_apikey_change", args=[key.pk])
+        return format_html('<a href="{}">{}…</a> ({})', url, key.prefix, describe_key_status(key).lower())
 
     @admin.display(description="Scopes")
     def scope_list(self, key: ApiKey) -> str:
@@ -503,7 +540,29 @@ class ApiKeyAdmin(OrganizationScopedAdmin[ApiKey]):
     def issued_keys_response(
         self, request: HttpRequest, issued: list[tuple[ApiKey, str]], *, title: str
     ) -> HttpResponse:
-        """The one page that ever shows full keys; never cached, never redirected to."""
+        """Redirect (303) to the page that shows the new keys once.
+
+        Answering the POST with the keys themselves would make a reload repeat the POST,
+        and so mint another key; the redirect leaves a GET behind instead.
+        """
+        request.session[ISSUED_KEYS_SESSION_KEY] = {
+            "title": title,
+            "keys": [[key.pk, raw] for key, raw in issued],
+            "issued_at": time.time(),
+        }
+        redirect = HttpResponseRedirect(reverse("admin:accounts_apikey_issued"))
+        redirect.status_code = 303  # See Other: the browser fetches the page with a GET
+        return redirect
+
+    def issued_view(self, request: HttpRequest) -> HttpResponse:
+        """The one page that ever shows full keys: once, never cached."""
+        pending = request.session.pop(ISSUED_KEYS_SESSION_KEY, None)
+        issued: list[tuple[ApiKey, str]] = []
+        title = "API keys"
+        if isinstance(pending, dict) and time.time() - pending["issued_at"] < ISSUED_KEYS_TTL_SECONDS:
+            title = pending["title"]
+            keys = self.get_queryset(request).in_bulk([pk for pk, _ in pending["keys"]])
+            issued = [(keys[pk], raw) for pk, raw in pending["keys"] if pk in keys]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -584,6 +643,7 @@ class ApiKeyAdmin(OrganizationScopedAdmin[ApiKey]):
 
     def get_urls(self) -> list[URLPattern]:
         own = [
+            path("issued/", self.admin_site.admin_view(self.issued_view), name="accounts_apikey_issued"),
             path(
                 "<path:object_id>/rotate/",
                 self.admin_site.admin_view(self.rotate_view),

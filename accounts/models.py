@@ -93,6 +93,15 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The key this one replaced when it was rotated; its `replacements` are the way back.
+    rotated_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="replacements",
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -159,9 +168,9 @@ class ApiKey(models.Model):
                 live=old.prefix.startswith("dsk_live_"),
                 expires_at=old.expires_at,
             )
-            if old.rate_limit_per_minute is not None:
-                new.rate_limit_per_minute = old.rate_limit_per_minute
-                new.save(update_fields=["rate_limit_per_minute"])
+            new.rate_limit_per_minute = old.rate_limit_per_minute
+            new.rotated_from = old
+            new.save(update_fields=["rate_limit_per_minute", "rotated_from"])
             cutoff = timezone.now() + grace
             if old.expires_at is None or old.expires_at > cutoff:
                 old.expires_at = cutoff

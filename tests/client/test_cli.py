@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import free_port
+from tests.e2e.stack import ROOT, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,13 +22,20 @@ KEY = "dsk_test_cli"
 def run(
     server_url: str, *args: str, key: str | None = KEY, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALSTREAM_")}
-    env["DEALSTREAM_BASE_URL"] = server_url
-    if key:
-        env["DEALSTREAM_API_KEY"] = key
+    env = cli_env(server_url, key)
     return subprocess.run(
         [sys.executable, "-m", "dealstream", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def cli_env(server_url: str, key: str | None = KEY) -> dict[str, str]:
+    """The command's environment: this checkout's client, whatever copy is installed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALSTREAM_")}
+    env["PYTHONPATH"] = str(ROOT / "client" / "src")
+    env["DEALSTREAM_BASE_URL"] = server_url
+    if key:
+        env["DEALSTREAM_API_KEY"] = key
+    return env
 
 
 def job_feed(ex, job_id="job_1", outcome="completed"):
@@ -93,9 +100,117 @@ def test_an_api_error_exits_1_with_the_request_id(serve):
 
 
 def test_an_unreachable_server_exits_1():
-    result = run(f"http://127.0.0.1:{free_port()}", "usage")
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run(url, "usage")
     assert result.returncode == 1
-    assert "Could not reach" in result.stderr
+    assert f"Cannot reach {url}: connection refused" in result.stderr
+
+
+def test_it_says_once_that_a_feed_cannot_reach_the_server_while_it_retries():
+    url = f"http://127.0.0.1:{free_port()}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dealstream", "watch", "org"],
+        env=cli_env(url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert first == f"dealstream: Cannot reach {url}: connection refused; retrying (Ctrl-C to stop)\n"
+        time.sleep(4)  # past the first reconnection delay: the next failures stay quiet
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 130
+        assert "Cannot reach" not in process.stderr.read()
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.parametrize("args", [("watch", "org"), ("watch", "job", "job_1"), ("deals", "list")])
+def test_no_retry_exits_1_at_once_when_the_server_cannot_be_reached(args):
+    url = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = run(url, "--no-retry", *args)
+    assert result.returncode == 1
+    assert f"error: Cannot reach {url}: connection refused" in result.stderr
+    assert time.monotonic() - started < 10
+
+
+def deals_server(ex, n):
+    """A deal API: create answers 201, decide answers the decided deal, list has two pages."""
+    deal = {
+        "id": 7,
+        "business_name": "Acme Bakery",
+        "status": "under_review",
+        "health_score": 72.5,
+        "amount_requested": "25000.00",
+        "flags": ["nsf_events"],
+        "statements": [{"id": 3, "status": "completed", "filename": "march.csv"}],
+        "proposal": {
+            "change_id": "ch_1",
+            "status": "open",
+            "proposed": {"decision": "approved"},
+            "explanation": "Score 72.5 is at least 60.",
+        },
+    }
+    path, method, query = ex.request.path, ex.request.method, ex.request.query
+    if method == "POST" and path == "/api/v1/deals":
+        ex.json(201, {**deal, "status": "new", "health_score": None, "statements": [], "proposal": None})
+    elif method == "POST" and path == "/api/v1/deals/7/decision":
+        decided = {"decision": "declined", "note": ex.request.json()["note"], "decided_by": "api_key:cli"}
+        ex.json(200, {**deal, "status": "declined", "proposal": None, "decision": decided})
+    elif path == "/api/v1/deals" and query.get("page") == ["2"]:
+        ex.json(200, {"results": [{**deal, "id": 6, "business_name": "Zed Cafe"}], "next": None})
+    elif path == "/api/v1/deals":
+        ex.json(200, {"results": [deal], "next": "http://elsewhere.example/api/v1/deals?page=2"})
+    elif path == "/api/v1/deals/7":
+        ex.json(200, deal)
+    else:
+        ex.error(404, "not_found", "No such thing.")
+
+
+def test_deals_create_list_show_and_decide(serve):
+    server = serve(deals_server)
+    created = run(server.url, "deals", "create", "Acme Bakery", "--amount", "25000", "--ref", "crm-1")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("Deal 7 (Acme Bakery): health score n/a, status new")
+    assert server.requests[0].json() == {
+        "business_name": "Acme Bakery",
+        "amount_requested": "25000",
+        "external_ref": "crm-1",
+    }
+    listed = run(server.url, "deals", "list", "--status", "under_review", "--search", "Ac")
+    assert listed.returncode == 0, listed.stderr
+    rows = listed.stdout.splitlines()
+    assert [[*row.split()[:4], row.split("  ")[-1].strip()] for row in rows] == [
+        ["7", "under_review", "72.5", "25000.00", "Acme Bakery"],
+        ["6", "under_review", "72.5", "25000.00", "Zed Cafe"],
+    ]
+    assert server.requests[1].query == {"status": ["under_review"], "search": ["Ac"]}
+    assert server.requests[2].query == {"page": ["2"]}
+    shown = run(server.url, "deals", "show", "7")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == [
+        "Deal 7 (Acme Bakery): health score 72.5, status under_review",
+        "  flag: nsf_events",
+        "  amount requested: 25000.00",
+        "  statement 3: march.csv (completed)",
+        "  proposal ch_1: approved. Score 72.5 is at least 60.",
+    ]
+    decided = run(server.url, "deals", "decide", "7", "declined", "--note", "Too many lenders", "--json")
+    assert decided.returncode == 0, decided.stderr
+    assert json.loads(decided.stdout)["decision"]["note"] == "Too many lenders"
+    assert server.requests[-1].json() == {"decision": "declined", "note": "Too many lenders"}
+
+
+def test_deals_show_of_a_missing_deal_exits_1(serve):
+    server = serve(deals_server)
+    result = run(server.url, "deals", "show", "99")
+    assert result.returncode == 1
+    assert "No such thing." in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -140,7 +255,7 @@ def test_ctrl_c_exits_130(serve):
         ex.idle(30)
 
     server = serve(script)
-    env = {**os.environ, "DEALSTREAM_BASE_URL": server.url, "DEALSTREAM_API_KEY": KEY}
+    env = cli_env(server.url)
     process = subprocess.Popen(
         [sys.executable, "-m", "dealstream", "watch", "org"],
         env=env,
@@ -341,7 +456,7 @@ def test_help_lists_the_commands():
     started = time.monotonic()
     result = run("http://127.0.0.1:9", "--help")
     assert result.returncode == 0
-    for command in ("watch", "upload", "valuate", "usage"):
+    for command in ("deals", "watch", "upload", "valuate", "usage"):
         assert command in result.stdout
     assert time.monotonic() - started < 10
 

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.admin import ISSUED_KEYS_SESSION_KEY, ISSUED_KEYS_TTL_SECONDS
 from accounts.models import ROTATION_GRACE, ApiKey, Membership, Organization, Role, hash_key
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +39,11 @@ def add_key(client: Client, org: Organization, **fields) -> tuple[Any, str]:
         "expires_at_1": "",
         **fields,
     }
-    response = client.post(CHANGELIST + "add/", data)
-    assert response.status_code == 200, response.content.decode()[:2000]
+    posted = client.post(CHANGELIST + "add/", data)
+    assert posted.status_code == 303, posted.content.decode()[:2000]
+    assert KEY.search(posted.content.decode()) is None
+    response = client.get(posted["Location"])
+    assert response.status_code == 200
     found = KEY.findall(response.content.decode())
     assert len(set(found)) == 1
     return response, found[0]
@@ -150,8 +154,10 @@ def test_rotating_issues_a_replacement_and_lets_the_old_key_expire(
 ):
     old_raw = make_key(org, scopes=["read"], name="billing-sync", rate_limit_per_minute=7)
     old = ApiKey.objects.get()
-    response = admin_client.post(CHANGELIST, {"action": "rotate_keys", "_selected_action": [old.pk]})
-    assert response.status_code == 200
+    response = admin_client.post(
+        CHANGELIST, {"action": "rotate_keys", "_selected_action": [old.pk]}, follow=True
+    )
+    assert response.redirect_chain == [(f"{CHANGELIST}issued/", 303)]
     assert "no-store" in response["Cache-Control"]
     new_raw = KEY.findall(response.content.decode())[0]
     assert new_raw != old_raw
@@ -174,6 +180,61 @@ def test_rotating_issues_a_replacement_and_lets_the_old_key_expire(
     assert api_status(new_raw) == 200
     # The new key is never shown again either.
     assert new_raw not in admin_client.get(f"{CHANGELIST}{new.pk}/change/").content.decode()
+
+
+def test_reloading_the_created_page_mints_nothing_and_shows_nothing(admin_client: Client, org: Organization):
+    _, raw = add_key(admin_client, org)
+    reloaded = admin_client.get(f"{CHANGELIST}issued/")
+    assert reloaded.status_code == 200
+    assert "Nothing to show" in reloaded.content.decode()
+    assert KEY.search(reloaded.content.decode()) is None
+    assert ApiKey.objects.count() == 1
+    assert raw not in str(dict(admin_client.session.items()))
+
+
+def test_a_key_waiting_too_long_for_its_page_is_not_shown(admin_client: Client, org: Organization):
+    posted = admin_client.post(
+        CHANGELIST + "add/",
+        {"organization": org.pk, "name": "ci", "environment": "live", "scopes": ["read"]},
+    )
+    assert posted.status_code == 303
+    session = admin_client.session
+    session[ISSUED_KEYS_SESSION_KEY]["issued_at"] -= ISSUED_KEYS_TTL_SECONDS + 1
+    session.save()
+    page = admin_client.get(posted["Location"]).content.decode()
+    assert KEY.search(page) is None
+    assert "Nothing to show" in page
+
+
+def test_rotating_from_the_key_page_redirects_and_links_both_keys(
+    admin_client: Client, org: Organization, make_key
+):
+    make_key(org, name="billing-sync")
+    old = ApiKey.objects.get()
+    posted = admin_client.post(f"{CHANGELIST}{old.pk}/rotate/")
+    assert posted.status_code == 303
+    shown = admin_client.get(posted["Location"]).content.decode()
+    new_raw = KEY.findall(shown)[0]
+    new = ApiKey.objects.get(key_hash=hash_key(new_raw))
+    assert f"Rotated from:</label> {old.prefix}" in shown
+    # A reload of either page rotates nothing more.
+    admin_client.get(posted["Location"])
+    assert ApiKey.objects.count() == 2
+    assert new.rotated_from == old
+    old_page = admin_client.get(f"{CHANGELIST}{old.pk}/change/").content.decode()
+    new_page = admin_client.get(f"{CHANGELIST}{new.pk}/change/").content.decode()
+    assert re.search(
+        rf"Replaced by.*?<a href=\"{CHANGELIST}{new.pk}/change/\">{re.escape(new.prefix)}…</a> \(active\)",
+        old_page,
+        re.S,
+    )
+    assert re.search(
+        rf"Rotated from.*?<a href=\"{CHANGELIST}{old.pk}/change/\">{re.escape(old.prefix)}…</a> \(active until",
+        new_page,
+        re.S,
+    )
+    assert "Replaced by" in new_page
+    assert new_raw not in new_page
 
 
 def test_rotating_keeps_an_earlier_expiry(admin_client: Client, org: Organization, make_key):

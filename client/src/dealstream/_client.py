@@ -68,9 +68,12 @@ class Dealstream:
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 3,
         heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        stream_connect_attempts: int | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        self._config = Config.create(api_key, base_url, timeout, max_retries, heartbeat_interval)
+        self._config = Config.create(
+            api_key, base_url, timeout, max_retries, heartbeat_interval, stream_connect_attempts
+        )
         self._http = http_client or httpx.Client()
         self._owns_http = http_client is None
         self.deals = Deals(self)

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -61,6 +62,8 @@ class Config:
     timeout: httpx.Timeout
     max_retries: int
     heartbeat_interval: float
+    # Consecutive failed connects after which a stream gives up (None: it never does).
+    stream_connect_attempts: int | None = None
 
     @classmethod
     def create(
@@ -70,6 +73,7 @@ class Config:
         timeout: float | httpx.Timeout,
         max_retries: int,
         heartbeat_interval: float,
+        stream_connect_attempts: int | None = None,
     ) -> Config:
         """Fill what the caller left out from DEALSTREAM_API_KEY / DEALSTREAM_BASE_URL."""
         api_key = api_key or os.environ.get("DEALSTREAM_API_KEY", "")
@@ -82,9 +86,11 @@ class Config:
             raise ValueError("max_retries must be >= 0")
         if heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be > 0")
+        if stream_connect_attempts is not None and stream_connect_attempts < 1:
+            raise ValueError("stream_connect_attempts must be >= 1 (or None: retry for ever)")
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout)
-        return cls(api_key, base_url, timeout, max_retries, heartbeat_interval)
+        return cls(api_key, base_url, timeout, max_retries, heartbeat_interval, stream_connect_attempts)
 
     def default_headers(self) -> dict[str, str]:
         return {
@@ -324,8 +330,16 @@ class Attempts:
 
     def connection_error(self, exc: httpx.TransportError) -> errors.APIConnectionError:
         return errors.APIConnectionError(
-            f"Could not reach {self.config.base_url}: {exc!r}", request_id=self.request_id
+            f"Cannot reach {self.config.base_url}: {transport_reason(exc)}", request_id=self.request_id
         )
+
+
+def transport_reason(exc: Exception) -> str:
+    """A transport failure in a few plain words ("connection refused"), without errno noise."""
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc).strip())
+    if not text:
+        return type(exc).__name__
+    return text[0].lower() + text[1:]
 
 
 def _error_code(body: dict[str, Any]) -> str:
@@ -371,6 +385,7 @@ class StreamSession:
         self.request_id = new_request_id()
         self.idempotency_key = str(uuid.uuid4()) if target.method == "POST" else None
         self._signs_of_life = 0
+        self.connect_failures = 0  # consecutive connections that could not be made at all
 
     @property
     def last_event_id(self) -> str:
@@ -415,6 +430,9 @@ class StreamSession:
             )
         self.decoder = SSEDecoder(self.decoder.last_event_id)
         self._signs_of_life = 0
+        if self.connect_failures:
+            logger.warning("Reached %s again", self.config.base_url)
+        self.connect_failures = 0
         return "stream"
 
     def on_error_response(self, status: int, headers: Mapping[str, str], content: bytes) -> None:
@@ -426,8 +444,21 @@ class StreamSession:
         self._schedule(error, floor=retry_after or 0.0)
 
     def on_connect_error(self, exc: httpx.TransportError) -> None:
-        """The connection could not be made: schedule another attempt or give up."""
-        self._schedule(errors.APIConnectionError(f"Could not connect: {exc!r}", request_id=self.request_id))
+        """The connection could not be made: schedule another attempt or give up.
+
+        The first failure of an outage is a warning, not a debug line: a stream that retries
+        in silence looks exactly like a quiet feed to whoever waits on it.
+        """
+        self.connect_failures += 1
+        error = errors.APIConnectionError(
+            f"Cannot reach {self.config.base_url}: {transport_reason(exc)}", request_id=self.request_id
+        )
+        bound = self.config.stream_connect_attempts
+        if bound is not None and self.connect_failures >= bound:
+            raise error
+        if self.connect_failures == 1:
+            logger.warning("%s; retrying", error.message, extra={"dealstream_unreachable": True})
+        self._schedule(error)
 
     def on_chunk(self, chunk: bytes) -> list[Event]:
         """The events completed by `chunk`; stops at a final event."""

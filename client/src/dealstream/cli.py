@@ -1,4 +1,4 @@
-"""The `dealstream` command: watch feeds, upload statements, run valuations, show usage.
+"""The `dealstream` command: deals, statements, live feeds, valuations and usage from a terminal.
 
 Exit codes: 0 done, 1 the API refused or failed (or the work it did failed), 2 wrong
 usage, 130 interrupted (Ctrl-C).
@@ -51,7 +51,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log retries and reconnections to stderr"
     )
+    parser.add_argument(
+        "--no-retry",
+        action="store_true",
+        help="fail at once (exit 1) when the server cannot be reached, instead of retrying",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    deals = commands.add_parser(
+        "deals",
+        help="create, list, show and decide deals",
+        description="Create, list, show and decide deals.",
+    )
+    deal_commands = deals.add_subparsers(dest="deal_command", required=True, metavar="ACTION")
+    create = deal_commands.add_parser("create", help="create a deal", description="Create a deal.")
+    create.add_argument("business_name", metavar="NAME", help="the business's name")
+    create.add_argument("--amount", help="the amount requested, e.g. 50000")
+    create.add_argument("--ref", help="your own reference (e.g. the CRM id)")
+    listing = deal_commands.add_parser("list", help="list deals, newest first", description="List deals.")
+    listing.add_argument(
+        "--status", choices=("new", "processing", "under_review", "approved", "declined"), help="only these"
+    )
+    listing.add_argument("--search", help="only business names containing this")
+    show = deal_commands.add_parser(
+        "show", help="a deal with its score, flags, statements and proposal", description="Show a deal."
+    )
+    show.add_argument("deal", type=int, help="the deal id")
+    decide = deal_commands.add_parser(
+        "decide",
+        help="approve or decline a deal under review",
+        description="Decide a deal under review (this resolves any open proposal).",
+    )
+    decide.add_argument("deal", type=int, help="the deal id")
+    decide.add_argument("decision", choices=("approved", "declined"))
+    decide.add_argument("--note", help="why")
+    for each in (create, listing, show, decide):
+        each.add_argument("--json", action="store_true", help="print the API's JSON")
 
     watch = commands.add_parser(
         "watch", help="follow a live event feed", description="Follow a live event feed."
@@ -103,14 +138,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("valuate needs --url, --product or both")
     if not (args.api_key or os.environ.get("DEALSTREAM_API_KEY")):
         parser.error("no API key: set DEALSTREAM_API_KEY or pass --api-key")
-    if args.verbose:
-        # Only the client's own retries and reconnections, not every request httpx logs.
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("dealstream: %(message)s"))
-        logger = logging.getLogger("dealstream")
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    # Only the client's own messages, not every request httpx logs: warnings (a server that
+    # cannot be reached) always, retries and reconnections with -v.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ClientLogFormatter())
+    logger = logging.getLogger("dealstream")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
+        if args.command == "deals":
+            return deals(args)
         if args.command == "watch":
             return watch(args)
         if args.command == "upload":
@@ -133,6 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+class _ClientLogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"dealstream: {record.getMessage()}"
+        if getattr(record, "dealstream_unreachable", False):
+            line += " (Ctrl-C to stop)"
+        return line
+
+
 def describe_error(exc: DealstreamError) -> str:
     parts = [exc.message]
     if exc.status:
@@ -146,7 +191,13 @@ def describe_error(exc: DealstreamError) -> str:
 
 
 def _client(args: argparse.Namespace) -> Dealstream:
-    return Dealstream(args.api_key, args.base_url)
+    return Dealstream(args.api_key, args.base_url, **_retry_options(args))
+
+
+def _retry_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.no_retry:
+        return {"max_retries": 0, "stream_connect_attempts": 1}
+    return {}
 
 
 def _text(value: Any) -> str:
@@ -294,7 +345,7 @@ async def upload(args: argparse.Namespace) -> int:
     for path in args.files:
         if not path.is_file():
             raise UsageError(f"no such file: {path}")
-    async with AsyncDealstream(args.api_key, args.base_url) as client:
+    async with AsyncDealstream(args.api_key, args.base_url, **_retry_options(args)) as client:
         rows = []
         for path in args.files:
             accepted = await client.deals.upload_statement(args.deal, path)
@@ -330,6 +381,63 @@ def _print_deal_summary(deal: Deal) -> None:
     )
     for flag in deal.get("flags") or []:
         _out(f"  flag: {_text(flag)}")
+
+
+# ----------------------------------------------------------------------------- deals
+
+
+def deals(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        if args.deal_command == "list":
+            found = list(client.deals.list(status=args.status, search=args.search))
+            if args.json:
+                _out(json.dumps(found, ensure_ascii=False))
+            else:
+                for deal in found:
+                    _out(_deal_row(deal))
+                if not found:
+                    _out("no deals")
+            return EXIT_OK
+        if args.deal_command == "create":
+            deal = client.deals.create(
+                args.business_name, amount_requested=args.amount, external_ref=args.ref
+            )
+        elif args.deal_command == "decide":
+            deal = client.deals.decide(args.deal, args.decision, note=args.note)
+        else:
+            deal = client.deals.get(args.deal)
+    if args.json:
+        _out(json.dumps(deal, ensure_ascii=False))
+    else:
+        _print_deal(deal)
+    return EXIT_OK
+
+
+def _deal_row(deal: Deal) -> str:
+    score = deal.get("health_score")
+    amount = deal.get("amount_requested")
+    return (
+        f"{deal['id']:>6}  {deal['status']:<13} {score if score is not None else '-':>6}  "
+        f"{amount or '-':>12}  {deal.get('business_name', '')}"
+    )
+
+
+def _print_deal(deal: Deal) -> None:
+    _print_deal_summary(deal)
+    if deal.get("amount_requested"):
+        _out(f"  amount requested: {deal['amount_requested']}")
+    for statement in deal.get("statements") or []:
+        _out(
+            f"  statement {statement.get('id')}: {statement.get('filename', '')} ({statement.get('status')})"
+        )
+    proposal = deal.get("proposal")
+    if proposal:
+        proposed = (proposal.get("proposed") or {}).get("decision", "?")
+        _out(f"  proposal {proposal['change_id']}: {proposed}. {proposal.get('explanation', '')}".rstrip())
+    decision = deal.get("decision")
+    if decision:
+        note = f": {decision['note']}" if decision.get("note") else ""
+        _out(f"  decision: {decision.get('decision')} by {decision.get('decided_by', '?')}{note}")
 
 
 # --------------------------------------------------------------------------- valuate
