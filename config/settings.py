@@ -339,6 +339,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a `status`; each gets an enum named after what it describes.
+    "ENUM_NAME_OVERRIDES": {
+        "DealStatusEnum": "deals.models.DealStatus",
+        "StatementStatusEnum": "deals.models.StatementStatus",
+        "BatchStatusEnum": "deals.models.BatchStatus",
+        "ProposalStatusEnum": "deals.models.ProposalStatus",
+        "JobStatusEnum": "jobs.models.JobStatus",
+        "DecisionEnum": "deals.models.Decision",
+    },
+    # Links tell clients (and tests/api/test_schema_fuzz.py's fuzzer) which response ids feed
+    # which operation.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema_links.add_links",
+    ],
 }
 
 # --- I18N ------------------------------------------------------------------------------

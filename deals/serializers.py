@@ -129,8 +129,9 @@ class StatementOut(serializers.ModelSerializer[Statement]):
 
 class ProposalOut(serializers.ModelSerializer[ProposedChange]):
     change_id = serializers.CharField(source="pk", read_only=True)
+    # null when no statement could be scored.
     health_score = serializers.DecimalField(
-        max_digits=4, decimal_places=1, coerce_to_string=False, read_only=True
+        max_digits=4, decimal_places=1, coerce_to_string=False, read_only=True, allow_null=True
     )
     deal_status = serializers.CharField(source="deal.status", read_only=True)
 
@@ -153,9 +154,13 @@ class ProposalOut(serializers.ModelSerializer[ProposedChange]):
 
 
 class DealOut(serializers.ModelSerializer[Deal]):
+    # null until a statement has been scored.
     health_score = serializers.DecimalField(
-        max_digits=4, decimal_places=1, coerce_to_string=False, read_only=True
+        max_digits=4, decimal_places=1, coerce_to_string=False, read_only=True, allow_null=True
     )
+    # "" until the pipeline proposes a decision; clients test for the empty string, so it stays
+    # and the schema says so (a read-only model field would lose `allow_blank`).
+    recommendation = serializers.ChoiceField(choices=Decision.choices, allow_blank=True, read_only=True)
     decision = serializers.SerializerMethodField()
     warnings = WarningOut(many=True, read_only=True)
 

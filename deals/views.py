@@ -317,7 +317,8 @@ class TransactionRevenueView(APIView):
     """`POST /deals/{id}/transactions/{tx_id}/revenue` `{"counted", "note"?}`: an underwriter's
     revenue treatment of one transaction; the deal is re-scored (`deal.rescored`)."""
 
-    @extend_schema(request=RevenueCorrectionIn, responses=RevenueCorrectionOut)
+    # JSON only: `counted` must be a JSON boolean, which a form field cannot carry.
+    @extend_schema(request={"application/json": RevenueCorrectionIn}, responses=RevenueCorrectionOut)
     def post(self, request: Request, deal_id: int, transaction_id: int) -> Response:
         body = RevenueCorrectionIn(data=request.data)
         if not body.is_valid():

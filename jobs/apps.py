@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class JobsConfig(AppConfig):
     name = "jobs"
     verbose_name = "Jobs"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI description of the creatable job types.
+        from jobs import schema  # noqa: F401

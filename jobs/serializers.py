@@ -36,8 +36,13 @@ class JobListQuery(serializers.Serializer[Any]):
     type = serializers.CharField(max_length=32, required=False)
 
 
+class CreatableJobTypeField(serializers.CharField):
+    """A job type's name. The view answers any other with a 400 naming the creatable ones; the
+    schema lists them (jobs/schema.py), read from the registry when it is generated."""
+
+
 class JobCreateIn(serializers.Serializer[Any]):
-    type = serializers.CharField(max_length=32)
+    type = CreatableJobTypeField(max_length=32)
     input = serializers.DictField(required=False, default=dict)
 
 

@@ -123,6 +123,11 @@ def job_types() -> dict[str, JobType]:
     return dict(_job_types)
 
 
+def creatable_job_types() -> list[str]:
+    """Names of the types `POST /jobs` accepts (those with an input serializer), sorted."""
+    return sorted(name for name, kind in job_types().items() if kind.input_serializer)
+
+
 # --- usage -------------------------------------------------------------------------------
 
 

@@ -57,7 +57,7 @@ class JobListView(ListAPIView[Job]):
             raise ValidationError(body.errors)
         kind = services.get_job_type(body.validated_data["type"])
         if kind is None or kind.input_serializer is None:
-            creatable = sorted(name for name, t in services.job_types().items() if t.input_serializer)
+            creatable = services.creatable_job_types()
             raise ApiError(
                 400,
                 "invalid_request",

@@ -162,7 +162,9 @@ class ValuationListQuery(serializers.Serializer[dict[str, Any]]):
 
 
 class ValuationPurgeQuery(serializers.Serializer[dict[str, Any]]):
-    client_id = serializers.CharField(max_length=MAX_CLIENT_ID_LENGTH)
+    client_id = serializers.CharField(
+        min_length=1, max_length=MAX_CLIENT_ID_LENGTH, help_text="The client to purge."
+    )
 
 
 class PurgeResultSerializer(serializers.Serializer[dict[str, Any]]):

@@ -94,7 +94,8 @@ class ValuationListView(ListAPIView[Valuation]):
         operation_id="valuations_purge",
         summary="Purge one client's stored valuations",
         description="Deletes every stored valuation of `client_id` in the caller's organisation; answers `{deleted}`.",
-        parameters=[OpenApiParameter("client_id", str, required=True, description="The client to purge.")],
+        # Documented as the query serializer checks it: a blank or over-long id is a 400.
+        parameters=[ValuationPurgeQuery],
         request=None,
         responses={200: PurgeResultSerializer, 400: _ERROR},
         tags=["valuations"],

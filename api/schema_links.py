@@ -1,0 +1,126 @@
+"""OpenAPI links: which response field feeds which operation's id, so clients and fuzzers can chain calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class Link:
+    """A response of `source` (path, method, status) supplies `parameters` of `target` (path, method)."""
+
+    name: str
+    source: tuple[str, str, str]
+    target: tuple[str, str]
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+DEAL = "/api/v1/deals/{deal_id}"
+STATEMENTS = "/api/v1/deals/{deal_id}/statements"
+STATEMENT = "/api/v1/deals/{deal_id}/statements/{statement_id}"
+TRANSACTIONS = "/api/v1/deals/{deal_id}/transactions"
+REVENUE = "/api/v1/deals/{deal_id}/transactions/{transaction_id}/revenue"
+DECISION = "/api/v1/deals/{deal_id}/decision"
+JOB = "/api/v1/jobs/{job_id}"
+JOB_CANCEL = "/api/v1/jobs/{job_id}/cancel"
+
+_CREATED_DEAL = ("/api/v1/deals", "post", "201")
+_DEAL = (DEAL, "get", "200")
+_ACCEPTED_STATEMENT = (STATEMENTS, "post", "202")
+_ACCEPTED_JOB = ("/api/v1/jobs", "post", "202")
+
+LINKS: tuple[Link, ...] = (
+    Link("GetDeal", _CREATED_DEAL, (DEAL, "get"), {"deal_id": "$response.body#/id"}),
+    Link("UploadStatement", _CREATED_DEAL, (STATEMENTS, "post"), {"deal_id": "$response.body#/id"}),
+    Link("ListTransactions", _CREATED_DEAL, (TRANSACTIONS, "get"), {"deal_id": "$response.body#/id"}),
+    Link("DecideDeal", _CREATED_DEAL, (DECISION, "post"), {"deal_id": "$response.body#/id"}),
+    Link(
+        "GetListedDeal",
+        ("/api/v1/deals", "get", "200"),
+        (DEAL, "get"),
+        {"deal_id": "$response.body#/results/0/id"},
+    ),
+    Link(
+        "RemoveStatement",
+        _ACCEPTED_STATEMENT,
+        (STATEMENT, "delete"),
+        {"deal_id": "$request.path.deal_id", "statement_id": "$response.body#/statement_id"},
+    ),
+    Link("GetStatementJob", _ACCEPTED_STATEMENT, (JOB, "get"), {"job_id": "$response.body#/job_id"}),
+    Link(
+        "CancelStatementJob", _ACCEPTED_STATEMENT, (JOB_CANCEL, "post"), {"job_id": "$response.body#/job_id"}
+    ),
+    Link("GetDealAfterUpload", _ACCEPTED_STATEMENT, (DEAL, "get"), {"deal_id": "$request.path.deal_id"}),
+    Link(
+        "RemoveFirstStatement",
+        _DEAL,
+        (STATEMENT, "delete"),
+        {"deal_id": "$response.body#/id", "statement_id": "$response.body#/statements/0/id"},
+    ),
+    Link(
+        "ApproveProposal",
+        _DEAL,
+        ("/api/v1/changes/{change_id}/approve", "post"),
+        {"change_id": "$response.body#/proposal/change_id"},
+    ),
+    Link(
+        "RejectProposal",
+        _DEAL,
+        ("/api/v1/changes/{change_id}/reject", "post"),
+        {"change_id": "$response.body#/proposal/change_id"},
+    ),
+    Link(
+        "CorrectRevenue",
+        (TRANSACTIONS, "get", "200"),
+        (REVENUE, "post"),
+        {"deal_id": "$request.path.deal_id", "transaction_id": "$response.body#/results/0/id"},
+    ),
+    Link(
+        "GetBatch",
+        ("/api/v1/batches", "post", "202"),
+        ("/api/v1/batches/{batch_id}", "get"),
+        {"batch_id": "$response.body#/batch_id"},
+    ),
+    Link("GetJob", _ACCEPTED_JOB, (JOB, "get"), {"job_id": "$response.body#/id"}),
+    Link("CancelJob", _ACCEPTED_JOB, (JOB_CANCEL, "post"), {"job_id": "$response.body#/id"}),
+    Link(
+        "GetListedJob",
+        ("/api/v1/jobs", "get", "200"),
+        (JOB, "get"),
+        {"job_id": "$response.body#/results/0/id"},
+    ),
+    Link(
+        "GetValuation",
+        ("/api/v1/valuations", "get", "200"),
+        ("/api/v1/valuations/{valuation_id}", "get"),
+        {"valuation_id": "$response.body#/results/0/id"},
+    ),
+)
+
+
+def _operation(paths: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    try:
+        operation: dict[str, Any] = paths[path][method]
+    except KeyError:
+        # A renamed route must not silently drop its links.
+        raise ImproperlyConfigured(
+            f"OpenAPI link names {method.upper()} {path}, which the schema lacks"
+        ) from None
+    return operation
+
+
+def add_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: attach LINKS to the responses they start from."""
+    paths = result.get("paths", {})
+    for link in LINKS:
+        path, method, status = link.source
+        response = _operation(paths, path, method)["responses"][status]
+        target = _operation(paths, *link.target)
+        response.setdefault("links", {})[link.name] = {
+            "operationId": target["operationId"],
+            "parameters": link.parameters,
+        }
+    return result

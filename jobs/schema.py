@@ -1,0 +1,17 @@
+"""Teaches drf-spectacular which job types `POST /api/v1/jobs` accepts, so the schema lists them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+
+from jobs.services import creatable_job_types
+
+
+class CreatableJobTypeFieldScheme(OpenApiSerializerFieldExtension):
+    target_class = "jobs.serializers.CreatableJobTypeField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        # Types register themselves from their apps' tasks modules; the registry is the truth.
+        return {"type": "string", "enum": creatable_job_types()}
