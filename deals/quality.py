@@ -337,6 +337,32 @@ class StatementFacts:
     period_start: datetime.date | None
     period_end: datetime.date | None
     duplicate_of: int | None = None
+    account_type: str = "checking"
+
+
+# Balances and deposits of these accounts are not a business bank account's: a card's balance is
+# an amount owed and its payments are not revenue; a brokerage history's flows are investments.
+UNSCORED_ACCOUNT_TYPES = frozenset({"credit_card", "unknown"})
+_ACCOUNT_WORDS = {"credit_card": "a credit-card statement", "unknown": "not a bank account statement"}
+
+
+def is_scored_account(account_type: str | None) -> bool:
+    """Whether a statement of this account type counts towards the deal's balances and revenue."""
+    return (account_type or "checking") not in UNSCORED_ACCOUNT_TYPES
+
+
+def account_type_findings(statements: Sequence[StatementFacts]) -> list[Finding]:
+    """`not_a_bank_account` for each statement the score leaves out because of its account type."""
+    return [
+        Finding(
+            "not_a_bank_account",
+            f"Statement {s.statement_id} is {_ACCOUNT_WORDS[s.account_type]}: its transactions are "
+            "listed, but it is kept out of the balances, revenue and score.",
+            {"statement_id": s.statement_id, "account_type": s.account_type},
+        )
+        for s in statements
+        if not is_scored_account(s.account_type)
+    ]
 
 
 def deal_currency(statements: Sequence[StatementFacts]) -> str | None:

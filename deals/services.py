@@ -53,10 +53,12 @@ from deals.parsing import ParsedStatement
 from deals.quality import (
     EarlierStatement,
     StatementFacts,
+    account_type_findings,
     currency_findings,
     deal_currency,
     find_overlap,
     history_days,
+    is_scored_account,
     short_history_finding,
     stated_period_is_plausible,
     statement_findings,
@@ -578,10 +580,15 @@ def rescore_deal(deal: Deal) -> HealthScore | None:
         deal.health_score = None
         deal.flags = []
         deal.flag_details = []
-        deal.explanations = ["No statement of this deal could be read; the deal waits for documents."]
+        deal.explanations = [
+            "No statement of this deal could be read; the deal waits for documents."
+            if not completed
+            else "No statement of this deal can be scored (see its warnings); the deal waits for a "
+            "business bank account statement."
+        ]
         deal.recommendation = ""
         deal.score_details = None
-        deal.warnings = []
+        deal.warnings = _merged_warnings(completed, deal_findings)
         deal.save(update_fields=[*_SCORE_FIELDS, "updated_at"])
         return None
     score = score_deal([m for m, _ in inputs], [s for _, s in inputs])
@@ -733,21 +740,28 @@ def _counted_statements(completed: list[Statement]) -> tuple[list[Statement], li
     Marks each statement's `counted` flag (saved only when it changes).
     """
     facts = {
-        s.pk: StatementFacts(s.pk, s.currency or None, s.period_start, s.period_end, s.duplicate_of_id)
+        s.pk: StatementFacts(
+            s.pk, s.currency or None, s.period_start, s.period_end, s.duplicate_of_id, s.account_type
+        )
         for s in completed
     }
     originals = [facts[s.pk] for s in completed if s.duplicate_of_id is None]
-    currency = deal_currency(originals)
+    # The deal's currency is its bank accounts' (a card statement in another currency changes nothing).
+    currency = deal_currency([f for f in originals if is_scored_account(f.account_type)])
     counted: list[Statement] = []
     for s in completed:
-        keep = s.duplicate_of_id is None and not (currency and s.currency and s.currency != currency)
+        keep = (
+            s.duplicate_of_id is None
+            and not (currency and s.currency and s.currency != currency)
+            and is_scored_account(s.account_type)
+        )
         if keep:
             counted.append(s)
         if s.counted != keep:
             s.counted = keep
             s.save(update_fields=["counted"])
     days = history_days([facts[s.pk] for s in counted])
-    findings: list[Any] = currency_findings(originals, currency)
+    findings: list[Any] = [*currency_findings(originals, currency), *account_type_findings(originals)]
     short = short_history_finding(days)
     if short is not None and counted:
         findings.append(short)

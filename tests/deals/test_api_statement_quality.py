@@ -219,3 +219,55 @@ def test_an_overlap_without_balances_moves_the_opening_balance_past_the_dropped_
     assert metrics["deposit_count"] == 10
     after_day_30 = opening + sum(Decimal(str(r[2])) for r in rows[:30])
     assert Decimal(metrics["starting_balance"]) == after_day_30
+
+
+def card_csv() -> bytes:
+    """A card export (purchases negative, a payment positive): not a bank account's balances."""
+    return csv_bytes(
+        [
+            ["Transaction Date", "Post Date", "Description", "Category", "Type", "Amount"],
+            ["03/02/2024", "03/03/2024", "OFFICE DEPOT", "Shopping", "Sale", "-420.10"],
+            ["03/09/2024", "03/10/2024", "SHELL OIL", "Gas", "Sale", "-88.45"],
+            ["03/15/2024", "03/15/2024", "PAYMENT THANK YOU", "", "Payment", "500.00"],
+            ["03/21/2024", "03/22/2024", "ADOBE *ACROPRO", "Shopping", "Sale", "-59.99"],
+        ]
+    )
+
+
+def test_it_keeps_a_card_statement_out_of_the_balances_and_the_score(
+    api, org, django_capture_on_commit_callbacks
+):
+    deal_id = create_deal(api)
+    process(api, deal_id, "bank.csv", healthy_csv(), django_capture_on_commit_callbacks)
+    alone = Deal.objects.get(pk=deal_id).health_score
+    accepted = process(api, deal_id, "card.csv", card_csv(), django_capture_on_commit_callbacks)
+
+    card = Statement.objects.get(pk=accepted["statement_id"])
+    assert card.account_type == "credit_card"
+    assert card.counted is False
+    deal = Deal.objects.get(pk=deal_id)
+    assert deal.health_score == alone
+    assert [w for w in deal.warnings if w["code"] == "not_a_bank_account"] == [
+        {
+            "code": "not_a_bank_account",
+            "message": f"Statement {card.pk} is a credit-card statement: its transactions are listed, but it "
+            "is kept out of the balances, revenue and score.",
+            "evidence": {"statement_id": card.pk, "account_type": "credit_card"},
+        }
+    ]
+
+
+def test_a_deal_with_only_a_card_statement_gets_no_score_and_no_proposal(
+    api, org, django_capture_on_commit_callbacks
+):
+    deal_id = create_deal(api)
+    process(api, deal_id, "card.csv", card_csv(), django_capture_on_commit_callbacks)
+
+    deal = Deal.objects.get(pk=deal_id)
+    assert deal.status == "under_review"
+    assert deal.health_score is None
+    assert deal.recommendation == ""
+    assert deal.open_proposal is None
+    assert [w["code"] for w in deal.warnings] == ["not_a_bank_account"]
+    assert "waits for a business bank account statement" in deal.explanations[0]
+    assert "proposed_change" not in [e.type for e in events(deal_id=deal_id)]
