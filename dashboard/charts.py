@@ -50,6 +50,11 @@ class MonthFigures:
     ending_balance: Decimal | None = None
     _balances: list[Decimal] = field(default_factory=list, repr=False)
 
+    @property
+    def label(self) -> str:
+        """The month as people write it: "Jan 2024"."""
+        return datetime.date.fromisoformat(f"{self.month}-01").strftime("%b %Y")
+
 
 def daily_balances(statements: Iterable[Statement], transactions: Iterable[Transaction]) -> list[DayBalance]:
     """End-of-day balance of every day the counted statements cover, all accounts pooled.
@@ -209,6 +214,11 @@ def bar_chart(months: Sequence[MonthFigures], series: Sequence[tuple[str, str]])
                 }
             )
         groups.append(
-            {"month": row.month, "bars": bars, "label_x": round(PAD_LEFT + (index + 0.5) * slot, 1)}
+            {
+                "month": row.month,
+                "label": row.label,
+                "bars": bars,
+                "label_x": round(PAD_LEFT + (index + 0.5) * slot, 1),
+            }
         )
     return {"width": WIDTH, "height": HEIGHT, "zero_y": zero, "groups": groups, "label_y": HEIGHT - 6}

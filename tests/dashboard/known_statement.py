@@ -7,6 +7,8 @@ and in Chromium) read these figures back.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.deals.statement_files import csv_bytes
 
 ACCOUNT = "123456789"
@@ -29,7 +31,7 @@ DAYS = 58
 LOWEST = "-535.00"
 HIGHEST = "4000.00"
 NEGATIVE_DAYS = 5  # 10 to 14 January
-MONTHS = {
+MONTHS: dict[str, dict[str, Any]] = {
     "2024-01": {
         "deposits": "5000.00",
         "withdrawals": "5035.00",

@@ -90,6 +90,7 @@ def test_it_sums_each_month() -> None:
         1,
     )
     assert february.average_daily_balance == D(15)
+    assert february.label == "Feb 2024"
     # 1,000 of revenue over 4 days is 7,500 per 30 days; 15,000 requested is twice that.
     monthly = charts.average_monthly_revenue([january, february], balances)
     assert monthly == D("7500.00")
