@@ -30,6 +30,25 @@ from tests.e2e.test_dashboard_browser import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
+_DEAL = """
+from deals import services
+from deals.models import Deal, Transaction
+deal = Deal.objects.get(business_name="Harbor Bakery")
+"""
+CORRECT_FIRST_DEPOSIT = (
+    _DEAL
+    + """
+first = Transaction.objects.filter(deal=deal).order_by("date", "position").first()
+services.correct_revenue(deal.organization, deal.pk, first.pk, counted=False, note="a loan, not sales", changed_by="other-tab@harbor.example")
+"""
+)
+REMOVE_STATEMENT = (
+    _DEAL
+    + """
+services.remove_statement(deal.organization, deal.pk, deal.statements.get().pk, removed_by="other-tab@harbor.example")
+"""
+)
+
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
@@ -61,7 +80,7 @@ def _table(page, name: str) -> dict[str, list[str]]:
 
 
 def test_the_charts_of_a_known_statement_read_back_from_the_page(chromium, server, tmp_path) -> None:
-    _, base = server
+    stack, base = server
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
     page = log_in(context, base)
     page.fill("#id_business_name", "Harbor Bakery")
@@ -139,9 +158,25 @@ def test_the_charts_of_a_known_statement_read_back_from_the_page(chromium, serve
     page.screenshot(path=str(screenshot_path("deal-desktop.png", tmp_path)))
     page.locator("#deal-charts").screenshot(path=str(screenshot_path("deal-charts.png", tmp_path)))
 
+    # A revenue correction made elsewhere re-scores the deal: January's revenue bar follows live.
+    stack.manage("shell", "-c", CORRECT_FIRST_DEPOSIT)
+    january = '#chart-revenue g[data-month="2024-01"] rect[data-series="revenue"]'
+    corrected = Decimal(known.MONTHS["2024-01"]["revenue"]) - Decimal(known.ROWS[0][2])
+    page.wait_for_function(
+        "([selector, value]) => document.querySelector(selector)?.dataset.value === value",
+        arg=[january, f"{corrected:.2f}"],
+    )
+    assert still_same_document(page)
+
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_function("() => document.documentElement.clientWidth === 390")
     page.screenshot(path=str(screenshot_path("deal-phone.png", tmp_path)))
+
+    # Removing the statement elsewhere takes its charts away and leaves no decision to take.
+    stack.manage("shell", "-c", REMOVE_STATEMENT)
+    page.wait_for_function("() => document.querySelector('#deal-charts') === null")
+    assert page.query_selector("[data-accept-proposal]") is None
+    assert still_same_document(page)
     # No horizontal page scroll: wide tables scroll inside their own box.
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     context.close()
