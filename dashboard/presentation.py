@@ -273,3 +273,44 @@ def vocabulary() -> dict[str, Any]:
         "unscored": list(UNSCORED),
         "missing": MISSING,
     }
+
+
+RECONCILIATION_LABELS: dict[str, str] = {
+    "passed": "Balances add up",
+    "failed": "Balances do not add up",
+    "not_possible": "Cannot be checked",
+}
+
+
+def mask_account(account: str) -> str:
+    """An account number as the page shows it: only its last four characters."""
+    tail = account.strip()[-4:]
+    return f"•••• {tail}" if tail else MISSING
+
+
+def statement_detail(statement: Any, accounts: list[str]) -> dict[str, Any]:
+    """One row of the deal page's statements table (deals.models.Statement and its accounts)."""
+    metrics = statement.metrics or {}
+    reconciliation = statement.reconciliation or {}
+    status = str(reconciliation.get("status") or "")
+    return {
+        "id": statement.pk,
+        "filename": statement.filename,
+        "status": statement.status,
+        "status_label": STATEMENT_STATUS_LABELS.get(statement.status, statement.status),
+        "period_start": statement.period_start,
+        "period_end": statement.period_end,
+        "accounts": ", ".join(mask_account(account) for account in accounts) or MISSING,
+        "currency": statement.currency or MISSING,
+        "opening": metrics.get("starting_balance"),
+        "closing": metrics.get("ending_balance"),
+        "transaction_count": statement.transaction_count,
+        "reconciliation": RECONCILIATION_LABELS.get(status, status) if status else MISSING,
+        "reconciliation_status": status,
+        "reconciliation_detail": str(reconciliation.get("detail") or ""),
+        "warnings": [
+            {"label": WARNING_LABELS.get(warning.get("code", ""), warning.get("code", "")), **warning}
+            for warning in statement.warnings or []
+        ],
+        "counted": statement.counted,
+    }

@@ -24,10 +24,20 @@ from accounts.auth import actor_for_user
 from accounts.models import Membership
 from api.errors import ApiError
 from api.logging import request_id_var
-from dashboard import presentation
+from dashboard import charts, presentation
 from dashboard.forms import ActivityFilterForm, DealFilterForm, DealForm, DecisionForm, UploadForm
 from deals import services
-from deals.models import Batch, BatchStatus, Deal, DealStatus, ProposalStatus, ProposedChange, Statement
+from deals.models import (
+    Batch,
+    BatchStatus,
+    Deal,
+    DealStatus,
+    Decision,
+    ProposalStatus,
+    ProposedChange,
+    Statement,
+    Transaction,
+)
 from events.catalogue import DEAL
 from events.models import Event, OrgEventSequence
 
@@ -166,6 +176,45 @@ def _flags(deal: Deal) -> list[tuple[str, str, list[str]]]:
     ]
 
 
+def _money_context(deal: Deal) -> dict[str, Any]:
+    """Charts, monthly scorecard, statement details and the amount against revenue."""
+    statements = list(deal.statements.order_by("pk"))
+    transactions = list(
+        Transaction.objects.filter(deal=deal).only(
+            "statement_id",
+            "position",
+            "date",
+            "amount",
+            "balance",
+            "account",
+            "category",
+            "flags",
+            "counted_as_revenue",
+        )
+    )
+    balances = charts.daily_balances(statements, transactions)
+    months = charts.monthly_figures(statements, transactions, balances)
+    monthly_revenue = charts.average_monthly_revenue(months, balances)
+    accounts: dict[int, set[str]] = {}
+    for t in transactions:
+        if t.account:
+            accounts.setdefault(t.statement_id, set()).add(t.account)
+    return {
+        "balances": balances,
+        "months": months,
+        "balance_chart": charts.balance_chart(balances),
+        "flow_chart": charts.bar_chart(months, [("deposits", "in"), ("withdrawals", "out")]),
+        "revenue_chart": charts.bar_chart(months, [("revenue", "revenue"), ("lender_repayments", "lender")]),
+        "monthly_revenue": monthly_revenue,
+        "requested_ratio": charts.requested_to_revenue(deal.amount_requested, monthly_revenue),
+        "statement_details": [
+            presentation.statement_detail(statement, sorted(accounts.get(statement.pk, ())))
+            for statement in statements
+        ],
+        "transaction_total": len(transactions),
+    }
+
+
 def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
     """The deal's assessment and decision block; also served alone for live refreshes."""
     proposal = deal.open_proposal
@@ -176,11 +225,19 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
     # A deal with nothing readable waits for documents: the page offers no decision on it.
     waits_for_documents = deal.status == DealStatus.UNDER_REVIEW and deal.health_score is None
     can_decide = membership.can_write and deal.status == DealStatus.UNDER_REVIEW and not waits_for_documents
+    if waits_for_documents:
+        # A proposal made before the last readable statement was removed says nothing now.
+        proposal = None
+    flags = _flags(deal)
+    money = _money_context(deal)
+    statement_states = ",".join(f"{row['id']}-{row['status']}" for row in money["statement_details"])
     return {
+        **money,
+        "suggests_approval": bool(proposal and proposal.proposed.get("decision") == Decision.APPROVED),
         "deal": deal,
         "band": band,
         "band_label": band_label,
-        "flags": _flags(deal),
+        "flags": flags,
         "explanations": deal.explanations or [],
         "warnings": [
             {**warning, "label": presentation.WARNING_LABELS.get(warning["code"], warning["code"])}
@@ -204,7 +261,10 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
         "decision_form": DecisionForm() if can_decide else None,
         # Changes whenever anything this block shows changes; the browser swaps the block only
         # then, so a keyboard user's focus is not thrown away by an unrelated event.
-        "version": f"{deal.status}:{deal.updated_at.timestamp()}:{proposal.pk if proposal else ''}",
+        "version": (
+            f"{deal.status}:{deal.updated_at.timestamp()}:{proposal.pk if proposal else ''}"
+            f":{statement_states}:{money['transaction_total']}"
+        ),
     }
 
 

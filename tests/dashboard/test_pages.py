@@ -91,7 +91,7 @@ def test_the_deal_page_shows_statements_assessment_proposal_and_log(
     assert "Health score" in html
     assert str(reviewed_deal.health_score) in html
     assert open_proposal(reviewed_deal).pk in html
-    assert "Approve suggestion" in html
+    assert "Approve as suggested" in html
     assert "Reject suggestion" in html
     assert "Record decision" in html
     # The event log, newest first, in plain words.
@@ -110,7 +110,7 @@ def test_the_review_fragment_is_the_block_the_page_swaps(underwriter_client: Cli
     html = response.content.decode()
     assert html.startswith('<div id="deal-review" data-version="under_review:')
     assert "<html" not in html
-    assert "Approve suggestion" in html
+    assert "Approve as suggested" in html
 
 
 def test_the_cursor_is_read_before_the_state(underwriter_client: Client, org: Organization, deal: Deal):

@@ -48,7 +48,7 @@ def test_a_user_without_an_organisation_is_refused(make_user):
 def test_a_viewer_sees_no_controls(viewer_client: Client, reviewed_deal: Deal):
     html = viewer_client.get(f"/deals/{reviewed_deal.pk}").content.decode()
     assert 'id="upload-form"' not in html
-    assert "Approve suggestion" not in html
+    assert "as suggested" not in html
     assert "Record decision" not in html
     assert "Only underwriters and admins can act on a suggestion." in html
     list_html = viewer_client.get("/").content.decode()

@@ -237,7 +237,7 @@ def test_an_underwriter_follows_a_deal_live_and_decides(browser, served, tmp_pat
     # Approve the proposal and see the decision.
     proposed = deal_page.get_attribute("#proposal .badge", "class")
     decision = "Approved" if "approved" in proposed else "Declined"
-    deal_page.click("text=Approve suggestion")
+    deal_page.click("[data-accept-proposal]")
     deal_page.wait_for_selector("#decision-outcome")
     assert decision in deal_page.inner_text("#decision-outcome")
     assert "uw@harbor.example" in deal_page.inner_text("#decision-outcome")

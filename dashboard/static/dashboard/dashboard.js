@@ -405,16 +405,19 @@
     }
 
     let refreshTimer = null;
-    function refreshReview() {
-      // Events come in bursts (completed, status, proposal): one fetch for the burst.
+    let refreshRetryMs = 1000;
+    function refreshReview(delay) {
+      // Events come in bursts (completed, status, proposal): one fetch for the burst. A fetch
+      // that fails is tried again, backing off, until the block shows the deal as it is.
       clearTimeout(refreshTimer);
       refreshTimer = setTimeout(function () {
         fetch(config.reviewUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
           .then(function (response) {
-            return response.ok ? response.text() : null;
+            if (!response.ok) throw new Error("review refresh failed: " + response.status);
+            return response.text();
           })
           .then(function (html) {
-            if (html === null) return;
+            refreshRetryMs = 1000;
             const holder = document.createElement("div");
             holder.innerHTML = html;
             const fresh = holder.firstElementChild;
@@ -428,8 +431,12 @@
               heading.focus();
             }
           })
-          .catch(function () {});
-      }, 150);
+          .catch(function () {
+            const wait = refreshRetryMs;
+            refreshRetryMs = Math.min(refreshRetryMs * 2, MAX_RETRY_MS);
+            refreshReview(wait);
+          });
+      }, delay === undefined ? 150 : delay);
     }
 
     function closeUploads() {
@@ -485,6 +492,7 @@
         const row = list.querySelector('[data-statement-id="' + data.statement_id + '"]');
         if (row) row.remove();
         announce(describe("statement.removed", data));
+        refreshReview();
       },
     };
 
