@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from deals.models import Statement, Transaction, TransactionCategory
-from deals.underwriting import _daily_balances
+from deals.underwriting import daily_balances
 
 # The drawing area every chart uses, in SVG user units; the CSS scales it to the card's width.
 WIDTH = 640
@@ -77,7 +77,8 @@ def daily_balances(statements: Iterable[Statement], transactions: Iterable[Trans
         metrics = statement.metrics or {}
         opening = Decimal(str(metrics["starting_balance"])) if metrics.get("starting_balance") else None
         days = (end - start).days + 1
-        balances, _, _ = _daily_balances(rows, start, days, opening)  # type: ignore[arg-type]
+        # Stored rows carry the fields the scorer reads (date, amount, balance, account).
+        balances, _, _ = daily_balances(rows, start, days, opening)  # type: ignore[arg-type]
         for offset, balance in enumerate(balances):
             totals[start + datetime.timedelta(days=offset)] += balance
     return [DayBalance(day, totals[day].quantize(Decimal("0.01"))) for day in sorted(totals)]
