@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from deals.models import Statement, Transaction, TransactionCategory
-from deals.underwriting import daily_balances
+from deals.underwriting import end_of_day_balances
 
 # The drawing area every chart uses, in SVG user units; the CSS scales it to the card's width.
 WIDTH = 640
@@ -78,7 +78,7 @@ def daily_balances(statements: Iterable[Statement], transactions: Iterable[Trans
         opening = Decimal(str(metrics["starting_balance"])) if metrics.get("starting_balance") else None
         days = (end - start).days + 1
         # Stored rows carry the fields the scorer reads (date, amount, balance, account).
-        balances, _, _ = daily_balances(rows, start, days, opening)  # type: ignore[arg-type]
+        balances, _, _ = end_of_day_balances(rows, start, days, opening)  # type: ignore[arg-type]
         for offset, balance in enumerate(balances):
             totals[start + datetime.timedelta(days=offset)] += balance
     return [DayBalance(day, totals[day].quantize(Decimal("0.01"))) for day in sorted(totals)]

@@ -357,7 +357,7 @@ class StatementMetrics:
         }
 
 
-def daily_balances(
+def end_of_day_balances(
     transactions: Sequence[Transaction],
     start: datetime.date,
     days: int,
@@ -448,7 +448,7 @@ def compute_metrics(
     start = min(ordered[0].date, period_start or ordered[0].date)
     end = max(ordered[-1].date, period_end or ordered[-1].date)
     days = (end - start).days + 1
-    balances, starting, derived = daily_balances(ordered, start, days, opening_balance)
+    balances, starting, derived = end_of_day_balances(ordered, start, days, opening_balance)
 
     deposits = [t for t in ordered if id(t) in counted]
     total_deposits = sum((t.amount for t in deposits), Decimal(0))
