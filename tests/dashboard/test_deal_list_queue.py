@@ -86,7 +86,9 @@ def test_sorting_combines_with_the_awaiting_view_and_the_pager_keeps_both(
     underwriter_client: Client, org: Organization, queue: dict[str, Deal]
 ):
     for n in range(30):
-        deal = services.create_deal(org, business_name=f"Shop {n:02}", created_by="x", amount_requested=n)
+        deal = services.create_deal(
+            org, business_name=f"Shop {n:02}", created_by="x", amount_requested=Decimal(n)
+        )
         Deal.objects.filter(pk=deal.pk).update(status=DealStatus.UNDER_REVIEW)
 
     html = underwriter_client.get("/?view=awaiting&sort=amount").content.decode()
