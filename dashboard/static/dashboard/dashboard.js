@@ -674,6 +674,12 @@
 
   sizeBars(document);
 
+  // A region that scrolls by itself must be reachable by keyboard, or its end cannot be read
+  // without a mouse (WCAG 2.1.1): the event log scrolls inside its card.
+  document.querySelectorAll(".card--log").forEach(function (region) {
+    if (!region.hasAttribute("tabindex")) region.tabIndex = 0;
+  });
+
   document.querySelectorAll(".event__time[datetime]").forEach(function (element) {
     localTime(element, true);
   });
