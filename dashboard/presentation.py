@@ -137,12 +137,13 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "deal.decision",
     "deal.rescored",
     "statement.removed",
-    "batch.document_processed",
-    "batch.document_failed",
     "batch.completed",
 )
-# Progress steps: the deal page moves a bar with them; a feed of outcomes leaves them out.
-PROGRESS_STEPS: frozenset[str] = frozenset({"processing.started", "processing.progress"})
+# Steps on the way to an outcome: the deal and batch pages move their bars with them; a feed
+# of outcomes leaves them out (a batch document's outcome is already its statement's line).
+PROGRESS_STEPS: frozenset[str] = frozenset(
+    {"processing.started", "processing.progress", "batch.document_processed", "batch.document_failed"}
+)
 # The "Decisions only" preset of the activity feed.
 DECISION_TYPES: tuple[str, ...] = ("proposed_change", "proposal.rejected", "deal.decision")
 DECISIONS_PRESET = "decisions"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from deals.models import Deal
 from events.models import Event
 from tests.dashboard.conftest import open_proposal
 from tests.dashboard.test_pages import live_config
+from tests.jobs.factories import healthy_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +103,22 @@ def test_screen_readers_hear_outcomes_from_an_announcer_not_the_whole_list(
     assert "progressbar" not in feed
     assert re.search(r'aria-live="polite" data-announcer', html)
     assert live_config(underwriter_client.get("/activity"))["types"] == list(presentation.ACTIVITY_TYPES)
+
+
+def test_a_batch_lists_each_statement_once_and_its_end(
+    underwriter_client: Client, org: Organization, deal: Deal, django_capture_on_commit_callbacks
+):
+    documents = [
+        services.Document(name, io.BytesIO(healthy_csv()), len(healthy_csv())) for name in ("a.csv", "b.csv")
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_statements(org, deal.pk, documents, created_by="test", as_batch=True)
+
+    types = listed_types(underwriter_client.get("/activity").content.decode())
+
+    assert types.count("processing.completed") == 2
+    assert types.count("batch.completed") == 1
+    assert "batch.document_processed" not in types
 
 
 def test_an_unknown_filter_value_is_ignored_not_an_error(underwriter_client: Client, reviewed_deal: Deal):
