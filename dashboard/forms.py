@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
-from dashboard.presentation import ACTIVITY_TYPES, EVENT_TITLES
+from dashboard.presentation import ACTIVITY_TYPES, DECISIONS_PRESET, EVENT_TITLES
 from deals.models import DealStatus, Decision
 from deals.services import MAX_BATCH_DOCUMENTS
 
@@ -20,9 +20,28 @@ class DealForm(forms.Form):
     external_ref = forms.CharField(max_length=100, required=False, label="Your reference")
 
 
+# The deal list's orders (the `sort` query parameter): a work queue is read by score, by amount
+# or by how long a deal has waited.
+DEAL_SORTS: dict[str, tuple[str, str]] = {
+    "newest": ("Newest first", "-created_at"),
+    "oldest": ("Oldest first", "created_at"),
+    "score": ("Highest score", "-health_score"),
+    "score_low": ("Lowest score", "health_score"),
+    "amount": ("Largest amount", "-amount_requested"),
+    "amount_low": ("Smallest amount", "amount_requested"),
+}
+AWAITING_DECISION = "awaiting"
+
+
 class DealFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *DealStatus.choices], required=False)
     search = forms.CharField(max_length=200, required=False, label="Search")
+    view = forms.ChoiceField(
+        choices=[("", "All deals"), (AWAITING_DECISION, "Awaiting decision")], required=False
+    )
+    sort = forms.ChoiceField(
+        choices=[(key, label) for key, (label, _) in DEAL_SORTS.items()], required=False, label="Sort"
+    )
 
 
 class DecisionForm(forms.Form):
@@ -62,7 +81,11 @@ class UploadForm(forms.Form):
 
 class ActivityFilterForm(forms.Form):
     type = forms.ChoiceField(
-        choices=[("", "All events"), *((name, EVENT_TITLES[name]) for name in ACTIVITY_TYPES)],
+        choices=[
+            ("", "All events"),
+            (DECISIONS_PRESET, "Decisions only"),
+            *((name, EVENT_TITLES[name]) for name in ACTIVITY_TYPES),
+        ],
         required=False,
         label="Show",
     )

@@ -125,12 +125,11 @@ EVENT_SENTENCES: dict[str, str] = {
     "stream.reset": "The live feed restarted; the page is being refreshed.",
 }
 
-# The org feed's event types, in the order the activity filter lists them.
+# The org feed's event types, in the order the activity filter lists them. The steps of a
+# statement's processing are not among them: the activity feed shows one line per outcome.
 ACTIVITY_TYPES: tuple[str, ...] = (
     "deal.created",
     "deal.status_changed",
-    "processing.started",
-    "processing.progress",
     "processing.completed",
     "processing.failed",
     "proposed_change",
@@ -138,10 +137,37 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "deal.decision",
     "deal.rescored",
     "statement.removed",
-    "batch.document_processed",
-    "batch.document_failed",
     "batch.completed",
 )
+# Steps on the way to an outcome: the deal and batch pages move their bars with them; a feed
+# of outcomes leaves them out (a batch document's outcome is already its statement's line).
+PROGRESS_STEPS: frozenset[str] = frozenset(
+    {"processing.started", "processing.progress", "batch.document_processed", "batch.document_failed"}
+)
+# The "Decisions only" preset of the activity feed.
+DECISION_TYPES: tuple[str, ...] = ("proposed_change", "proposal.rejected", "deal.decision")
+DECISIONS_PRESET = "decisions"
+# What a screen reader on the activity page hears as it happens: outcomes, never percentages.
+OUTCOME_TYPES: frozenset[str] = frozenset(
+    {
+        "processing.completed",
+        "processing.failed",
+        *DECISION_TYPES,
+        "deal.rescored",
+        "statement.removed",
+        "batch.completed",
+    }
+)
+
+
+def activity_types(preset: str) -> tuple[str, ...]:
+    """The event types the activity feed lists for a filter value ("" lists every outcome)."""
+    if preset == DECISIONS_PRESET:
+        return DECISION_TYPES
+    if preset:
+        return (preset,)
+    return ACTIVITY_TYPES
+
 
 LABEL_MAPS: dict[str, dict[str, str]] = {
     "stages": STAGE_LABELS,
@@ -272,6 +298,7 @@ def vocabulary() -> dict[str, Any]:
         "bands": [[float(floor), key, label] for floor, key, label in SCORE_BANDS],
         "unscored": list(UNSCORED),
         "missing": MISSING,
+        "outcomes": sorted(OUTCOME_TYPES),
     }
 
 

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +25,15 @@ from accounts.models import Membership
 from api.errors import ApiError
 from api.logging import request_id_var
 from dashboard import charts, presentation
-from dashboard.forms import ActivityFilterForm, DealFilterForm, DealForm, DecisionForm, UploadForm
+from dashboard.forms import (
+    AWAITING_DECISION,
+    DEAL_SORTS,
+    ActivityFilterForm,
+    DealFilterForm,
+    DealForm,
+    DecisionForm,
+    UploadForm,
+)
 from deals import services
 from deals.models import (
     Batch,
@@ -108,15 +116,26 @@ def wants_json(request: HttpRequest) -> bool:
 # --- deals ---------------------------------------------------------------------------------
 
 
+def _ordering(sort: str) -> list[Any]:
+    """The deal list's ORDER BY for a `sort` value: unscored deals and missing amounts last."""
+    field = DEAL_SORTS[sort or "newest"][1]
+    name = field.lstrip("-")
+    primary = F(name).desc(nulls_last=True) if field.startswith("-") else F(name).asc(nulls_last=True)
+    # Ties (and every created_at order) fall back to the newest first, so paging is stable.
+    return [primary, "-created_at", "-id"]
+
+
 def _deal_list_context(request: HttpRequest, membership: Membership, form: DealForm | None) -> dict[str, Any]:
     organization = membership.organization
     cursor = feed_cursor(organization.pk)
     filters = DealFilterForm(request.GET or None)
-    deals: QuerySet[Deal] = Deal.objects.filter(organization=organization).annotate(
-        statement_count=Count("statements")
-    )
+    all_deals = Deal.objects.filter(organization=organization)
+    deals: QuerySet[Deal] = all_deals.annotate(statement_count=Count("statements"))
     filtered = False
+    view = sort = ""
     if filters.is_valid():
+        view = filters.cleaned_data["view"] or ""
+        sort = filters.cleaned_data["sort"] or ""
         if filters.cleaned_data["status"]:
             deals = deals.filter(status=filters.cleaned_data["status"])
             filtered = True
@@ -124,19 +143,33 @@ def _deal_list_context(request: HttpRequest, membership: Membership, form: DealF
         if term:
             deals = deals.filter(Q(business_name__icontains=term) | Q(external_ref__icontains=term))
             filtered = True
-    page = Paginator(deals.order_by("-created_at", "-id"), DEALS_PER_PAGE).get_page(request.GET.get("page"))
+    if view == AWAITING_DECISION:
+        # Scored and not decided: the deals an underwriter has to act on.
+        deals = deals.filter(status=DealStatus.UNDER_REVIEW)
+    page = Paginator(deals.order_by(*_ordering(sort)), DEALS_PER_PAGE).get_page(request.GET.get("page"))
+    # The current filters and order, for the pager and the view links to keep.
+    keep = request.GET.copy()
+    keep.pop("page", None)
+    keep_view = keep.copy()
+    keep_view.pop("view", None)
     return {
         "page": page,
         "filters": filters,
         "filtered": filtered,
+        "view": view,
+        "awaiting_view": AWAITING_DECISION,
+        "awaiting_count": all_deals.filter(status=DealStatus.UNDER_REVIEW).count(),
+        "query": keep.urlencode(),
+        "query_without_view": keep_view.urlencode(),
+        "flag_labels": presentation.FLAG_LABELS,
         "form": form if form is not None else (DealForm() if membership.can_write else None),
         "can_write": membership.can_write,
         "live": {
             "feed": reverse("events-org"),
             "cursor": cursor,
-            # New deals are added to the first, unfiltered page only; elsewhere they would
-            # appear out of place.
-            "insertNew": not filtered and page.number == 1,
+            # New deals are added to the first, unfiltered page in the default order only;
+            # elsewhere they would appear out of place.
+            "insertNew": not filtered and not view and sort in ("", "newest") and page.number == 1,
             "dealUrl": url_prefix("deal-detail", 0),
         },
     }
@@ -145,7 +178,7 @@ def _deal_list_context(request: HttpRequest, membership: Membership, form: DealF
 @login_required
 @require_GET
 def deal_list(request: HttpRequest) -> HttpResponse:
-    """The organisation's deals, newest first, with live status and health score."""
+    """The organisation's deals as a work queue: flags, an "awaiting decision" view, sorting."""
     membership = require_member(request)
     return render(request, "dashboard/deal_list.html", _deal_list_context(request, membership, None))
 
@@ -493,19 +526,19 @@ def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def activity(request: HttpRequest) -> HttpResponse:
-    """Everything happening in the organisation, newest first, optionally one event type."""
+    """The organisation's outcomes, newest first: one line per statement processed or failed,
+    deal created, proposal and decision; a filter narrows to one event type or to decisions."""
     membership = require_member(request)
     organization = membership.organization
     cursor = feed_cursor(organization.pk)
     filters = ActivityFilterForm(request.GET or None)
-    events = Event.objects.filter(organization=organization, in_org_feed=True)
     event_type = ""
     before = None
     if filters.is_valid():
         event_type = filters.cleaned_data["type"] or ""
         before = filters.cleaned_data["before"]
-    if event_type:
-        events = events.filter(type=event_type)
+    types = presentation.activity_types(event_type)
+    events = Event.objects.filter(organization=organization, in_org_feed=True, type__in=types)
     if before:
         events = events.filter(id__lt=before)
     page = list(events.order_by("-id")[: ACTIVITY_PAGE + 1])
@@ -523,12 +556,14 @@ def activity(request: HttpRequest) -> HttpResponse:
             "deal_names": deal_names,
             "filters": filters,
             "event_type": event_type,
+            "decisions_preset": presentation.DECISIONS_PRESET,
             "older": older,
             "paged": before is not None,
             "live": {
                 "feed": reverse("events-org"),
                 "cursor": cursor,
                 "type": event_type,
+                "types": list(types),
                 "dealUrl": url_prefix("deal-detail", 0),
                 "batchUrl": url_prefix("batch-detail", "BATCH"),
             },

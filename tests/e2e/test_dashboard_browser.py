@@ -150,11 +150,13 @@ def shown_event_ids(page, list_selector: str) -> list[int]:
 
 
 def org_feed_ids(stack: Stack) -> list[int]:
+    """The org feed's events the activity page lists: every outcome, no progress steps."""
     output = stack.manage(
         "shell",
         "-c",
-        "import json; from events.models import Event; "
-        f"print(json.dumps(list(Event.objects.filter(organization__name={ORG!r}, in_org_feed=True).values_list('id', flat=True))))",
+        "import json; from events.models import Event; from dashboard.presentation import PROGRESS_STEPS; "
+        f"print(json.dumps(list(Event.objects.filter(organization__name={ORG!r}, in_org_feed=True)"
+        ".exclude(type__in=PROGRESS_STEPS).values_list('id', flat=True))))",
     )
     return json.loads(output.strip().splitlines()[-1])
 

@@ -133,9 +133,9 @@
     item.classList.add("event--" + type.replace(/[^a-z0-9]+/g, "-"));
     const time = $("time", item);
     time.setAttribute("datetime", data.timestamp || new Date().toISOString());
-    localTime(time, false);
+    localTime(time, true); // a feed spans days: every line says which one
     $(".event__title", item).textContent = titleOf(type);
-    $(".event__text", item).textContent = describe(type, data);
+    $(".event__sentence", item).textContent = describe(type, data);
     const links = $(".event__links", item);
     if (withLinks && links) {
       if (data.deal_id) {
@@ -143,8 +143,8 @@
         const link = document.createElement("a");
         link.href = config.dealUrl + data.deal_id;
         link.dataset.dealId = String(data.deal_id);
-        link.textContent = dealNames[data.deal_id] || "Deal " + data.deal_id;
-        links.append(link);
+        link.textContent = dealName(data.deal_id);
+        field(item, "deal").append(link, ": ");
       }
       if (data.batch_id) {
         const link = document.createElement("a");
@@ -155,6 +155,10 @@
     }
     item.classList.add("event--new");
     return item;
+  }
+
+  function dealName(dealId) {
+    return dealNames[dealId] || "Deal " + dealId;
   }
 
   // Deal names the page already shows, so live events can name their deal too.
@@ -338,6 +342,10 @@
       "deal.status_changed": function (data) {
         const row = rowOf(data.deal_id);
         if (row) setStatusBadge($("[data-status-badge]", row), data.new_status);
+        // The "awaiting decision" count follows deals into and out of review.
+        const count = $("#awaiting-count");
+        const change = (data.new_status === "under_review" ? 1 : 0) - (data.old_status === "under_review" ? 1 : 0);
+        if (count && change) count.textContent = String(Math.max(0, (Number(count.textContent) || 0) + change));
       },
       "processing.started": function (data) {
         const row = rowOf(data.deal_id);
@@ -654,14 +662,18 @@
   }
 
   function activityPage() {
+    // One line per outcome: progress steps are not listed, and only outcomes are announced.
     const list = $("#activity");
     new LiveFeed({
       url: config.feed,
       cursor: config.cursor,
       onEvent: function (type, data, id) {
-        if (config.type && type !== config.type) return;
+        if (config.types.indexOf(type) === -1) return;
         if (list.querySelector('[data-event-id="' + id + '"]')) return;
         prependEvent(list, eventItem(type, data, id, true), 500);
+        if (vocab.outcomes.indexOf(type) !== -1) {
+          announce((data.deal_id ? dealName(data.deal_id) + ": " : "") + describe(type, data));
+        }
       },
     }).start();
   }
@@ -670,8 +682,14 @@
 
   sizeBars(document);
 
+  // A region that scrolls by itself must be reachable by keyboard, or its end cannot be read
+  // without a mouse (WCAG 2.1.1): the event log scrolls inside its card.
+  document.querySelectorAll(".card--log").forEach(function (region) {
+    if (!region.hasAttribute("tabindex")) region.tabIndex = 0;
+  });
+
   document.querySelectorAll(".event__time[datetime]").forEach(function (element) {
-    localTime(element, false);
+    localTime(element, true);
   });
   document.querySelectorAll("[data-field=created][datetime]").forEach(function (element) {
     localTime(element, true);
