@@ -145,36 +145,3 @@ def test_it_answers_every_operation_as_its_schema_says(case: Any, real_ids: bool
     if real_ids and isinstance(case.body, dict) and "deal_id" in case.body:
         case.body = {**case.body, "deal_id": seeded.ids["deal_id"]}
     case.call_and_validate(headers={"Authorization": f"Bearer {seeded.key}"}, checks=CHECKS)
-
-
-def test_it_follows_the_links_from_created_objects_to_the_operations_that_take_their_ids(
-    seeded: Seeded,
-) -> None:
-    """Schemathesis' stateful mode: ids come only from earlier responses, through the schema's links."""
-    reached: set[str] = set()
-
-    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": {"Authorization": f"Bearer {seeded.key}"}}
-
-        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
-            if response.status_code < 300:
-                reached.add(f"{case.method} {case.path}")
-            case.validate_response(response, checks=CHECKS)
-
-    Workflow.run(
-        settings=settings(
-            max_examples=25,
-            stateful_step_count=6,
-            derandomize=True,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        )
-    )
-    # A 2xx on an operation with an id in its path means the id came from an earlier response
-    # through a link (a generated id seldom names an object of the organisation). Which ones the
-    # scenarios reach depends on the schema's shape, so the test asks for the first hop and a few
-    # more, not a fixed list.
-    through_links = sorted(operation for operation in reached if "{" in operation)
-    assert "GET /api/v1/deals/{deal_id}" in through_links, through_links
-    assert len(through_links) >= 3, through_links
