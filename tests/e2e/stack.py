@@ -311,3 +311,18 @@ def embedded_stack(**extra: str) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+
+
+def stack_in_mode(mode: str, **extra: str) -> contextlib.AbstractContextManager[Stack]:
+    """`embedded_stack` or `distributed_stack` by name, for tests parametrised over both modes.
+
+    The distributed mode is skipped where its services are not configured (in CI they are
+    required: tests/conftest.py fails the run before any test when they are missing).
+    """
+    if mode == "distributed":
+        if not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")):
+            import pytest  # the benchmarks import this module without pytest's machinery
+
+            pytest.skip("the distributed mode needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+        return distributed_stack(**extra)
+    return embedded_stack(**extra)

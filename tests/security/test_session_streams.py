@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.stack import Stack, distributed_stack, embedded_stack
+from tests.e2e.stack import Stack, stack_in_mode
 from tests.security.live import OpenStream, Team, answer, logged_in, make_team
 
 pytestmark = pytest.mark.e2e
@@ -26,13 +25,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         "SSE_MAX_STREAMS_PER_USER": str(MAX_STREAMS),
         "RATE_LIMIT_PER_MINUTE": "10000",
     }
-    if request.param == "distributed":
-        if not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")):
-            pytest.skip("the distributed mode needs DATABASE_URL (PostgreSQL) and REDIS_URL")
-        deployment = distributed_stack(**env)
-    else:
-        deployment = embedded_stack(**env)
-    with deployment as stack:
+    with stack_in_mode(request.param, **env) as stack:
         yield stack
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
-from tests.e2e.stack import Stack, distributed_stack, embedded_stack
+from tests.e2e.stack import Stack, stack_in_mode
 
 pytestmark = pytest.mark.e2e
 
@@ -100,13 +99,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         "SSE_MAX_STREAMS_PER_KEY": str(MAX_STREAMS),
         "RATE_LIMIT_PER_MINUTE": "10000",
     }
-    if request.param == "distributed":
-        if not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")):
-            pytest.skip("the distributed mode needs DATABASE_URL (PostgreSQL) and REDIS_URL")
-        deployment = distributed_stack(**env)
-    else:
-        deployment = embedded_stack(**env)
-    with deployment as stack:
+    with stack_in_mode(request.param, **env) as stack:
         yield stack
 
 
