@@ -12,7 +12,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts.models import KEY_PREFIXES, ApiKey, Organization, hash_key
-from api.logging import bind_principal
+from core.context import bind_principal
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -16,8 +16,8 @@ from typing import Any
 from django.conf import settings
 
 from api.errors import error_body
-from api.logging import request_id_var
 from api.middleware import request_id_from
+from core.context import request_id_var
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

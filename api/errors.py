@@ -1,4 +1,5 @@
-"""The JSON error envelope: `{"error": {"code", "message", "fields"}, "request_id"}`."""
+"""The HTTP error adapter: every error, domain (core.errors) or DRF's, as the JSON envelope
+`{"error": {"code", "message", "fields"}, "request_id"}`."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from api.logging import request_id_var
 from api.ratelimit import count_refused
+from core.context import request_id_var
+from core.errors import Conflict, DomainError, Invalid, NotFound, QuotaExceeded, TooLarge, Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -36,26 +38,24 @@ TRANSIENT_RETRY_AFTER_SECONDS = 1
 RATE_LIMITED_MESSAGE = "Too many requests; retry after the Retry-After delay."
 
 
-class ApiError(exceptions.APIException):
-    """An error with an explicit status and code, raised from views and services."""
-
-    def __init__(
-        self, status_code: int, code: str, message: str, fields: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.error_code = code
-        self.fields = fields or {}
-
-
-class Conflict(ApiError):
-    def __init__(self, message: str, code: str = "conflict") -> None:
-        super().__init__(status.HTTP_409_CONFLICT, code, message)
+# The one place a domain error gets its HTTP status: the class nearest in the error's MRO wins,
+# so a domain's own error class (say, a failed valuation that is `Invalid`) needs no entry.
+STATUS_OF: dict[type[DomainError], int] = {
+    Invalid: status.HTTP_400_BAD_REQUEST,
+    QuotaExceeded: status.HTTP_402_PAYMENT_REQUIRED,
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
+    TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    Unprocessable: status.HTTP_422_UNPROCESSABLE_ENTITY,
+}
 
 
-class QuotaExceeded(ApiError):
-    def __init__(self, message: str) -> None:
-        super().__init__(status.HTTP_402_PAYMENT_REQUIRED, "quota_exceeded", message)
+def status_of(exc: DomainError) -> int:
+    """The HTTP status a domain error is answered with."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    raise TypeError(f"{type(exc).__name__} is no kind of error listed in STATUS_OF")
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -70,6 +70,11 @@ def json_error(
 ) -> JsonResponse:
     """A plain Django JSON error, for views outside DRF (streams, health, handlers)."""
     return JsonResponse(error_body(code, message, fields), status=status_code)
+
+
+def domain_error_response(exc: DomainError) -> JsonResponse:
+    """A domain error as a plain Django JSON error, for views outside DRF (streams)."""
+    return json_error(status_of(exc), exc.code, exc.message, exc.fields)
 
 
 def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -91,8 +96,8 @@ def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler producing the envelope; unexpected errors become a JSON 500."""
-    if isinstance(exc, ApiError):
-        return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=exc.status_code)
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=status_of(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

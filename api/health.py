@@ -15,9 +15,8 @@ from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.errors import json_error
-from api.metrics import REGISTRY
 from api.metrics_access import metrics_refusal
-from jobs.queue_health import refresh_queue_gauges
+from core.metrics import REGISTRY, refresh_scraped_gauges
 
 STARTED_AT = time.monotonic()
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -108,12 +107,13 @@ def status(request: HttpRequest) -> JsonResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text; guarded by METRICS_TOKEN when set, else open to loopback clients only.
 
-    Besides this process's own counters, it carries the queue-health gauges read from the
-    jobs table and the broker at scrape time (jobs/queue_health.py). Celery workers expose
+    Besides this process's own counters, it carries the gauges read at scrape time, such as
+    the queue health read from the jobs table and the broker (jobs/queue_health.py, registered
+    with `core.metrics.refresh_at_scrape`). Celery workers expose
     theirs on their own port (api/worker_metrics.py).
     """
     refusal = metrics_refusal(request.headers.get("Authorization", ""), request.META.get("REMOTE_ADDR", ""))
     if refusal is not None:
         return json_error(*refusal)
-    refresh_queue_gauges()
+    refresh_scraped_gauges()
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

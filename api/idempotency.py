@@ -18,8 +18,8 @@ from rest_framework.response import Response
 
 from accounts.auth import get_actor
 from accounts.models import Organization
-from api.errors import ApiError, Conflict
 from api.models import IdempotencyRecord
+from core.errors import Conflict, Invalid
 
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -55,9 +55,7 @@ def body_fingerprint(method: str, path: str, data: Any) -> str:
 
 def check_key(key: str) -> None:
     if len(key) > MAX_KEY_LENGTH:
-        raise ApiError(
-            400, "invalid_idempotency_key", f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters."
-        )
+        raise Invalid(f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters.", "invalid_idempotency_key")
 
 
 def claim(organization: Organization, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:

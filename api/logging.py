@@ -1,20 +1,17 @@
-"""Log context (request id, organisation, key prefix), the logging configuration, and the
-filters that keep secrets out of every field of every record."""
+"""The logging configuration: the filter that prints the request context (core.context) and
+the filters that keep secrets out of every field of every record."""
 
 from __future__ import annotations
 
 import logging
 import re
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from core.context import key_prefix_var, org_var, request_id_var
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
-
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-org_var: ContextVar[int | None] = ContextVar("org", default=None)
-key_prefix_var: ContextVar[str | None] = ContextVar("key_prefix", default=None)
 
 LOG_FORMATS = ("text", "json")
 REDACTED = "[redacted]"
@@ -102,11 +99,6 @@ def scrub(value: Any, depth: int = 0) -> Any:
         return redact(str(value))
     except Exception:
         return REDACTED
-
-
-def bind_principal(*, org: int | None, key_prefix: str | None) -> None:
-    org_var.set(org)
-    key_prefix_var.set(key_prefix)
 
 
 class RequestContextFilter(logging.Filter):

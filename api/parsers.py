@@ -23,7 +23,8 @@ def max_json_body_bytes() -> int:
 
 
 class JsonBodyTooLarge(APIException):
-    # Not api.errors.ApiError: DRF imports this module while api.errors is still importing DRF.
+    # DRF's own kind of error, not a domain one: the body's size is the transport's business
+    # (and DRF imports this module while api.errors is still importing DRF).
     status_code = 413
     default_code = "payload_too_large"
 

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from accounts.models import ApiKey
-from api import metrics
+from core import metrics
 
 logger = logging.getLogger(__name__)
 

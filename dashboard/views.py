@@ -22,8 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.auth import actor_for_user
 from accounts.models import Membership
-from api.errors import ApiError
-from api.logging import request_id_var
+from api.errors import status_of
+from core.context import request_id_var
+from core.errors import DomainError, Invalid, NotFound, TooLarge
 from dashboard import charts, presentation
 from dashboard.forms import (
     AWAITING_DECISION,
@@ -355,15 +356,13 @@ def deal_review(request: HttpRequest, deal_id: int) -> HttpResponse:
     return render(request, "dashboard/_deal_review.html", _review_context(deal, membership))
 
 
-def _refused(request: HttpRequest, deal_id: int, exc: ApiError) -> HttpResponse:
+def _refused(request: HttpRequest, deal_id: int, exc: DomainError) -> HttpResponse:
     """A service said no (409 decided, 402 quota, 413 too large...): say why on the deal page."""
-    if exc.status_code == 404:
-        raise Http404(str(exc.detail))
+    if isinstance(exc, NotFound):
+        raise Http404(exc.message)
     if wants_json(request):
-        return JsonResponse(
-            {"error": {"code": exc.error_code, "message": str(exc.detail)}}, status=exc.status_code
-        )
-    messages.error(request, str(exc.detail))
+        return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=status_of(exc))
+    messages.error(request, exc.message)
     return redirect("deal-detail", deal_id=deal_id)
 
 
@@ -376,9 +375,7 @@ def _documents(files: list[Any]) -> tuple[list[services.Document], bool]:
     if len(files) == 1 and not str(files[0].name).lower().endswith(".zip"):
         upload = files[0]
         if upload.size > services.max_upload_bytes():
-            raise ApiError(
-                413,
-                "upload_too_large",
+            raise TooLarge(
                 f"{upload.name} is larger than {services.max_upload_bytes() // (1024 * 1024)} MB.",
             )
         return [services.Document(services.clean_name(upload.name or ""), upload, upload.size)], False
@@ -394,9 +391,7 @@ def upload_statements(request: HttpRequest, deal_id: int) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         message = " ".join(str(error) for errors in form.errors.values() for error in errors)
-        return _refused(
-            request, deal.pk, ApiError(400, "invalid_request", message or "Choose a file to upload.")
-        )
+        return _refused(request, deal.pk, Invalid(message or "Choose a file to upload."))
     try:
         documents, as_batch = _documents(form.cleaned_data["statements"])
         statements, batch = services.add_statements(
@@ -407,7 +402,7 @@ def upload_statements(request: HttpRequest, deal_id: int) -> HttpResponse:
             request_id=request_id_var.get() or "",
             as_batch=as_batch,
         )
-    except ApiError as exc:
+    except DomainError as exc:
         return _refused(request, deal.pk, exc)
     count = len(statements)
     message = f"{count} statement{'s' if count != 1 else ''} uploaded; processing has started."
@@ -450,7 +445,7 @@ def decide_deal(request: HttpRequest, deal_id: int) -> HttpResponse:
             note=form.cleaned_data["note"],
             decided_by=actor_label(request),
         )
-    except ApiError as exc:
+    except DomainError as exc:
         return _refused(request, deal.pk, exc)
     messages.success(
         request, f"Decision recorded: {presentation.DECISION_LABELS[form.cleaned_data['decision']]}."
@@ -466,7 +461,7 @@ def _resolve_change(request: HttpRequest, change_id: str, *, approve: bool) -> H
             services.approve_change(membership.organization, change.pk, resolved_by=actor_label(request))
         else:
             services.reject_change(membership.organization, change.pk, resolved_by=actor_label(request))
-    except ApiError as exc:
+    except DomainError as exc:
         return _refused(request, change.deal_id, exc)
     if approve:
         decision = presentation.DECISION_LABELS.get(change.proposed.get("decision", ""), "")

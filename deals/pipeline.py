@@ -24,7 +24,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from api.metrics import STAGE_DURATION
+from core.metrics import STAGE_DURATION
 from deals import services
 from deals.categories import categorize_statement
 from deals.models import Statement

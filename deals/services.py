@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from api.errors import ApiError, Conflict
+from core.errors import Conflict, Invalid, NotFound, TooLarge
 from deals import ledger
 from deals.evidence import deal_flag_details
 from deals.models import (
@@ -137,7 +137,7 @@ def create_deal(
 def _lock_deal(organization: Organization, deal_id: int) -> Deal:
     deal = Deal.objects.select_for_update(no_key=True).filter(organization=organization, pk=deal_id).first()
     if deal is None:
-        raise ApiError(404, "not_found", "No such deal.")
+        raise NotFound("No such deal.")
     return deal
 
 
@@ -232,7 +232,7 @@ def add_statements(
 def _get_deal(organization: Organization, deal_id: int) -> Deal:
     deal = Deal.objects.filter(organization=organization, pk=deal_id).first()
     if deal is None:
-        raise ApiError(404, "not_found", "No such deal.")
+        raise NotFound("No such deal.")
     return deal
 
 
@@ -270,15 +270,14 @@ def expand_uploads(files: Sequence[Any]) -> list[Document]:
             archive = zipfile.ZipFile(upload)
             members = archive.infolist()
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise ApiError(400, "invalid_zip", f"{upload.name} is not a readable zip file.") from exc
+            raise Invalid(f"{upload.name} is not a readable zip file.", code="invalid_zip") from exc
         entries += len(members)
         if entries > MAX_ZIP_ENTRIES:
-            raise ApiError(
-                400,
-                "too_many_files",
+            raise Invalid(
                 f"The zip files of a batch hold at most {MAX_ZIP_ENTRIES} entries in all "
                 "(folders and hidden files included).",
-                {"files": [f"At most {MAX_ZIP_ENTRIES} zip entries."]},
+                code="too_many_files",
+                fields={"files": [f"At most {MAX_ZIP_ENTRIES} zip entries."]},
             )
         for member in members:
             name = PurePosixPath(member.filename)
@@ -291,9 +290,7 @@ def expand_uploads(files: Sequence[Any]) -> list[Document]:
             documents.append(Document(clean_name(name.name), content, size))
             _check_count(documents)
     if not documents:
-        raise ApiError(
-            400, "invalid_request", "No document to process.", {"files": ["The upload has no files."]}
-        )
+        raise Invalid("No document to process.", fields={"files": ["The upload has no files."]})
     return documents
 
 
@@ -306,32 +303,29 @@ def _inflate(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int) -> 
             while chunk := source.read(64 * 1024):
                 size += len(chunk)
                 if size > budget:
-                    raise ApiError(
-                        413,
-                        "upload_too_large",
+                    raise TooLarge(
                         f"The zip inflates beyond the limit ({settings.MAX_UPLOAD_MB} MB per document, "
                         f"{MAX_ZIP_TOTAL_BYTES // (1024 * 1024)} MB per batch).",
                     )
                 spool.write(chunk)
     except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, NotImplementedError) as exc:
         # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression.
-        raise ApiError(400, "invalid_zip", f"{member.filename} could not be extracted from the zip.") from exc
+        raise Invalid(f"{member.filename} could not be extracted from the zip.", code="invalid_zip") from exc
     spool.seek(0)
     return spool, size
 
 
 def _check_count(documents: list[Document]) -> None:
     if len(documents) > MAX_BATCH_DOCUMENTS:
-        raise ApiError(
-            400,
-            "too_many_files",
+        raise Invalid(
             f"A batch holds at most {MAX_BATCH_DOCUMENTS} documents (zip members included).",
-            {"files": [f"At most {MAX_BATCH_DOCUMENTS} documents."]},
+            code="too_many_files",
+            fields={"files": [f"At most {MAX_BATCH_DOCUMENTS} documents."]},
         )
 
 
-def _too_large(name: str) -> ApiError:
-    return ApiError(413, "upload_too_large", f"{name} is larger than {settings.MAX_UPLOAD_MB} MB.")
+def _too_large(name: str) -> TooLarge:
+    return TooLarge(f"{name} is larger than {settings.MAX_UPLOAD_MB} MB.")
 
 
 def clean_name(name: str) -> str:
@@ -816,7 +810,7 @@ def _lock_change(organization: Organization, change_id: str) -> tuple[Deal, Prop
         ProposedChange.objects.filter(deal__organization=organization, pk=change_id).values("deal_id").first()
     )
     if found is None:
-        raise ApiError(404, "not_found", "No such proposed change.")
+        raise NotFound("No such proposed change.")
     deal = Deal.objects.select_for_update(no_key=True).get(pk=found["deal_id"])
     change = ProposedChange.objects.select_for_update(no_key=True).get(pk=change_id)
     if change.status != ProposalStatus.OPEN:
@@ -869,13 +863,11 @@ def correct_revenue(
         # The deal's lock serialises every writer of its transactions (completions included).
         row = Transaction.objects.filter(deal=deal, pk=transaction_id).first()
         if row is None:
-            raise ApiError(404, "not_found", "No such transaction.")
+            raise NotFound("No such transaction.")
         if counted and row.amount <= 0:
-            raise ApiError(
-                400,
-                "invalid_request",
+            raise Invalid(
                 "Only money coming in can count as revenue.",
-                {"counted": ["This transaction is a debit; only a deposit can count as revenue."]},
+                fields={"counted": ["This transaction is a debit; only a deposit can count as revenue."]},
             )
         statement = Statement.objects.select_for_update(no_key=True).get(pk=row.statement_id)
         row.revenue_override = counted
@@ -911,7 +903,7 @@ def remove_statement(organization: Organization, deal_id: int, statement_id: int
             Statement.objects.select_for_update(no_key=True).filter(deal=deal, pk=statement_id).first()
         )
         if statement is None:
-            raise ApiError(404, "not_found", "No such statement.")
+            raise NotFound("No such statement.")
         if statement.is_in_flight:
             raise Conflict(
                 "The statement is still being processed; cancel its job or wait for it to finish.",

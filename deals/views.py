@@ -21,9 +21,9 @@ from rest_framework.views import APIView
 
 from accounts.auth import get_actor
 from api.body_limit import BATCH_UPLOAD_FACTOR, MULTIPART_OVERHEAD_BYTES
-from api.errors import ApiError
 from api.idempotency import idempotent
-from api.logging import request_id_var
+from core.context import request_id_var
+from core.errors import Invalid, NotFound, TooLarge
 from deals import services
 from deals.models import Batch, Deal, Statement, Transaction
 from deals.serializers import (
@@ -48,8 +48,8 @@ def _invalid(errors: Any) -> ValidationError:
     return ValidationError(errors)
 
 
-def _too_large(limit_bytes: int) -> ApiError:
-    return ApiError(413, "upload_too_large", f"The upload is larger than {limit_bytes // (1024 * 1024)} MB.")
+def _too_large(limit_bytes: int) -> TooLarge:
+    return TooLarge(f"The upload is larger than {limit_bytes // (1024 * 1024)} MB.")
 
 
 def limit_upload(factor: int = 1) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
@@ -87,7 +87,7 @@ def _deal_detail(organization: Any, deal_id: int) -> Deal:
         .first()
     )
     if deal is None:
-        raise ApiError(404, "not_found", "No such deal.")
+        raise NotFound("No such deal.")
     return deal
 
 
@@ -233,16 +233,15 @@ class BatchCreateView(APIView):
         if not files:
             raise _invalid({"files": ["Attach one or more files as the multipart field 'files'."]})
         if len(files) > services.MAX_BATCH_DOCUMENTS:
-            raise ApiError(
-                400,
-                "too_many_files",
+            raise Invalid(
                 f"A batch holds at most {services.MAX_BATCH_DOCUMENTS} documents.",
-                {"files": [f"At most {services.MAX_BATCH_DOCUMENTS} files."]},
+                "too_many_files",
+                fields={"files": [f"At most {services.MAX_BATCH_DOCUMENTS} files."]},
             )
         organization, label, request_id = _actor_context(request)
         # 404 for an unknown deal before any zip is inflated.
         if not Deal.objects.filter(organization=organization, pk=body.validated_data["deal_id"]).exists():
-            raise ApiError(404, "not_found", "No such deal.")
+            raise NotFound("No such deal.")
         documents = services.expand_uploads(files)
         _, batch = services.add_statements(
             organization,
@@ -265,7 +264,7 @@ class BatchDetailView(APIView):
             .first()
         )
         if batch is None:
-            raise ApiError(404, "not_found", "No such batch.")
+            raise NotFound("No such batch.")
         return Response(BatchOut(batch).data)
 
 
@@ -286,7 +285,7 @@ class DealTransactionsView(ListAPIView[Transaction]):
         organization = get_actor(self.request).organization
         deal_id = self.kwargs["deal_id"]
         if not Deal.objects.filter(organization=organization, pk=deal_id).exists():
-            raise ApiError(404, "not_found", "No such deal.")
+            raise NotFound("No such deal.")
         query = TransactionListQuery(data=self.request.query_params)
         if not query.is_valid():
             raise _invalid(query.errors)

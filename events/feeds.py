@@ -18,8 +18,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 
 from accounts.auth import Actor
-from api import metrics
 from api.errors import json_error
+from core import metrics
 from events.catalogue import BATCH, BATCH_TERMINAL_EVENTS, DEAL, JOB, JOB_TERMINAL_EVENTS, ORG
 from events.encoding import encode_event
 from events.hub import Delivery, Hub, Subscriber, db_call, get_hub

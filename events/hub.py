@@ -32,7 +32,7 @@ from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
-from api import metrics
+from core import metrics
 from events.encoding import HEARTBEAT
 from events.limits import StreamSlots, stream_holder
 from events.models import Event, OrgEventSequence

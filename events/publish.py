@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from api import metrics
-from api.logging import request_id_var
+from core import metrics
+from core.context import request_id_var
 from events.catalogue import BATCH, DEAL, JOB, ORG, feeds_of
 from events.encoding import encode_event
 from events.models import Event, OrgEventSequence

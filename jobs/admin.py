@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.admin import OrganizationScopedAdmin, ReadOnlyAdminMixin
-from api.errors import ApiError
+from core.errors import Conflict
 from jobs import services
 from jobs.models import Job
 
@@ -71,7 +71,7 @@ class JobAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[Job]):
         for job in queryset.select_related("organization"):
             try:
                 services.request_cancel(job.organization, job.pk)
-            except ApiError:
+            except Conflict:
                 finished += 1
                 continue
             self.log_change(request, job, "Cancellation requested")

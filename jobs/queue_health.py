@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from api.metrics import BROKER_QUEUE_MESSAGES, JOBS_AWAITING_DISPATCH, JOBS_BY_STATUS, OLDEST_JOB_AGE
+from core.metrics import BROKER_QUEUE_MESSAGES, JOBS_AWAITING_DISPATCH, JOBS_BY_STATUS, OLDEST_JOB_AGE
 from jobs.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)

@@ -35,8 +35,8 @@ from django.utils.module_loading import autodiscover_modules
 from rest_framework import serializers
 
 from accounts.models import Organization
-from api.errors import Conflict, QuotaExceeded
-from api.logging import request_id_var
+from core.context import request_id_var
+from core.errors import Conflict, QuotaExceeded
 from events.publish import publish_event
 from jobs.dispatch import send_after_commit
 from jobs.models import Job, JobStatus

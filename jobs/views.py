@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import get_actor
-from api.errors import ApiError
 from api.idempotency import idempotent
-from api.logging import request_id_var
+from core.context import request_id_var
+from core.errors import Invalid, NotFound
 from jobs import services
 from jobs.models import Job
 from jobs.serializers import JobCreateIn, JobListQuery, JobOut, UsageOut
@@ -26,7 +26,7 @@ def get_job(request: Request, job_id: str) -> Job:
     """The caller's job, or 404 (another organisation's job does not exist for this caller)."""
     job = Job.objects.filter(organization=get_actor(request).organization, pk=job_id).first()
     if job is None:
-        raise ApiError(404, "not_found", "No such job.")
+        raise NotFound("No such job.")
     return job
 
 
@@ -58,11 +58,9 @@ class JobListView(ListAPIView[Job]):
         kind = services.get_job_type(body.validated_data["type"])
         if kind is None or kind.input_serializer is None:
             creatable = services.creatable_job_types()
-            raise ApiError(
-                400,
-                "invalid_request",
+            raise Invalid(
                 "This job type cannot be created here.",
-                {"type": [f"Choose one of: {', '.join(creatable) or 'none available'}."]},
+                fields={"type": [f"Choose one of: {', '.join(creatable) or 'none available'}."]},
             )
         job_input = kind.input_serializer(data=body.validated_data["input"])
         if not job_input.is_valid():

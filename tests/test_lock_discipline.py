@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT_PACKAGES = ("accounts", "api", "config", "dashboard", "deals", "events", "jobs", "valuations")
+PRODUCT_PACKAGES = ("accounts", "api", "config", "core", "dashboard", "deals", "events", "jobs", "valuations")
 
 
 def plain_row_locks(source: str) -> list[int]:

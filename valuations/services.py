@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers as drf_serializers
 
-from api.errors import ApiError
+from core.errors import DomainError, Invalid, Unprocessable
 from valuations.models import Valuation, ValuationSource
 from valuations.product_page import (
     NO_PRICE,
@@ -69,8 +69,16 @@ class ResolvedProduct:
     cached: bool = False
 
 
-class ValuationFailed(ApiError):
-    """The product could not be valued; the status, code and message are meant for the client."""
+class ValuationFailed(DomainError):
+    """The product could not be valued; the code and message are meant for the client."""
+
+
+class ValuationRefused(ValuationFailed, Invalid):
+    """The request is at fault: a page without a product, a private address."""
+
+
+class PageUnavailable(ValuationFailed, Unprocessable):
+    """The page could not be fetched as asked; the client may retry later."""
 
 
 def parse_request(data: object) -> ValuationRequest:
@@ -113,20 +121,18 @@ def _read_failure(exc: ProductReadError) -> ValuationFailed:
     client may retry later.
     """
     if exc.message in (NO_PRODUCT, NO_PRICE):
-        return ValuationFailed(
-            400,
-            "product_not_found",
+        return ValuationRefused(
             f"{exc.message}; send its details in overrideProduct instead.",
-            {"url": [f"{exc.message}."]},
+            "product_not_found",
+            fields={"url": [f"{exc.message}."]},
         )
     if exc.message == PRIVATE_ADDRESS:
-        return ValuationFailed(
-            400,
-            "url_not_allowed",
+        return ValuationRefused(
             f"{exc.message}; only public web pages are read.",
-            {"url": [f"{exc.message}."]},
+            "url_not_allowed",
+            fields={"url": [f"{exc.message}."]},
         )
-    return ValuationFailed(422, "page_unavailable", f"{exc.message}.", {"url": [f"{exc.message}."]})
+    return PageUnavailable(f"{exc.message}.", "page_unavailable", fields={"url": [f"{exc.message}."]})
 
 
 def page_product(url: str, organization_id: int) -> tuple[Product, bool]:

@@ -30,11 +30,13 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 
 from accounts.auth import Actor
-from api import idempotency, metrics
-from api.errors import ApiError, exception_handler, json_error
-from api.logging import request_id_var
+from api import idempotency
+from api.errors import domain_error_response, exception_handler, json_error
 from api.models import IdempotencyRecord
 from api.parsers import JsonBodyError, load_json_body
+from core import metrics
+from core.context import request_id_var
+from core.errors import DomainError
 from events.encoding import encode_event
 from events.hub import StreamSlot, db_call
 from events.limits import stream_holder, too_many_streams_message
@@ -139,7 +141,7 @@ async def valuation_steps(
             organization_id, parsed, resolved, response, request_id=request_id
         )
     except ValuationFailed as exc:
-        yield Step("failed", code=exc.error_code, message=str(exc.detail))
+        yield Step("failed", code=exc.code, message=exc.message)
         return
     except Exception:
         logger.exception("Streamed valuation of %s failed", parsed.url)
@@ -468,8 +470,8 @@ async def value_decision_stream_post(request: HttpRequest) -> HttpResponseBase:
             idempotency.check_key(key)
             fingerprint = idempotency.body_fingerprint("POST", request.path, body)
             record, first = await db_call(idempotency.claim)(actor.organization, key, fingerprint)
-        except ApiError as exc:
-            return json_error(exc.status_code, exc.error_code, str(exc.detail))
+        except DomainError as exc:
+            return domain_error_response(exc)
         if not first:
             replayed = await _started(replayed_post_events(record, request_id))
             replayed[idempotency.REPLAYED_HEADER] = "true"

@@ -99,7 +99,7 @@ def run_valuation_job(job_id: str) -> None:
         except JobLost:
             logger.info("Valuation job %s was taken over by another run; stopping", job_id)
         except services.ValuationFailed as exc:
-            _finish(job, "failed", str(exc.detail))
+            _finish(job, "failed", exc.message)
         except DatabaseError:
             raise  # transient: `running` gives the job back and Celery retries it
         except Exception:

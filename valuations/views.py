@@ -12,10 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import get_actor
-from api.errors import ApiError
 from api.idempotency import idempotent
-from api.logging import request_id_var
 from api.parsers import BoundedJSONParser
+from core.context import request_id_var
+from core.errors import Invalid
 from valuations import services
 from valuations.models import Valuation, ValuationQuerySet
 from valuations.serializers import (
@@ -104,9 +104,7 @@ class ValuationListView(ListAPIView[Valuation]):
         query = ValuationPurgeQuery(data=request.query_params)
         if not query.is_valid():
             # A DELETE without a client would be a purge of everything: refuse it explicitly.
-            raise ApiError(
-                400, "invalid_request", "Say whose valuations to delete with ?client_id=.", query.errors
-            )
+            raise Invalid("Say whose valuations to delete with ?client_id=.", fields=query.errors)
         organization = get_actor(request).organization
         deleted = services.purge_client(organization.pk, query.validated_data["client_id"])
         return Response({"deleted": deleted})

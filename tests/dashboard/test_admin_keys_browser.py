@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from accounts.management.commands.seed_demo import DEMO_DEAL_NAME, DEMO_PASSWORD
 from accounts.models import DISPLAY_PREFIX_LENGTH
+from deals.management.commands.seed_demo import DEMO_DEAL_NAME, DEMO_PASSWORD
 from tests.e2e.stack import Stack, embedded_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(240)]

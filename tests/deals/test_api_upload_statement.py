@@ -152,7 +152,7 @@ def test_it_keeps_a_clean_file_name(api, deal, django_capture_on_commit_callback
 
 
 def test_a_refusal_under_the_lock_leaves_no_file_behind(api, deal, settings, monkeypatch):
-    from api.errors import QuotaExceeded
+    from core.errors import QuotaExceeded
     from jobs import services as jobs
 
     def quota_taken_meanwhile(*args, **kwargs):

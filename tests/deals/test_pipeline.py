@@ -205,7 +205,7 @@ def test_a_deal_whose_statements_all_fail_gets_no_proposal(api, org, django_capt
 
 
 def test_stage_durations_are_recorded(api, org, django_capture_on_commit_callbacks):
-    from api.metrics import REGISTRY
+    from core.metrics import REGISTRY
 
     def count(stage: str) -> float:
         value = REGISTRY.get_sample_value(

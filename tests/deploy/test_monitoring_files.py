@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from api.metrics import REGISTRY
+from core.metrics import REGISTRY
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 SUFFIXES = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"], "gauge": [""]}

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from accounts.models import Organization
-from api.logging import request_id_var
+from core.context import request_id_var
 from events import publish
 from events.catalogue import EVENT_FEEDS, feeds_of
 from events.encoding import encode_event

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from api.errors import QuotaExceeded
+from core.errors import QuotaExceeded
 from jobs import services
 from jobs.models import Job, JobStatus
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -70,3 +72,20 @@ BROKER_QUEUE_MESSAGES = Gauge(
     ["queue"],
     registry=REGISTRY,
 )
+
+
+# Gauges read at scrape time (the jobs table, the broker) are refreshed by the app that owns
+# them; it registers its refresher here, so the metrics endpoint needs to know none of them.
+_SCRAPE_REFRESHERS: list[Callable[[], None]] = []
+
+
+def refresh_at_scrape(refresh: Callable[[], None]) -> None:
+    """Have `refresh` run before every scrape of this process's metrics (once per function)."""
+    if refresh not in _SCRAPE_REFRESHERS:
+        _SCRAPE_REFRESHERS.append(refresh)
+
+
+def refresh_scraped_gauges() -> None:
+    """Run every registered refresher, in registration order."""
+    for refresh in _SCRAPE_REFRESHERS:
+        refresh()

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from pytest_django.fixtures import SettingsWrapper
 
-from accounts.management.commands.seed_demo import DEMO_DEAL_REF, DEMO_ORG, DEMO_STATEMENTS, demo_key_file
 from accounts.models import ApiKey, Organization, hash_key
+from deals.management.commands.seed_demo import DEMO_DEAL_REF, DEMO_ORG, DEMO_STATEMENTS, demo_key_file
 from deals.models import Deal
 
 # The jobs run after their transaction commits, so the database must really commit.

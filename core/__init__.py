@@ -1,0 +1,1 @@
+"""What every layer needs and that carries no HTTP: request context, metrics, domain errors."""
