@@ -15,6 +15,7 @@ from django.utils import timezone
 from ulid import ULID
 
 from deals.underwriting import Screening, StatementMetrics
+from events.publish import publish_event
 
 
 class DealStatus(models.TextChoices):
@@ -77,6 +78,50 @@ class Deal(models.Model):
     @property
     def open_proposal(self) -> ProposedChange | None:
         return self.proposals.filter(status=ProposalStatus.OPEN).first()
+
+    # --- status machine -------------------------------------------------------------------
+    # `new` → `processing` (first statement) → `under_review` (no statement left in flight)
+    # → `approved` | `declined`; a statement uploaded under review takes the deal back to
+    # `processing`. Call these on a row locked with `select_for_update(no_key=True)`, in the
+    # transaction of the change that causes them: two statements finishing at once then
+    # serialise on the deal, and exactly one of them starts the review.
+
+    def move_to(self, status: str) -> bool:
+        """Move to `status`, publishing `deal.status_changed` once per real change; True if it moved."""
+        if self.status == status:
+            return False
+        old_status = self.status
+        self.status = status
+        self.save(update_fields=["status", "updated_at"])
+        publish_event(
+            self.organization_id,
+            "deal.status_changed",
+            {"deal_id": self.pk, "old_status": old_status, "new_status": status},
+        )
+        return True
+
+    def settle(self) -> bool:
+        """After one of its statements ended: `processing` while another is in flight, else
+        `under_review`. True when this call started the review (the caller then proposes)."""
+        if self.is_decided:
+            return False
+        in_flight = self.statements.filter(status__in=IN_FLIGHT_STATEMENT_STATUSES).exists()
+        target = DealStatus.PROCESSING if in_flight else DealStatus.UNDER_REVIEW
+        return self.move_to(target) and target == DealStatus.UNDER_REVIEW
+
+    def record_decision(self, decision: str, *, note: str, decided_by: str) -> None:
+        """Store the underwriter's decision, publish `deal.decision`, and move to that status."""
+        self.decision = decision
+        self.decision_note = note
+        self.decided_by = decided_by
+        self.decided_at = timezone.now()
+        self.save(update_fields=["decision", "decision_note", "decided_by", "decided_at", "updated_at"])
+        publish_event(
+            self.organization_id,
+            "deal.decision",
+            {"deal_id": self.pk, "decision": decision, "decided_by": decided_by},
+        )
+        self.move_to(decision)
 
 
 class StatementStatus(models.TextChoices):

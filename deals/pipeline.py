@@ -1,8 +1,9 @@
 """The statement pipeline: `extracting_text` → `parsing` → `screening` → `scoring` → `completed`.
 
 Plain functions: the Celery task only hands over the job id. Parsing and scoring are the pure
-functions of deals.parsing and deals.underwriting; this module runs them in order, and at
-every stage boundary asks deals.services to check for cancellation and publish the stage.
+functions of deals.parsing and deals.underwriting; this module runs them in order through the
+job handle (jobs/handle.py), and at every stage boundary asks deals.services to check for
+cancellation and publish the stage.
 
 Events of one statement, in order:
   processing.started (extracting_text, 0), processing.progress (parsing, 25),
@@ -22,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 from core.metrics import STAGE_DURATION
 from deals import services
@@ -32,8 +33,7 @@ from deals.parsing import ParsedStatement, StatementError
 from deals.parsing.limits import MB, ParseLimits
 from deals.parsing.sandbox import SandboxedParse
 from deals.underwriting import compute_statement_metrics, screen_transactions
-from jobs.models import Job
-from jobs.services import MAX_ATTEMPTS, JobCanceled, JobLost, fail_job, running
+from jobs.handle import JobCanceled, JobLost, JobRun, run_job
 
 logger = logging.getLogger(__name__)
 
@@ -48,43 +48,45 @@ TEST_DELAY_VARIABLE = "DEALSTREAM_TEST_STAGE_DELAY_SECONDS"
 
 def run_statement_job(job_id: str) -> None:
     """Claim the job and process its statement (the whole body of the Celery task)."""
-    with running(job_id) as job:
-        if job is not None:
-            process_statement(job)
+    with run_job(job_id) as run:
+        if run is not None:
+            process_statement(run)
 
 
-def process_statement(job: Job) -> None:
+def process_statement(run: JobRun) -> None:
     """Run the stages for the job's statement and settle the outcome; never raises for bad input.
 
     A StatementError fails the statement with its reason and the deal goes on; a database
-    error propagates so the task retries.
+    error propagates (the handle gives the job back to the queue), and so does JobLost (the
+    handle stops quietly: another run owns the job).
     """
-    statement = Statement.objects.filter(job=job).first()
+    statement = Statement.objects.filter(job_id=run.job.pk).first()
     if statement is None:
         # The statement was deleted (its deal with it) while the job waited.
-        with transaction.atomic():
-            fail_job(job, "The statement no longer exists")
+        run.fail("The statement no longer exists")
         return
     try:
-        if job.attempts > MAX_ATTEMPTS:
-            services.fail_statement(job, statement.pk, "Processing was interrupted too many times")
-            return
-        try:
-            _run_stages(job, statement)
-        except JobCanceled:
-            services.cancel_statement(job, statement.pk)
-        except StatementError as exc:
-            services.fail_statement(job, statement.pk, exc.reason)
-        except SoftTimeLimitExceeded:
-            services.fail_statement(job, statement.pk, TIME_LIMIT_REASON)
-        except (DatabaseError, JobLost):
-            raise
-        except Exception:
-            logger.exception("Statement %s failed unexpectedly", statement.pk)
-            services.fail_statement(job, statement.pk, INTERNAL_REASON)
-    except JobLost:
-        # The reaper gave the job to another run (this worker looked dead); that run owns it now.
-        logger.warning("Job %s is no longer ours; stopping without side effects", job.pk)
+        _run_stages(run, statement)
+    except JobCanceled:
+        services.cancel_statement(run, statement.pk)
+    except StatementError as exc:
+        services.fail_statement(run, statement.pk, exc.reason)
+    except SoftTimeLimitExceeded:
+        services.fail_statement(run, statement.pk, TIME_LIMIT_REASON)
+    except (DatabaseError, JobLost):
+        raise
+    except Exception:
+        logger.exception("Statement %s failed unexpectedly", statement.pk)
+        services.fail_statement(run, statement.pk, INTERNAL_REASON)
+
+
+def abandon_statement(run: JobRun, reason: str) -> None:
+    """The reaper gives up on the job (its workers kept dying): fail the statement, settle the deal."""
+    statement = Statement.objects.filter(job_id=run.job.pk).only("pk").first()
+    if statement is None:
+        run.fail(reason)
+        return
+    services.fail_statement(run, statement.pk, reason)
 
 
 def parse_limits(time_left: float | None = None) -> ParseLimits:
@@ -101,29 +103,29 @@ def parse_limits(time_left: float | None = None) -> ParseLimits:
     )
 
 
-def _run_stages(job: Job, statement: Statement) -> None:
+def _run_stages(run: JobRun, statement: Statement) -> None:
     # Celery enforces JOB_TIME_LIMIT_SECONDS on a worker; the embedded runner cannot stop a
     # thread, so the same soft limit is checked at every stage boundary and bounds the reading.
     deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT
     with ExitStack() as child:
-        with _stage(job, statement, "extracting_text", deadline):
+        with _stage(run, statement, "extracting_text", deadline):
             # The untrusted file is read in a child process with hard limits; it reports once the
             # text is extracted and again once it is parsed, and is killed if this block is left
             # early (cancellation, the task's time limit).
             limits = parse_limits(time_left=deadline - time.monotonic())
             reading = child.enter_context(SandboxedParse(services.read_statement_file(statement), limits))
             reading.extracted()
-        with _stage(job, statement, "parsing", deadline):
+        with _stage(run, statement, "parsing", deadline):
             parsed = parse_document(reading)
-    with _stage(job, statement, "screening", deadline):
+    with _stage(run, statement, "screening", deadline):
         # Categorised once: screening, metrics and the stored rows share one revenue treatment.
         categories, revenue = categorize_statement(parsed)
         screening = screen_transactions(parsed.transactions, revenue=revenue)
-    with _stage(job, statement, "scoring", deadline):
+    with _stage(run, statement, "scoring", deadline):
         metrics = compute_statement_metrics(parsed, revenue=revenue)
         _test_delay()
         services.complete_statement(
-            job, statement, parsed, screening, metrics, categories=categories, revenue=revenue
+            run, statement, parsed, screening, metrics, categories=categories, revenue=revenue
         )
 
 
@@ -136,11 +138,11 @@ def parse_document(reading: SandboxedParse) -> ParsedStatement:
 
 
 @contextmanager
-def _stage(job: Job, statement: Statement, stage: str, deadline: float) -> Iterator[None]:
+def _stage(run: JobRun, statement: Statement, stage: str, deadline: float) -> Iterator[None]:
     _test_delay()
     if time.monotonic() > deadline:
         raise SoftTimeLimitExceeded()
-    services.begin_stage(job, statement, stage, STAGES[stage])
+    services.begin_stage(run, statement, stage, STAGES[stage])
     started = time.perf_counter()
     try:
         yield

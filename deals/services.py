@@ -1,15 +1,11 @@
 """Deal workflows that span several models: creating deals, taking statements, settling a
-statement's outcome, moving a deal through its statuses, proposals and decisions, and an
-underwriter's corrections (revenue treatment, removed statements).
+statement's outcome (for the statement pipeline, through its job handle), proposals and
+decisions, and an underwriter's corrections (revenue treatment, removed statements).
 
-Status machine: `new` → `processing` (first statement) → `under_review` (no statement left in
-flight) → `approved` | `declined`; a statement uploaded under review takes the deal back to
-`processing`. Every change happens with the deal row locked (`select_for_update`) and in the
-same transaction as the statement change that causes it, so two statements finishing at once
-serialise on the deal: exactly one of them sees "nothing left in flight" and emits the
-`under_review` transition.
+The deal's status machine is the model's (`Deal.move_to`, `Deal.settle`); every change
+happens with the deal row locked and in the same transaction as the change that causes it.
 
-Lock order (see jobs/services.py): job, deal, statement, batch, proposal, organisation; events
+Lock order (see jobs/handle.py): job, deal, statement, batch, proposal, organisation; events
 are published last.
 """
 
@@ -36,8 +32,6 @@ from core.errors import Conflict, Invalid, NotFound, TooLarge
 from deals import ledger
 from deals.evidence import deal_flag_details
 from deals.models import (
-    DECIDED_STATUSES,
-    IN_FLIGHT_STATEMENT_STATUSES,
     Batch,
     BatchStatus,
     Deal,
@@ -77,6 +71,7 @@ from deals.underwriting import (
 )
 from events.publish import publish_event
 from jobs import services as jobs
+from jobs.handle import JobRun
 from jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -139,20 +134,6 @@ def _lock_deal(organization: Organization, deal_id: int) -> Deal:
     if deal is None:
         raise NotFound("No such deal.")
     return deal
-
-
-def _set_status(deal: Deal, new_status: str) -> None:
-    """Move a locked deal to `new_status`, emitting `deal.status_changed` once per real change."""
-    if deal.status == new_status:
-        return
-    old_status = deal.status
-    deal.status = new_status
-    deal.save(update_fields=["status", "updated_at"])
-    publish_event(
-        deal.organization_id,
-        "deal.status_changed",
-        {"deal_id": deal.pk, "old_status": old_status, "new_status": new_status},
-    )
 
 
 # --- taking statements -------------------------------------------------------------------
@@ -218,7 +199,7 @@ def add_statements(
             Job.objects.bulk_update(created, ["input"])
             if deal.status == DealStatus.UNDER_REVIEW:
                 _supersede_open_proposal(deal)
-            _set_status(deal, DealStatus.PROCESSING)
+            deal.move_to(DealStatus.PROCESSING)
             for job in created:
                 jobs.submit_job(job)
     except BaseException:
@@ -345,14 +326,13 @@ def read_statement_file(statement: Statement) -> bytes:
 # --- settling a statement's outcome (called by the pipeline, one transaction each) -------
 
 
-def begin_stage(job: Job, statement: Statement, stage: str, percent: int) -> None:
+def begin_stage(run: JobRun, statement: Statement, stage: str, percent: int) -> None:
     """A stage boundary: stop here if cancellation was requested, else announce the stage.
 
     Publishes `processing.started` (first stage) or `processing.progress`, and the job's
     `progress` (0-1) with the stage as message. Raises JobCanceled or JobLost.
     """
-    with transaction.atomic():
-        current = jobs.checkpoint(job)
+    with run.transaction():
         first = percent == 0
         Statement.objects.filter(pk=statement.pk).update(status=StatementStatus.PROCESSING, stage=stage)
         data: dict[str, Any] = {
@@ -366,16 +346,15 @@ def begin_stage(job: Job, statement: Statement, stage: str, percent: int) -> Non
             # list keeps its count without a reload.
             data["statement_count"] = Statement.objects.filter(deal_id=statement.deal_id).count()
         publish_event(
-            job.organization_id,
+            run.job.organization_id,
             "processing.started" if first else "processing.progress",
             data,
-            request_id=job.request_id,
         )
-        jobs.record_progress(current, percent / 100, stage)
+        run.stage(stage, percent / 100)
 
 
 def complete_statement(
-    job: Job,
+    run: JobRun,
     statement: Statement,
     parsed: ParsedStatement,
     screening: Screening,
@@ -390,8 +369,7 @@ def complete_statement(
     from `parsed` when not given). Returns the deal's new health score. Raises JobCanceled
     (cancellation requested during the last stage) or JobLost, in which case nothing is stored.
     """
-    with transaction.atomic():
-        current = jobs.checkpoint(job)
+    with run.transaction():
         deal = Deal.objects.select_for_update(no_key=True).get(pk=statement.deal_id)
         locked = Statement.objects.select_for_update(no_key=True).get(pk=statement.pk)
         batch = _lock_batch(locked)
@@ -415,7 +393,7 @@ def complete_statement(
         locked.save()
         rescore_deal(deal)
         publish_event(
-            job.organization_id,
+            deal.organization_id,
             "processing.completed",
             {
                 "deal_id": deal.pk,
@@ -426,12 +404,10 @@ def complete_statement(
                 "reconciliation": locked.reconciliation,
                 "warnings": locked.warnings,
             },
-            request_id=job.request_id,
         )
-        _record_batch_outcome(batch, locked, error=None, request_id=job.request_id)
+        _record_batch_outcome(batch, locked, error=None)
         _settle_deal(deal, rescored=True)
-        jobs.complete_job(
-            current,
+        run.complete(
             {
                 "deal_id": deal.pk,
                 "statement_id": locked.pk,
@@ -444,15 +420,14 @@ def complete_statement(
     return deal.health_score
 
 
-def fail_statement(job: Job, statement_id: int, reason: str, *, canceled: bool = False) -> None:
+def fail_statement(run: JobRun, statement_id: int, reason: str, *, canceled: bool = False) -> None:
     """End the statement as failed (or canceled) with a reason shown to the user; settle the deal.
 
     Publishes `processing.failed` (a canceled statement too, with `canceled: true`, so a
     deal feed sees every started statement end), the batch's document event, the deal's
     status change if any, then the job's terminal event.
     """
-    with transaction.atomic():
-        current = jobs.lock_owned(job)
+    with run.transaction(stop_if_canceled=False):
         deal_id = Statement.objects.values_list("deal_id", flat=True).get(pk=statement_id)
         deal = Deal.objects.select_for_update(no_key=True).get(pk=deal_id)
         locked = Statement.objects.select_for_update(no_key=True).get(pk=statement_id)
@@ -464,27 +439,18 @@ def fail_statement(job: Job, statement_id: int, reason: str, *, canceled: bool =
         data: dict[str, Any] = {"deal_id": deal.pk, "statement_id": locked.pk, "error": reason}
         if canceled:
             data["canceled"] = True
-        publish_event(job.organization_id, "processing.failed", data, request_id=job.request_id)
-        _record_batch_outcome(batch, locked, error=reason, request_id=job.request_id)
+        publish_event(deal.organization_id, "processing.failed", data)
+        _record_batch_outcome(batch, locked, error=reason)
         _settle_deal(deal, rescored=False)
         if canceled:
-            jobs.cancel_job(current)
+            run.cancel()
         else:
-            jobs.fail_job(current, reason)
+            run.fail(reason)
 
 
-def cancel_statement(job: Job, statement_id: int) -> None:
+def cancel_statement(run: JobRun, statement_id: int) -> None:
     """End a statement whose job was asked to cancel; see `fail_statement`."""
-    fail_statement(job, statement_id, CANCELED_REASON, canceled=True)
-
-
-def abandon_statement_job(job: Job, reason: str) -> None:
-    """Reaper hook: the workers of this statement's job kept dying; fail it and settle the deal."""
-    statement = Statement.objects.filter(job=job).only("pk").first()
-    if statement is None:
-        jobs.fail_job(job, reason)
-        return
-    fail_statement(job, statement.pk, reason)
+    fail_statement(run, statement_id, CANCELED_REASON, canceled=True)
 
 
 def _lock_batch(statement: Statement) -> Batch | None:
@@ -493,9 +459,7 @@ def _lock_batch(statement: Statement) -> Batch | None:
     return Batch.objects.select_for_update(no_key=True).get(pk=statement.batch_id)
 
 
-def _record_batch_outcome(
-    batch: Batch | None, statement: Statement, *, error: str | None, request_id: str
-) -> None:
+def _record_batch_outcome(batch: Batch | None, statement: Statement, *, error: str | None) -> None:
     """Count one finished document of a locked batch; the last one completes the batch, once."""
     if batch is None:
         return
@@ -513,14 +477,12 @@ def _record_batch_outcome(
             batch.organization_id,
             "batch.document_processed",
             {**data, "status": statement.status},
-            request_id=request_id,
         )
     else:
         publish_event(
             batch.organization_id,
             "batch.document_failed",
             {**data, "status": statement.status, "error": error},
-            request_id=request_id,
         )
     if batch.done >= batch.total and batch.status != BatchStatus.COMPLETED:
         batch.status = BatchStatus.COMPLETED
@@ -534,30 +496,23 @@ def _record_batch_outcome(
                 "succeeded": batch.succeeded,
                 "failed": batch.failed,
             },
-            request_id=request_id,
         )
     batch.save(update_fields=["succeeded", "failed", "status", "completed_at"])
 
 
 def _settle_deal(deal: Deal, *, rescored: bool) -> None:
-    """After a statement ended: move the locked deal to `under_review` if nothing is left in
-    flight, then (re)score it and propose a decision."""
-    if deal.status in DECIDED_STATUSES:
+    """After a statement ended: settle the locked deal's status; when its review starts,
+    (re)score it and propose a decision."""
+    if not deal.settle():
         return
-    in_flight = deal.statements.filter(status__in=IN_FLIGHT_STATEMENT_STATUSES).exists()
-    target = DealStatus.PROCESSING if in_flight else DealStatus.UNDER_REVIEW
-    if target == deal.status:
+    if not rescored:
+        rescore_deal(deal)
+    if deal.health_score is None:
+        # Nothing readable: no proposal at all, so nothing can be approved or declined on
+        # data the deal does not have. It stays under review (no statement is in flight,
+        # spec §5) waiting for documents; a new upload takes it back to processing.
         return
-    _set_status(deal, target)
-    if target == DealStatus.UNDER_REVIEW:
-        if not rescored:
-            rescore_deal(deal)
-        if deal.health_score is None:
-            # Nothing readable: no proposal at all, so nothing can be approved or declined on
-            # data the deal does not have. It stays under review (no statement is in flight,
-            # spec §5) waiting for documents; a new upload takes it back to processing.
-            return
-        _propose_decision(deal)
+    _propose_decision(deal)
 
 
 def rescore_deal(deal: Deal) -> HealthScore | None:
@@ -792,17 +747,7 @@ def _apply_decision(deal: Deal, decision: str, *, note: str, decided_by: str) ->
         raise Conflict(
             f"Only a deal under review can be decided; this one is {deal.status}.", "deal_not_under_review"
         )
-    deal.decision = decision
-    deal.decision_note = note
-    deal.decided_by = decided_by
-    deal.decided_at = timezone.now()
-    deal.save(update_fields=["decision", "decision_note", "decided_by", "decided_at", "updated_at"])
-    publish_event(
-        deal.organization_id,
-        "deal.decision",
-        {"deal_id": deal.pk, "decision": decision, "decided_by": decided_by},
-    )
-    _set_status(deal, decision)
+    deal.record_decision(decision, note=note, decided_by=decided_by)
 
 
 def _lock_change(organization: Organization, change_id: str) -> tuple[Deal, ProposedChange]:

@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import DatabaseError
 
-from deals import pipeline, services
-from jobs.services import MAX_ATTEMPTS, JobType, register_job_type
+from deals import pipeline
+from deals.services import BATCH_DOCUMENT_JOB, STATEMENT_JOB
+from jobs.handle import JobRun
+from jobs.job_task import JobTask
 
 
-@shared_task(
-    name="deals.tasks.process_statement",
-    acks_late=True,
-    # Transient database errors (a failover, a deadlock victim): the job was given back to the
-    # queue by jobs.services.running, so the retry claims it again.
-    autoretry_for=(DatabaseError,),
-    max_retries=MAX_ATTEMPTS,
-    retry_backoff=True,
-    retry_backoff_max=30,
-    ignore_result=True,
-)
+class StatementJob(JobTask):
+    """A statement upload or a batch document: one statement through deals/pipeline.py."""
+
+    job_types = (STATEMENT_JOB, BATCH_DOCUMENT_JOB)
+
+    def abandon(self, run: JobRun, reason: str) -> None:
+        pipeline.abandon_statement(run, reason)
+
+
+@shared_task(base=StatementJob, name="deals.tasks.process_statement")
 def process_statement(job_id: str) -> None:
     """Process the statement of one job (a single upload or a batch document)."""
     pipeline.run_statement_job(job_id)
-
-
-register_job_type(
-    JobType(services.STATEMENT_JOB, process_statement, on_abandoned=services.abandon_statement_job)
-)
-register_job_type(
-    JobType(services.BATCH_DOCUMENT_JOB, process_statement, on_abandoned=services.abandon_statement_job)
-)

@@ -21,6 +21,7 @@ from celery import Task
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
+from jobs.job_task import task_for
 from jobs.models import Job, JobStatus
 from jobs.runner import submit
 
@@ -80,9 +81,6 @@ def dispatch_owed_jobs(
     *, grace: datetime.timedelta = DISPATCH_GRACE, limit: int = DISPATCH_BATCH
 ) -> DispatchReport:
     """Send every queued job whose message is owed for longer than `grace`, oldest first."""
-    # Imported here because jobs.services imports this module (job types live there).
-    from jobs.services import get_job_type
-
     now = timezone.now()
     owed = (
         Job.objects.filter(status=JobStatus.QUEUED, dispatch_due_at__lte=now - grace)
@@ -95,12 +93,12 @@ def dispatch_owed_jobs(
         # Take this debt: a concurrent dispatcher that read the same row now matches nothing.
         if not Job.objects.filter(pk=job_id, dispatch_due_at=due_at).update(dispatch_due_at=now):
             continue
-        kind = get_job_type(job_type)
-        if kind is None:
+        task = task_for(job_type)
+        if task is None:
             logger.error("Job %s has the unknown type %r; it cannot be run", job_id, job_type)
             Job.objects.filter(pk=job_id, dispatch_due_at=now).update(dispatch_due_at=None)
             continue
-        if not send(kind.task, job_id, now):
+        if not send(task, job_id, now):
             broker_down = True  # the rest would fail the same way; the next pass takes them
             break
         sent.append(job_id)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
-from celery import Task
+from celery import Celery, Task, beat
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -56,31 +56,36 @@ def submit(task: Task, *args: Any, **kwargs: Any) -> None:
         task.apply_async(args=args, kwargs=kwargs)
 
 
-def _scheduler_loop() -> None:
-    from config.celery import app
+class EmbeddedScheduler(beat.Scheduler):
+    """Celery beat's scheduler, handing due tasks to `submit` instead of the broker.
 
-    # A worker imports every app's tasks module at start; this process must do the same.
-    app.loader.import_default_modules()
-    schedule: dict[str, dict[str, Any]] = dict(getattr(settings, "CELERY_BEAT_SCHEDULE", {}))
-    next_run = {name: time.monotonic() + float(entry["schedule"]) for name, entry in schedule.items()}
-    while True:
-        time.sleep(1.0)
-        now = time.monotonic()
-        for name, entry in schedule.items():
-            if now < next_run[name]:
-                continue
-            next_run[name] = now + float(entry["schedule"])
-            try:
-                submit(app.tasks[entry["task"]])
-            except Exception:
-                logger.exception("Embedded scheduler could not run %s", name)
+    The embedded mode has no worker reading the broker, so the entries of the one schedule
+    (CELERY_BEAT_SCHEDULE) run on the embedded pool; timing is Celery's own.
+    """
+
+    # Beat would otherwise connect a producer to the broker for every tick.
+    producer = None
+    # Celery's, missing from its type stubs.
+    app: Celery
+    reserve: Callable[[Any], Any]
+
+    def apply_async(self, entry: Any, producer: Any = None, advance: bool = True, **kwargs: Any) -> None:
+        entry = self.reserve(entry) if advance else entry
+        submit(self.app.tasks[entry.task], *entry.args, **entry.kwargs)
 
 
 def start_embedded_scheduler() -> None:
-    """The embedded mode's stand-in for `celery beat`: the same schedule, on a daemon thread."""
+    """The embedded mode's `celery beat`: the same schedule, on a daemon thread (idempotent)."""
     global _scheduler_started
     with _pool_lock:
         if _scheduler_started:
             return
         _scheduler_started = True
-    threading.Thread(target=_scheduler_loop, name="embedded-beat", daemon=True).start()
+    from config.celery import app
+
+    # A worker imports every app's tasks module at start; this process must do the same.
+    app.loader.import_default_modules()
+    # Celery's beat service itself (its stubs omit the constructor). No schedule file: the
+    # in-memory schedule starts afresh with the process, like the pool.
+    service = cast(Any, beat.Service)(app, scheduler_cls=EmbeddedScheduler)
+    threading.Thread(target=service.start, name="embedded-beat", daemon=True).start()

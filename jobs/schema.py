@@ -6,12 +6,12 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
-from jobs.services import creatable_job_types
+from jobs.job_task import creatable_job_types
 
 
 class CreatableJobTypeFieldScheme(OpenApiSerializerFieldExtension):
     target_class = "jobs.serializers.CreatableJobTypeField"
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        # Types register themselves from their apps' tasks modules; the registry is the truth.
+        # Celery's task registry is the truth: the job tasks with an input serializer.
         return {"type": "string", "enum": creatable_job_types()}

@@ -38,7 +38,7 @@ class JobListQuery(serializers.Serializer[Any]):
 
 class CreatableJobTypeField(serializers.CharField):
     """A job type's name. The view answers any other with a 400 naming the creatable ones; the
-    schema lists them (jobs/schema.py), read from the registry when it is generated."""
+    schema lists them (jobs/schema.py), read from Celery's task registry when it is generated."""
 
 
 class JobCreateIn(serializers.Serializer[Any]):

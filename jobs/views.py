@@ -18,6 +18,7 @@ from api.idempotency import idempotent
 from core.context import request_id_var
 from core.errors import Invalid, NotFound
 from jobs import services
+from jobs.job_task import creatable_job_types, task_for
 from jobs.models import Job
 from jobs.serializers import JobCreateIn, JobListQuery, JobOut, UsageOut
 
@@ -31,7 +32,7 @@ def get_job(request: Request, job_id: str) -> Job:
 
 
 class JobListView(ListAPIView[Job]):
-    """`GET /jobs` (newest first, `?status=`, `?type=`); `POST /jobs` creates a job of a registered type."""
+    """`GET /jobs` (newest first, `?status=`, `?type=`); `POST /jobs` creates a job of a creatable type (jobs/job_task.py)."""
 
     serializer_class = JobOut
 
@@ -55,19 +56,19 @@ class JobListView(ListAPIView[Job]):
         body = JobCreateIn(data=request.data)
         if not body.is_valid():
             raise ValidationError(body.errors)
-        kind = services.get_job_type(body.validated_data["type"])
-        if kind is None or kind.input_serializer is None:
-            creatable = services.creatable_job_types()
+        task = task_for(body.validated_data["type"])
+        if task is None or task.input_serializer is None:
+            creatable = creatable_job_types()
             raise Invalid(
                 "This job type cannot be created here.",
                 fields={"type": [f"Choose one of: {', '.join(creatable) or 'none available'}."]},
             )
-        job_input = kind.input_serializer(data=body.validated_data["input"])
+        job_input = task.input_serializer(data=body.validated_data["input"])
         if not job_input.is_valid():
             raise ValidationError({"input": job_input.errors})
         job = services.create_job(
             get_actor(request).organization,
-            kind.name,
+            body.validated_data["type"],
             dict(job_input.validated_data),
             request_id=request_id_var.get() or "",
         )

@@ -157,7 +157,7 @@ def test_it_answers_each_refusal_with_the_same_bytes(
     pinned: APIClient, deal_id: int, name: str, call: Any, status: int, body: bytes
 ) -> None:
     if name == "a job type that cannot be created":
-        from jobs.services import creatable_job_types
+        from jobs.job_task import creatable_job_types
 
         body = body.replace(b"%s", (", ".join(creatable_job_types()) or "none available").encode())
     response = call(pinned, deal_id)

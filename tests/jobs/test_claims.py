@@ -9,6 +9,7 @@ from django.db import DatabaseError, connection, transaction
 
 from core.errors import QuotaExceeded
 from jobs import services
+from jobs.handle import claim_job, run_job
 from jobs.models import Job, JobStatus
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +17,10 @@ pytestmark = pytest.mark.django_db
 
 def test_a_job_is_claimed_once(org):
     job = services.create_job(org, "statement", {}, submit=False)
-    first = services.claim_job(job.pk)
+    first = claim_job(job.pk)
     assert first is not None
     assert first.attempts == 1
-    assert services.claim_job(job.pk) is None  # the redelivered message
+    assert claim_job(job.pk) is None  # the redelivered message
     assert Job.objects.get(pk=job.pk).attempts == 1
 
 
@@ -27,7 +28,7 @@ def test_a_transient_database_error_gives_the_job_back(org):
     job = services.create_job(org, "statement", {}, submit=False)
 
     def fail_mid_job() -> None:
-        with services.running(job.pk) as claimed:
+        with run_job(job.pk) as claimed:
             assert claimed is not None
             raise DatabaseError("connection reset")
 
@@ -35,13 +36,13 @@ def test_a_transient_database_error_gives_the_job_back(org):
         fail_mid_job()
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
-    assert services.claim_job(job.pk) is not None  # the task's retry claims it again
+    assert claim_job(job.pk) is not None  # the task's retry claims it again
 
 
 def test_an_ended_job_is_not_claimed(org):
     job = services.create_job(org, "statement", {}, submit=False)
     Job.objects.filter(pk=job.pk).update(status=JobStatus.CANCELED)
-    with services.running(job.pk) as claimed:
+    with run_job(job.pk) as claimed:
         assert claimed is None
 
 

@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError
 
 from deals.models import Deal, StatementStatus
 from jobs import dispatch, services
+from jobs.handle import claim_job
 from jobs.models import Job, JobStatus
 from tests.jobs.factories import healthy_csv, upload
 
@@ -105,14 +106,14 @@ def test_a_sent_message_clears_the_debt(org, django_capture_on_commit_callbacks)
 def test_a_claim_clears_the_debt(org):
     job = services.create_job(org, "statement", {}, submit=False)
     Job.objects.filter(pk=job.pk).update(dispatch_due_at=timezone.now())
-    assert services.claim_job(job.pk) is not None
+    assert claim_job(job.pk) is not None
     assert Job.objects.get(pk=job.pk).dispatch_due_at is None
     assert dispatch.dispatch_owed_jobs(grace=datetime.timedelta(0)).still_owed == 0
 
 
 def test_a_requeued_job_is_owed_again(org, django_capture_on_commit_callbacks):
     job = services.create_job(org, "statement", {}, submit=False)
-    services.claim_job(job.pk)
+    claim_job(job.pk)
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - datetime.timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=False):  # the new message is lost too
         assert services.reap_stale_jobs().requeued == [job.pk]

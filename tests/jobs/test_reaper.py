@@ -10,6 +10,7 @@ from django.utils import timezone
 from deals import pipeline
 from deals.models import Deal, DealStatus, Statement, StatementStatus
 from jobs import services
+from jobs.handle import JobLost, JobRun, claim_job
 from jobs.models import Job, JobStatus
 from tests.jobs.factories import events, healthy_csv, upload
 
@@ -33,7 +34,7 @@ def orphan(api, org, django_capture_on_commit_callbacks) -> Job:
             {"file": upload("a.csv", healthy_csv())},
             format="multipart",
         ).json()
-    job = services.claim_job(accepted["job_id"])
+    job = claim_job(accepted["job_id"])
     assert job is not None
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - LONG_AGO)
     return job
@@ -95,12 +96,14 @@ def test_it_resubmits_a_queued_job_whose_message_was_lost(api, org, django_captu
 def test_the_old_run_of_a_reaped_job_stops_without_side_effects(orphan, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         services.reap_stale_jobs()
-    again = services.claim_job(orphan.pk)  # another worker takes it
+    again = claim_job(orphan.pk)  # another worker takes it
     assert again is not None
     assert again.attempts == 2
     before = len(events())
-    # The first worker was only slow, not dead: its next boundary finds the job is not its own.
-    pipeline.process_statement(orphan)
+    # The first worker was only slow, not dead: its next boundary finds the job is not its own
+    # (and `run_job` around it would stop quietly).
+    with pytest.raises(JobLost):
+        pipeline.process_statement(JobRun(orphan))
     assert len(events()) == before
     assert Job.objects.get(pk=orphan.pk).status == JobStatus.STARTED
     assert Statement.objects.get(job_id=orphan.pk).status == StatementStatus.QUEUED

@@ -1,0 +1,27 @@
+"""Usage metering: an organisation's billable jobs this calendar month against its limit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from accounts.models import Organization
+from jobs.models import Job
+
+
+@dataclass(frozen=True)
+class Usage:
+    monthly_used: int
+    monthly_limit: int
+    monthly_remaining: int
+    subscription_tier: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def usage_for(organization: Organization) -> Usage:
+    """The organisation's billable jobs this calendar month against its limit."""
+    used = Job.objects.billable_this_month(organization.pk).count()
+    limit = organization.job_limit
+    return Usage(used, limit, max(0, limit - used), organization.subscription_tier)
