@@ -17,15 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
-import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import PurePosixPath
-from typing import IO, Any
+from typing import Any
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -75,6 +70,7 @@ from deals.underwriting import (
     score_deal,
     screen_transactions,
 )
+from deals.uploads import Document
 from events.publish import publish_event
 from jobs import services as jobs
 from jobs.models import Job
@@ -83,20 +79,7 @@ logger = logging.getLogger(__name__)
 
 STATEMENT_JOB = "statement"
 BATCH_DOCUMENT_JOB = "batch_document"
-# A batch (after expanding zips) holds at most this many documents.
-MAX_BATCH_DOCUMENTS = 50
-# Inflated size of all members of the zips of one batch; declared sizes are not trusted,
-# members are read with a running count.
-MAX_ZIP_TOTAL_BYTES = 100 * 1024 * 1024
-# Entries of all the zips of one batch, skipped ones (directories, hidden files, macOS
-# resource forks) included: each costs memory and time before it can be skipped. Four per
-# document leaves room for a folder zipped on a Mac (a fork and a directory per file).
-MAX_ZIP_ENTRIES = 4 * MAX_BATCH_DOCUMENTS
 CANCELED_REASON = "Processing was canceled"
-
-
-def max_upload_bytes() -> int:
-    return int(settings.MAX_UPLOAD_MB) * 1024 * 1024
 
 
 # --- deals -------------------------------------------------------------------------------
@@ -156,15 +139,6 @@ def _set_status(deal: Deal, new_status: str) -> None:
 
 
 # --- taking statements -------------------------------------------------------------------
-
-
-@dataclass
-class Document:
-    """One file to process: an upload, or a member of an uploaded zip."""
-
-    filename: str
-    content: IO[bytes]
-    size: int
 
 
 def add_statements(
@@ -245,101 +219,6 @@ def _supersede_open_proposal(deal: Deal) -> None:
     ProposedChange.objects.filter(deal=deal, status=ProposalStatus.OPEN).update(
         status=ProposalStatus.SUPERSEDED, resolved_at=timezone.now(), resolved_by="system"
     )
-
-
-def expand_uploads(files: Sequence[Any]) -> list[Document]:
-    """The documents of a batch upload: each file, or each member of a `.zip`.
-
-    Zip bombs are refused: at most MAX_BATCH_DOCUMENTS documents, each inflating to at most
-    MAX_UPLOAD_MB, all members together to at most MAX_ZIP_TOTAL_BYTES, and at most
-    MAX_ZIP_ENTRIES entries in all. Directories, macOS resource forks and hidden files
-    inside a zip are skipped, but only after they are counted.
-    """
-    limit = max_upload_bytes()
-    documents: list[Document] = []
-    inflated_total = 0
-    entries = 0
-    for upload in files:
-        if upload.size > limit:
-            raise _too_large(upload.name)
-        if not str(upload.name).lower().endswith(".zip"):
-            documents.append(Document(clean_name(upload.name), upload, upload.size))
-            _check_count(documents)
-            continue
-        try:
-            archive = zipfile.ZipFile(upload)
-            members = archive.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise ApiError(400, "invalid_zip", f"{upload.name} is not a readable zip file.") from exc
-        entries += len(members)
-        if entries > MAX_ZIP_ENTRIES:
-            raise ApiError(
-                400,
-                "too_many_files",
-                f"The zip files of a batch hold at most {MAX_ZIP_ENTRIES} entries in all "
-                "(folders and hidden files included).",
-                {"files": [f"At most {MAX_ZIP_ENTRIES} zip entries."]},
-            )
-        for member in members:
-            name = PurePosixPath(member.filename)
-            if member.is_dir() or name.name.startswith(".") or "__MACOSX" in name.parts:
-                continue
-            if member.file_size > limit:
-                raise _too_large(f"{upload.name}:{member.filename}")
-            content, size = _inflate(archive, member, min(limit, MAX_ZIP_TOTAL_BYTES - inflated_total))
-            inflated_total += size
-            documents.append(Document(clean_name(name.name), content, size))
-            _check_count(documents)
-    if not documents:
-        raise ApiError(
-            400, "invalid_request", "No document to process.", {"files": ["The upload has no files."]}
-        )
-    return documents
-
-
-def _inflate(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int) -> tuple[IO[bytes], int]:
-    """Copy one member into a temporary file, stopping as soon as it exceeds `budget` bytes."""
-    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - handed to the caller
-    size = 0
-    try:
-        with archive.open(member) as source:
-            while chunk := source.read(64 * 1024):
-                size += len(chunk)
-                if size > budget:
-                    raise ApiError(
-                        413,
-                        "upload_too_large",
-                        f"The zip inflates beyond the limit ({settings.MAX_UPLOAD_MB} MB per document, "
-                        f"{MAX_ZIP_TOTAL_BYTES // (1024 * 1024)} MB per batch).",
-                    )
-                spool.write(chunk)
-    except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, NotImplementedError) as exc:
-        # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression.
-        raise ApiError(400, "invalid_zip", f"{member.filename} could not be extracted from the zip.") from exc
-    spool.seek(0)
-    return spool, size
-
-
-def _check_count(documents: list[Document]) -> None:
-    if len(documents) > MAX_BATCH_DOCUMENTS:
-        raise ApiError(
-            400,
-            "too_many_files",
-            f"A batch holds at most {MAX_BATCH_DOCUMENTS} documents (zip members included).",
-            {"files": [f"At most {MAX_BATCH_DOCUMENTS} documents."]},
-        )
-
-
-def _too_large(name: str) -> ApiError:
-    return ApiError(413, "upload_too_large", f"{name} is larger than {settings.MAX_UPLOAD_MB} MB.")
-
-
-def clean_name(name: str) -> str:
-    """A displayable file name: the last path component, without control characters."""
-    # Browsers send a base name, other clients may send a path; NULs cannot be stored in PostgreSQL.
-    printable = "".join(ch for ch in str(name) if ch.isprintable())
-    base = PurePosixPath(printable.replace("\\", "/")).name.strip() or "statement"
-    return base[:255]
 
 
 def read_statement_file(statement: Statement) -> bytes:
