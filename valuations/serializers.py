@@ -8,8 +8,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from outbound.http import InvalidUrl, check_url
 from valuations.models import Valuation
-from valuations.product_page import ProductReadError, check_url
 from valuations.scoring import tables
 from valuations.scoring.engine import Product, validate_override
 
@@ -81,7 +81,7 @@ class ValueDecisionRequestSerializer(serializers.Serializer[dict[str, Any]]):
     def validate_url(self, value: str) -> str:
         try:
             check_url(value)
-        except ProductReadError as exc:
+        except InvalidUrl as exc:
             raise serializers.ValidationError(exc.message + ".") from None
         return value
 
