@@ -61,6 +61,7 @@ from deals.quality import (
     transaction_keys,
 )
 from deals.reconciliation import reconcile
+from deals.stored import screening_json, to_json
 from deals.underwriting import (
     HealthScore,
     Screening,
@@ -282,7 +283,7 @@ def complete_statement(
         batch = _lock_batch(locked)
         metrics, screening = _record_quality(deal, locked, parsed, metrics, screening, revenue=revenue)
         # Everything but the transactions themselves (rendering 10,000 of them costs ~0.2 s).
-        summary = dataclasses.replace(parsed, transactions=()).as_dict()
+        summary = to_json(dataclasses.replace(parsed, transactions=()))
         del summary["transactions"]
         summary["transaction_count"] = len(parsed.transactions)
         locked.status = StatementStatus.COMPLETED
@@ -290,12 +291,12 @@ def complete_statement(
         locked.format = parsed.format
         locked.transaction_count = len(parsed.transactions)
         locked.summary = summary
-        locked.metrics = metrics.as_dict()
+        locked.metrics = to_json(metrics)
         # Stored transactions first: the screening's evidence names them by id.
         screening = ledger.store_transactions(
             locked, parsed, screening, categories=categories, revenue=revenue
         )
-        locked.screening = screening.as_dict()
+        locked.screening = screening_json(screening)
         locked.completed_at = timezone.now()
         locked.save()
         rescore_deal(deal)
@@ -477,7 +478,7 @@ def rescore_deal(deal: Deal) -> HealthScore | None:
         if (s.reconciliation or {}).get("status") == "failed"
     ]
     score = gate_recommendation(score, history_days=days, unreconciled=unreconciled)
-    details = score.as_dict()
+    details = to_json(score)
     deal.health_score = score.score
     deal.flags = list(score.flags)
     deal.flag_details = deal_flag_details(
@@ -582,9 +583,9 @@ def _record_quality(
     statement.account_type = parsed.account_type
     statement.currency = (parsed.currency or "")[:8]
     statement.period_start, statement.period_end = start, end
-    statement.rows_skipped = [r.as_dict() for r in parsed.rows_skipped]
-    statement.reconciliation = result.as_dict()
-    statement.warnings = [f.as_dict() for f in findings]
+    statement.rows_skipped = [to_json(r) for r in parsed.rows_skipped]
+    statement.reconciliation = to_json(result)
+    statement.warnings = [to_json(f) for f in findings]
     statement.transaction_keys = keys
     statement.duplicate_of_id = overlap.duplicate_of
     statement.counted = overlap.duplicate_of is None
@@ -654,7 +655,7 @@ def _merged_warnings(completed: list[Statement], deal_findings: list[Any]) -> li
         for warning in s.warnings or []:
             evidence = {**(warning.get("evidence") or {}), "statement_id": s.pk}
             merged.append({**warning, "evidence": evidence})
-    merged.extend(f.as_dict() for f in deal_findings)
+    merged.extend(to_json(f) for f in deal_findings)
     return merged
 
 

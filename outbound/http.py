@@ -18,7 +18,7 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
 import certifi
@@ -30,48 +30,28 @@ CONNECT_ATTEMPT_SECONDS: Final = 3.0
 USER_AGENT: Final = "Dealstream"
 
 
+#: Why a request failed: a URL refused before any network (`invalid_url`, `not_allowed`),
+#: then `host_not_found`, `timeout`, `unreachable` (no connection, or the protocol broke),
+#: `too_large` (body over `max_bytes`), `unsupported_encoding`, `corrupt_body`.
+Failure = Literal[
+    "invalid_url",
+    "not_allowed",
+    "host_not_found",
+    "timeout",
+    "unreachable",
+    "too_large",
+    "unsupported_encoding",
+    "corrupt_body",
+]
+
+
 class OutboundError(Exception):
-    """The request could not be made or answered; `message` is plain language fit for a client."""
+    """The request could not be made or answered: `reason` says why, `message` in plain words."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, reason: Failure, message: str) -> None:
         super().__init__(message)
+        self.reason: Failure = reason
         self.message = message
-
-
-class InvalidUrl(OutboundError):
-    """Not an http(s) URL with a host we may ask (checked without any network)."""
-
-
-class AddressNotAllowed(OutboundError):
-    """The host is, or resolves to, a private or otherwise non-public address."""
-
-
-class HostNotFound(OutboundError):
-    """The host name does not resolve."""
-
-
-class Timeout(OutboundError):
-    """The deadline passed (resolving, connecting, writing or reading)."""
-
-
-class Unreachable(OutboundError):
-    """No connection could be made, or the server broke the protocol."""
-
-
-class TooLarge(OutboundError):
-    """The response body (declared, on the wire or decoded) is larger than `max_bytes`."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"The response is larger than {max_bytes} bytes")
-        self.max_bytes = max_bytes
-
-
-class UnsupportedEncoding(OutboundError):
-    """The response uses a Content-Encoding other than gzip or deflate."""
-
-
-class CorruptBody(OutboundError):
-    """The compressed response body could not be decoded."""
 
 
 @dataclass(frozen=True)
@@ -163,19 +143,19 @@ def _parse_target(url: str) -> _Target:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise InvalidUrl("The URL is not valid") from None
+        raise OutboundError("invalid_url", "The URL is not valid") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise InvalidUrl("Only http and https URLs are accepted")
+        raise OutboundError("invalid_url", "Only http and https URLs are accepted")
     if not parts.hostname:
-        raise InvalidUrl("The URL has no host name")
+        raise OutboundError("invalid_url", "The URL has no host name")
     if parts.username is not None or parts.password is not None:
         # Credentials in a URL are a classic way to confuse URL parsers about the real host.
-        raise InvalidUrl("URLs with a user name or password are not accepted")
+        raise OutboundError("invalid_url", "URLs with a user name or password are not accepted")
     try:
         host = parts.hostname.rstrip(".").encode("idna").decode("ascii")
     except UnicodeError:
-        raise InvalidUrl("The URL is not valid") from None
+        raise OutboundError("invalid_url", "The URL is not valid") from None
     # Percent-encode what a browser would (non-ASCII, spaces); existing escapes stay.
     path = quote(parts.path or "/", safe=_PATH_SAFE)
     if parts.query:
@@ -184,7 +164,7 @@ def _parse_target(url: str) -> _Target:
 
 
 def check_url(url: str) -> None:
-    """Raise InvalidUrl unless `url` is an http(s) URL with a host and no credentials (no network)."""
+    """Raise OutboundError ("invalid_url") unless `url` is an http(s) URL with a host and no credentials (no network)."""
     _parse_target(url)
 
 
@@ -207,9 +187,9 @@ def resolve_host(host: str, port: int, *, timeout: float) -> list[IPAddress]:
     worker.start()
     worker.join(max(timeout, 0.0))
     if worker.is_alive():
-        raise Timeout("The host name took too long to resolve")
+        raise OutboundError("timeout", "The host name took too long to resolve")
     if failures or not answers:
-        raise HostNotFound("The host name could not be found")
+        raise OutboundError("host_not_found", "The host name could not be found")
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _canonname, sockaddr in answers:
         # IPv6 link-local answers carry a "%scope" suffix; the address is what is checked.
@@ -221,12 +201,12 @@ def resolve_host(host: str, port: int, *, timeout: float) -> list[IPAddress]:
 
 def _checked_addresses(target: _Target, *, allow_private: bool, deadline: float) -> list[IPAddress]:
     if not allow_private and (target.host in _BLOCKED_HOSTS or target.host.endswith(_BLOCKED_HOST_SUFFIXES)):
-        raise AddressNotAllowed(PRIVATE_ADDRESS)
+        raise OutboundError("not_allowed", PRIVATE_ADDRESS)
     addresses = resolve_host(target.host, target.port, timeout=deadline - time.monotonic())
     # Every answer must pass: otherwise a name resolving to one public and one
     # private address could still lead us inside.
     if not allow_private and not all(is_public_address(a) for a in addresses):
-        raise AddressNotAllowed(PRIVATE_ADDRESS)
+        raise OutboundError("not_allowed", PRIVATE_ADDRESS)
     return addresses
 
 
@@ -334,7 +314,7 @@ def _decompressor(content_encoding: str) -> Any:
     if encoding in ("gzip", "x-gzip", "deflate"):
         # 32 + MAX_WBITS accepts both gzip and zlib headers.
         return zlib.decompressobj(32 + zlib.MAX_WBITS)
-    raise UnsupportedEncoding("The response used a compression we do not read")
+    raise OutboundError("unsupported_encoding", "The response used a compression we do not read")
 
 
 def request(
@@ -351,86 +331,82 @@ def request(
 
     `timeout` is the deadline for everything (DNS, connect, TLS, sending `body`, reading the
     answer); `max_bytes` caps the body, declared, on the wire and decoded. `allow_private`
-    lifts the public-address rule (tests, local demos). Raises an OutboundError subclass.
+    lifts the public-address rule (tests, local demos). Raises OutboundError.
     """
     started = time.monotonic()
     deadline = started + timeout
     target = _parse_target(url)
     if timeout <= 0:
-        raise Timeout("The server took too long to answer")
+        raise _timeout()
     addresses = _checked_addresses(target, allow_private=allow_private, deadline=deadline)
     sent = {"host": target.host_header, "user-agent": USER_AGENT, "accept-encoding": "gzip, deflate"}
     sent.update({name.lower(): value for name, value in (headers or {}).items()})
     if body is not None:
         sent["content-length"] = str(len(body))
-    try:
-        status, response_headers, content = _exchange(
-            method, target, addresses, sent, body, deadline=deadline, max_bytes=max_bytes
-        )
-    except httpcore.TimeoutException:
-        raise Timeout("The server took too long to answer") from None
-    except (httpcore.NetworkError, httpcore.ProtocolError):
-        raise Unreachable("The server could not be reached") from None
-    except zlib.error:
-        raise CorruptBody("The response's compressed content could not be read") from None
-    return Response(status, response_headers, content, time.monotonic() - started)
-
-
-def _exchange(
-    method: str,
-    target: _Target,
-    addresses: list[IPAddress],
-    headers: dict[str, str],
-    body: bytes | None,
-    *,
-    deadline: float,
-    max_bytes: int,
-) -> tuple[int, dict[str, str], bytes]:
     per_call = _remaining(deadline, None)
-    url = httpcore.URL(
+    address = httpcore.URL(
         scheme=target.scheme.encode(),
         host=target.host.encode(),
         port=None if target.default_port else target.port,
         target=target.path.encode("ascii"),
     )
-    timeouts = {"connect": per_call, "read": per_call, "write": per_call, "pool": per_call}
-    with (
-        httpcore.ConnectionPool(
-            ssl_context=_ssl_context(), network_backend=_PinnedBackend(addresses, deadline), max_connections=1
-        ) as pool,
-        pool.stream(
-            method.upper(),
-            url,
-            headers=[(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
-            content=body,
-            extensions={"timeout": timeouts},
-        ) as response,
-    ):
-        response_headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers
-        }
-        declared = response_headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise TooLarge(max_bytes)
-        decoder = _decompressor(response_headers.get("content-encoding", ""))
-        received = 0
-        content = bytearray()
-        for chunk in response.iter_stream():
-            received += len(chunk)
-            if received > max_bytes:
-                raise TooLarge(max_bytes)
-            if decoder is None:
-                content += chunk
-            else:
-                # Bounded output per call: a small compressed body must not
-                # expand into gigabytes in memory before we can count it.
-                content += decoder.decompress(chunk, max_bytes + 1 - len(content))
-            if len(content) > max_bytes:
-                raise TooLarge(max_bytes)
-            if time.monotonic() > deadline:
-                raise Timeout("The server took too long to answer")
-        if decoder is not None:
-            content += decoder.flush()
-            if len(content) > max_bytes:
-                raise TooLarge(max_bytes)
-        return response.status, response_headers, bytes(content)
+    backend = _PinnedBackend(addresses, deadline)
+    try:
+        with (
+            httpcore.ConnectionPool(
+                ssl_context=_ssl_context(), network_backend=backend, max_connections=1
+            ) as pool,
+            pool.stream(
+                method.upper(),
+                address,
+                headers=[(name.encode("latin-1"), value.encode("latin-1")) for name, value in sent.items()],
+                content=body,
+                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), per_call)},
+            ) as answer,
+        ):
+            answer_headers = {
+                name.decode("latin-1").lower(): value.decode("latin-1") for name, value in answer.headers
+            }
+            content = _read_body(answer, answer_headers, max_bytes=max_bytes, deadline=deadline)
+    except httpcore.TimeoutException:
+        raise _timeout() from None
+    except (httpcore.NetworkError, httpcore.ProtocolError):
+        raise OutboundError("unreachable", "The server could not be reached") from None
+    except zlib.error:
+        raise OutboundError("corrupt_body", "The response's compressed content could not be read") from None
+    return Response(answer.status, answer_headers, content, time.monotonic() - started)
+
+
+def _timeout() -> OutboundError:
+    return OutboundError("timeout", "The server took too long to answer")
+
+
+def _too_large(max_bytes: int) -> OutboundError:
+    return OutboundError("too_large", f"The response is larger than {max_bytes} bytes")
+
+
+def _read_body(
+    answer: httpcore.Response, headers: dict[str, str], *, max_bytes: int, deadline: float
+) -> bytes:
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    decoder = _decompressor(headers.get("content-encoding", ""))
+    received = 0
+    content = bytearray()
+    for chunk in answer.iter_stream():
+        received += len(chunk)
+        if received > max_bytes:
+            raise _too_large(max_bytes)
+        # Bounded output per call: a small compressed body must not expand into
+        # gigabytes in memory before we can count it.
+        content += chunk if decoder is None else decoder.decompress(chunk, max_bytes + 1 - len(content))
+        if len(content) > max_bytes:
+            raise _too_large(max_bytes)
+        if time.monotonic() > deadline:
+            raise _timeout()
+    if decoder is not None:
+        content += decoder.flush()
+        if len(content) > max_bytes:
+            raise _too_large(max_bytes)
+    return bytes(content)

@@ -43,13 +43,13 @@ PRIVATE_ADDRESS: Final = http.PRIVATE_ADDRESS
 UNREACHABLE: Final = "The page could not be reached"
 
 #: What the client's failures mean for a product page; a URL refused before any request
-#: (InvalidUrl, AddressNotAllowed) keeps the client's own words.
-_PAGE_MESSAGES: Final[dict[type[http.OutboundError], str]] = {
-    http.Timeout: TOO_SLOW,
-    http.Unreachable: UNREACHABLE,
-    http.HostNotFound: "The page's host name could not be found",
-    http.UnsupportedEncoding: "The page used a compression we do not read",
-    http.CorruptBody: "The page's compressed content could not be read",
+#: (`invalid_url`, `not_allowed`) keeps the client's own words.
+_PAGE_MESSAGES: Final[dict[http.Failure, str]] = {
+    "timeout": TOO_SLOW,
+    "unreachable": UNREACHABLE,
+    "host_not_found": "The page's host name could not be found",
+    "unsupported_encoding": "The page used a compression we do not read",
+    "corrupt_body": "The page's compressed content could not be read",
 }
 
 
@@ -61,10 +61,10 @@ class ProductReadError(Exception):
         self.message = message
 
 
-def _page_error(exc: http.OutboundError) -> ProductReadError:
-    if isinstance(exc, http.TooLarge):
-        return ProductReadError(f"The page is larger than {exc.max_bytes / 1_000_000:g} MB")
-    return ProductReadError(_PAGE_MESSAGES.get(type(exc), exc.message))
+def _page_error(exc: http.OutboundError, max_bytes: int) -> ProductReadError:
+    if exc.reason == "too_large":
+        return ProductReadError(f"The page is larger than {max_bytes / 1_000_000:g} MB")
+    return ProductReadError(_PAGE_MESSAGES.get(exc.reason, exc.message))
 
 
 _META_CHARSET: Final = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
@@ -110,7 +110,7 @@ def fetch_page(url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes
                 max_bytes=max_bytes,
             )
         except http.OutboundError as exc:
-            raise _page_error(exc) from None
+            raise _page_error(exc, max_bytes) from None
         if answer.status in _REDIRECT_STATUSES:
             location = answer.headers.get("location", "").strip()
             if not location:

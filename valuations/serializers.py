@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -19,7 +19,7 @@ from django.core.validators import MaxLengthValidator
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from outbound.http import InvalidUrl, check_url
+from outbound.http import OutboundError, check_url
 from valuations.models import Valuation, ValuationSource
 from valuations.scoring import tables
 from valuations.scoring.engine import Material, Product
@@ -66,62 +66,24 @@ def normalise_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 
 
-def parse_decimal(value: object) -> Decimal | None:
-    """A finite Decimal from a JSON number or numeric string, else None.
-
-    Floats go through repr() so 19.99 stays 19.99 rather than its binary expansion;
-    booleans are refused even though Python counts them as ints.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int | float):
-        number = Decimal(repr(value))
-    elif isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            return None
-    else:
-        return None
-    return number if number.is_finite() else None
-
-
 # --- fields with the API's own messages ----------------------------------------------------
 
 
 class TextField(serializers.CharField):
-    """Optional text, stripped; `noun` names it in the messages ("Brand must be a string.")."""
+    """Text, stripped; `noun` names it in the messages ("Brand must be at most 200 characters.")."""
 
-    def __init__(self, noun: str, limit: int) -> None:
-        super().__init__(max_length=limit, required=False, allow_null=True, allow_blank=True)
-        self.noun = noun
-        self.limit = limit
+    def __init__(self, noun: str, limit: int, *, not_a_string: str = "", **kwargs: Any) -> None:
+        options = {"required": False, "allow_null": True, "allow_blank": True, **kwargs}
+        super().__init__(max_length=limit, **options)
+        self.noun, self.limit = noun, limit
+        self.not_a_string = not_a_string or f"{noun} must be a string."
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
-            raise serializers.ValidationError(f"{self.noun} must be a string.")
+            raise serializers.ValidationError(self.not_a_string)
         value = data.strip()
         if len(value) > self.limit:
             raise serializers.ValidationError(f"{self.noun} must be at most {self.limit} characters.")
-        return value
-
-
-class MaterialNameField(serializers.CharField):
-    """A material line's name: a non-empty string (anything else is "required")."""
-
-    REQUIRED: Final = "Material name is required."
-    default_error_messages = {"required": REQUIRED, "null": REQUIRED, "blank": REQUIRED}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("required")
-        value = data.strip()
-        if len(value) > tables.MAX_MATERIAL_NAME_LENGTH:
-            raise serializers.ValidationError(
-                f"Material name must be at most {tables.MAX_MATERIAL_NAME_LENGTH} characters."
-            )
         return value
 
 
@@ -138,45 +100,20 @@ class CurrencyField(serializers.CharField):
         return data.strip().upper()
 
 
-class NumberField(serializers.DecimalField):
-    """A JSON number or numeric string, then `check(number)`: a message when it is out of range.
-
-    A DecimalField for the schema; parsing is `parse_decimal`, so any precision is kept and
-    "19.99" means 19.99.
-    """
-
-    def __init__(
-        self, *, missing: str, not_a_number: str, check: Callable[[Decimal], str | None], **kwargs: Any
-    ) -> None:
-        messages: dict[str, Any] = {"required": missing, "null": missing, "invalid": not_a_number}
-        super().__init__(coerce_to_string=False, error_messages=messages, **kwargs)
-        self.check = check
-
-    def to_internal_value(self, data: Any) -> Decimal:
-        number = parse_decimal(data)
-        if number is None:
-            self.fail("invalid")
-        problem = self.check(number)
-        if problem:
-            raise serializers.ValidationError(problem)
-        return number
-
-
-def _price_problem(price: Decimal) -> str | None:
-    if price <= 0:
-        return "Price must be greater than 0."
-    if price > tables.MAX_PRICE:
-        return f"Price must be at most {tables.MAX_PRICE}."
-    return None
-
-
-def _percentage_problem(percentage: Decimal) -> str | None:
-    return None if 0 <= percentage <= 100 else "Percentage must be between 0 and 100."
+def number_field(
+    *, missing: str, not_a_number: str, error_messages: dict[str, Any], **kwargs: Any
+) -> serializers.DecimalField:
+    """A JSON number or numeric string, kept at the precision sent ("19.999" stays 19.999)."""
+    messages: dict[str, Any] = {"required": missing, "null": missing, "invalid": not_a_number}
+    messages.update(max_string_length=not_a_number, **error_messages)
+    return serializers.DecimalField(None, None, coerce_to_string=False, error_messages=messages, **kwargs)
 
 
 # --- the request ---------------------------------------------------------------------------
 
 _LINE_NOT_AN_OBJECT: Final = "Each material must be an object with a name and a percentage."
+_NAME_REQUIRED: Final = "Material name is required."
+_PERCENTAGE_RANGE: Final = "Percentage must be between 0 and 100."
 
 
 class _MaterialList(serializers.ListSerializer[Material]):
@@ -208,15 +145,21 @@ class _MaterialList(serializers.ListSerializer[Material]):
 class MaterialSerializer(serializers.Serializer[Material]):
     """One composition line of `overrideProduct.materials[]`."""
 
-    name = MaterialNameField(max_length=tables.MAX_MATERIAL_NAME_LENGTH)
-    percentage = NumberField(
-        max_digits=5,
-        decimal_places=2,
-        min_value=0,
-        max_value=100,
+    name = TextField(
+        "Material name",
+        tables.MAX_MATERIAL_NAME_LENGTH,
+        not_a_string=_NAME_REQUIRED,
+        required=True,
+        allow_null=False,
+        allow_blank=False,
+        error_messages={"required": _NAME_REQUIRED, "null": _NAME_REQUIRED, "blank": _NAME_REQUIRED},
+    )
+    percentage = number_field(
         missing="Percentage must be a number.",
         not_a_number="Percentage must be a number.",
-        check=_percentage_problem,
+        min_value=0,
+        max_value=100,
+        error_messages={"min_value": _PERCENTAGE_RANGE, "max_value": _PERCENTAGE_RANGE},
     )
 
     class Meta:
@@ -239,13 +182,12 @@ class OverrideProductSerializer(serializers.Serializer[dict[str, Any]]):
     name = TextField("Name", tables.MAX_NAME_LENGTH)
     category = TextField("Category", tables.MAX_CATEGORY_LENGTH)
     description = TextField("Description", tables.MAX_DESCRIPTION_LENGTH)
-    price = NumberField(
-        max_digits=16,
-        decimal_places=2,
-        help_text="Greater than 0.",
+    price = number_field(
         missing="Price is required.",
         not_a_number="Price must be a number.",
-        check=_price_problem,
+        max_value=tables.MAX_PRICE,
+        error_messages={"max_value": "Price must be at most {max_value}."},
+        help_text="Greater than 0.",
     )
     currency = CurrencyField(
         min_length=3, max_length=3, required=False, allow_null=True, help_text="Default USD."
@@ -256,6 +198,11 @@ class OverrideProductSerializer(serializers.Serializer[dict[str, Any]]):
         allow_null=True,
         help_text="At most 20 lines; percentages 0–100 adding up to at most 100.",
     )
+
+    def validate_price(self, price: Decimal) -> Decimal:
+        if price <= 0:
+            raise serializers.ValidationError("Price must be greater than 0.")
+        return price
 
     def validate_materials(self, lines: list[Material] | None) -> tuple[Material, ...]:
         total = sum((line.percentage for line in lines or ()), Decimal(0))
@@ -322,7 +269,7 @@ class ValueDecisionRequestSerializer(serializers.Serializer[dict[str, Any]]):
     def validate_url(self, value: str) -> str:
         try:
             check_url(value)
-        except InvalidUrl as exc:
+        except OutboundError as exc:
             raise serializers.ValidationError(exc.message + ".") from None
         return value
 

@@ -115,8 +115,9 @@ def test_it_returns_an_error_status_with_its_body(server: _Server) -> None:
 
 
 def test_it_caps_the_response_body(server: _Server) -> None:
-    with pytest.raises(http.TooLarge):
+    with pytest.raises(http.OutboundError) as raised:
         post(server.url("/large"), max_bytes=4000)
+    assert raised.value.reason == "too_large"
     assert post(server.url("/large"), max_bytes=5000).body == b"x" * 5000
 
 
@@ -128,15 +129,17 @@ def test_it_refuses_a_private_address_without_the_flag(
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     server.seen.clear()
-    with pytest.raises(http.AddressNotAllowed, match=r"^The URL points to a private address$"):
+    with pytest.raises(http.OutboundError, match=r"^The URL points to a private address$") as raised:
         post(server.url("/echo"), allow_private=False)
+    assert raised.value.reason == "not_allowed"
     assert server.seen == []
 
 
 def test_a_spent_deadline_sends_nothing(server: _Server) -> None:
     server.seen.clear()
-    with pytest.raises(http.Timeout):
+    with pytest.raises(http.OutboundError) as raised:
         post(server.url("/echo"), timeout=0)
+    assert raised.value.reason == "timeout"
     assert server.seen == []
 
 
@@ -144,5 +147,6 @@ def test_a_closed_port_is_unreachable() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(http.Unreachable):
+    with pytest.raises(http.OutboundError) as raised:
         post(f"http://127.0.0.1:{port}/echo")
+    assert raised.value.reason == "unreachable"

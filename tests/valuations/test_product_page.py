@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from outbound import http
-from outbound.http import InvalidUrl, check_url, is_public_address
+from outbound.http import OutboundError, check_url, is_public_address
 from valuations.product_page import (
     ProductReadError,
     fetch_page,
@@ -448,7 +448,7 @@ def test_is_public_address(address: str, public: bool) -> None:
     ],
 )
 def test_it_refuses_urls_it_will_not_fetch(url: str, message: str) -> None:
-    with pytest.raises(InvalidUrl, match=exactly(message)):
+    with pytest.raises(OutboundError, match=exactly(message)):
         check_url(url)
     with pytest.raises(ProductReadError, match=exactly(message)):
         fetch_page(url, allow_private=False)

@@ -8,6 +8,7 @@ they use live in `tables.py`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import itertools
@@ -68,15 +69,7 @@ class Circularity:
 
     def as_response(self) -> dict[str, Any]:
         """The spec's camelCase `circularity` object."""
-        return {
-            "circularImpactScore": self.circular_impact_score,
-            "materialLoopScore": self.material_loop_score,
-            "durabilityScore": self.durability_score,
-            "reparabilityScore": self.reparability_score,
-            "recyclabilityScore": self.recyclability_score,
-            "takebackAvailable": self.takeback_available,
-            "tokens": list(self.tokens),
-        }
+        return dataclasses.asdict(self, dict_factory=_camel_case)
 
 
 @dataclass(frozen=True)
@@ -88,7 +81,7 @@ class FairPriceRange:
     currency: str
 
     def as_response(self) -> dict[str, Any]:
-        return {"min": self.min, "max": self.max, "currency": self.currency}
+        return dataclasses.asdict(self, dict_factory=_camel_case)
 
 
 @dataclass(frozen=True)
@@ -104,16 +97,18 @@ class Valuation:
 
     def as_response(self, *, generated_at: datetime, version: str = SCORER_VERSION) -> dict[str, Any]:
         """The exact response body of `POST /api/v1/value-decision` (spec §6)."""
-        return {
-            "productId": self.product_id,
-            "priceFairnessScore": self.price_fairness_score,
-            "resalePotentialScore": self.resale_potential_score,
-            "circularity": self.circularity.as_response(),
-            "explanations": list(self.explanations),
-            "fairPriceRange": self.fair_price_range.as_response(),
-            "generatedAt": format_timestamp(generated_at),
-            "version": version,
-        }
+        body = dataclasses.asdict(self, dict_factory=_camel_case)
+        return {**body, "generatedAt": format_timestamp(generated_at), "version": version}
+
+
+def _camel_case(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Field names as the spec spells them (`price_fairness_score` → `priceFairnessScore`)."""
+    return {
+        re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name): list(value)
+        if isinstance(value, tuple)
+        else value
+        for name, value in pairs
+    }
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -743,7 +738,7 @@ def score_stages(
     generated_at: datetime | None = None,
     version: str = SCORER_VERSION,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Score a product stage by stage, for streaming.
+    """A product's scores stage by stage, for streaming.
 
     Yields `("price", partial)`, `("resale", partial)`, `("circularity", partial)`
     where each partial holds the camelCase scores known so far, then
@@ -751,26 +746,17 @@ def score_stages(
     (equal to `score_product(product).as_response(...)`). Pass `generated_at`
     to stay deterministic; it defaults to the current UTC time.
     """
-    facts = _analyse(product)
-    price = _score_price(product, facts)
+    # Scoring takes well under a millisecond: the stages hand out, in the order a stream
+    # shows them, what one `score_product` computed.
+    valuation = score_product(product)
     partial: dict[str, Any] = {
-        "productId": facts.product_id,
-        "priceFairnessScore": price.score,
-        "fairPriceRange": price.fair_range.as_response(),
+        "productId": valuation.product_id,
+        "priceFairnessScore": valuation.price_fairness_score,
+        "fairPriceRange": valuation.fair_price_range.as_response(),
     }
     yield "price", dict(partial)
-    resale = _score_resale(product, facts)
-    partial["resalePotentialScore"] = resale.score
+    partial["resalePotentialScore"] = valuation.resale_potential_score
     yield "resale", dict(partial)
-    circularity = _score_circularity(facts)
-    partial["circularity"] = circularity.as_response()
+    partial["circularity"] = valuation.circularity.as_response()
     yield "circularity", dict(partial)
-    valuation = Valuation(
-        product_id=facts.product_id,
-        price_fairness_score=price.score,
-        resale_potential_score=resale.score,
-        circularity=circularity,
-        explanations=_explain(product, facts, price, resale),
-        fair_price_range=price.fair_range,
-    )
     yield "complete", valuation.as_response(generated_at=generated_at or datetime.now(UTC), version=version)
