@@ -3,8 +3,9 @@
 `fetch_page` is the one function here that touches the network, through the SSRF-safe
 client in `outbound.http`: it follows at most five redirects (each hop checked again from
 the start) under one deadline and decodes the HTML. `read_product` is pure: HTML in,
-`Product` out, from schema.org JSON-LD, microdata, then OpenGraph/meta tags. Caching by
-URL is the caller's job.
+`Product` out, from schema.org JSON-LD, microdata, then OpenGraph/meta tags; most of the
+module is those readers, kept together because each fills the gaps of the richer one.
+Caching by URL is the caller's job.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Everything here is a pure function of the `Product` it is given (no Django, no
 network, no clock), so the same product always gets the same scores. The
 formulas are documented with worked numbers in docs/scoring.md; the numbers
-they use live in `tables.py`.
+they use live in `tables.py`. One module on purpose, although long: every score
+reads the same analysed facts (`_Facts`), and the sections follow docs/scoring.md.
+Input is checked before it gets here (`valuations.serializers`).
 """
 
 from __future__ import annotations
