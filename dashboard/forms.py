@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from dashboard.presentation import ACTIVITY_TYPES, DECISIONS_PRESET, EVENT_TITLES
 from deals.models import DealStatus, Decision
-from deals.services import MAX_BATCH_DOCUMENTS
+from deals.uploads import MAX_BATCH_DOCUMENTS
 
 
 class DealForm(forms.Form):

@@ -35,7 +35,7 @@ from dashboard.forms import (
     DecisionForm,
     UploadForm,
 )
-from deals import services
+from deals import services, uploads
 from deals.models import (
     Batch,
     BatchStatus,
@@ -336,7 +336,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
         "events": list(events),
         "can_upload": can_upload,
         "upload_form": UploadForm() if can_upload else None,
-        "max_upload_mb": services.max_upload_bytes() // (1024 * 1024),
+        "max_upload_mb": uploads.max_upload_bytes() // (1024 * 1024),
         "live": {
             "feed": reverse("events-deal", args=[deal.pk]),
             "cursor": cursor,
@@ -374,12 +374,12 @@ def _documents(files: list[Any]) -> tuple[list[services.Document], bool]:
     """
     if len(files) == 1 and not str(files[0].name).lower().endswith(".zip"):
         upload = files[0]
-        if upload.size > services.max_upload_bytes():
+        if upload.size > uploads.max_upload_bytes():
             raise TooLarge(
-                f"{upload.name} is larger than {services.max_upload_bytes() // (1024 * 1024)} MB.",
+                f"{upload.name} is larger than {uploads.max_upload_bytes() // (1024 * 1024)} MB.",
             )
-        return [services.Document(services.clean_name(upload.name or ""), upload, upload.size)], False
-    return services.expand_uploads(files), True
+        return [services.Document(uploads.clean_name(upload.name or ""), upload, upload.size)], False
+    return uploads.expand_uploads(files), True
 
 
 @login_required

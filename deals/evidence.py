@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from deals.parsing.statement import Transaction, money_str
+from deals.stored import to_json
 from deals.underwriting import (
     APPROVE_MIN_DEPOSITS_30,
     DealFigures,
@@ -81,12 +82,12 @@ def with_evidence(screening: Screening, ref: TransactionRef) -> Screening:
                     by_lender[name].append(item)
             evidence = {
                 "lenders": [
-                    {**lender.as_dict(), "transactions": by_lender[lender.lender]}
+                    {**to_json(lender), "transactions": by_lender[lender.lender]}
                     for lender in screening.lender_debits
                 ]
             }
         elif finding.code == "multiple_lenders":
-            evidence = {"lenders": [lender.as_dict() for lender in screening.lender_debits]}
+            evidence = {"lenders": [to_json(lender) for lender in screening.lender_debits]}
         else:
             evidence = {"transactions": refs}
         findings.append(replace(finding, evidence=evidence))

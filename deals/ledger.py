@@ -16,9 +16,10 @@ from django.db import connection
 
 from deals.categories import categorize_statement
 from deals.evidence import transaction_flags, transaction_ref, with_evidence
-from deals.models import Statement, Transaction, from_json
+from deals.models import Statement, Transaction
 from deals.parsing.statement import ParsedStatement, StatementError
 from deals.parsing.statement import Transaction as ParsedTransaction
+from deals.stored import load_statement_summary, screening_json, to_json
 from deals.underwriting import Screening, StatementMetrics, compute_statement_metrics, screen_transactions
 
 CENT = Decimal("0.01")
@@ -140,8 +141,7 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
 def stored_statement(statement: Statement) -> tuple[ParsedStatement, list[Transaction]]:
     """The statement as parsing left it (from its stored summary and rows), and the rows."""
     rows = list(statement.transactions.order_by("position"))
-    summary = {**(statement.summary or {}), "transactions": []}
-    parsed = from_json(ParsedStatement, summary)
+    parsed = load_statement_summary(statement.summary or {})
     transactions = tuple(
         ParsedTransaction(
             date=row.date,
@@ -178,7 +178,7 @@ def remeasure_statement(statement: Statement) -> tuple[StatementMetrics, Screeni
         screening,
         lambda t: transaction_ref(t, transaction_id=pks.get(id(t)), statement_id=statement.pk),
     )
-    statement.metrics = metrics.as_dict()
-    statement.screening = screening.as_dict()
+    statement.metrics = to_json(metrics)
+    statement.screening = screening_json(screening)
     statement.save(update_fields=["metrics", "screening"])
     return metrics, screening

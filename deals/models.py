@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import re
-import types
-import typing
-from decimal import Decimal
-from typing import Any
 
 from django.db import models
 from django.utils import timezone
 from ulid import ULID
 
+from deals.stored import load_metrics, load_screening
 from deals.underwriting import Screening, StatementMetrics
 from events.publish import publish_event
 
@@ -205,7 +200,7 @@ class Statement(models.Model):
         """The stored metrics and screening of a completed statement, as the scorer takes them."""
         if self.metrics is None or self.screening is None:
             raise ValueError(f"Statement {self.pk} has no metrics")
-        return from_json(StatementMetrics, self.metrics), from_json(Screening, self.screening)
+        return load_metrics(self.metrics), load_screening(self.screening)
 
 
 class TransactionCategory(models.TextChoices):
@@ -355,47 +350,3 @@ class ProposedChange(models.Model):
         self.resolved_by = resolved_by
         self.resolved_at = timezone.now()
         self.save(update_fields=["status", "resolved_by", "resolved_at"])
-
-
-# --- rebuilding the scorer's dataclasses from their stored `as_dict()` form ----------------
-
-T = typing.TypeVar("T")
-
-
-def from_json(cls: type[T], data: Any) -> T:
-    """Rebuild a frozen dataclass of deals.underwriting/deals.parsing from its `as_dict()` JSON.
-
-    Driven by the type hints, so a field added there is picked up without a change here;
-    keys that are not fields (derived properties such as `flags`) are ignored.
-    """
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if field.name in data:
-            values[field.name] = _convert(hints[field.name], data[field.name])
-    return cls(**values)
-
-
-def _convert(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        inner = [arg for arg in args if arg is not type(None)]
-        return _convert(inner[0], value) if len(inner) == 1 else value
-    if origin is tuple:
-        return tuple(_convert(args[0], item) for item in value)
-    if origin is list:
-        return [_convert(args[0], item) for item in value]
-    if origin is dict:
-        return {key: _convert(args[1], item) for key, item in value.items()}
-    if origin is typing.Literal:
-        return value
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return from_json(hint, value)
-    if hint is Decimal:
-        return Decimal(str(value))
-    if hint is datetime.date:
-        return datetime.date.fromisoformat(value)
-    return value

@@ -17,6 +17,7 @@ from typing import Any
 
 from deals.parsing.statement import Finding, ParsedStatement, Transaction, money_str
 from deals.reconciliation import Reconciliation
+from deals.stored import to_json
 from deals.underwriting import MIN_HISTORY_DAYS
 
 # At most this many items of evidence (rows, amounts, dates) are listed in one warning.
@@ -203,7 +204,7 @@ def reconciliation_finding(result: Reconciliation) -> Finding | None:
         "reconciliation_failed",
         "The statement's amounts do not add up to the balances the file states, so its numbers "
         f"cannot be trusted. {result.detail}",
-        result.as_dict(),
+        to_json(result),
     )
 
 
@@ -216,7 +217,7 @@ def skipped_rows_finding(parsed: ParsedStatement) -> Finding | None:
         "rows_skipped",
         f"{len(skipped)} row{'s' if len(skipped) != 1 else ''} of the file could not be read and "
         f"{'were' if len(skipped) != 1 else 'was'} left out (first: row {skipped[0].row}, {skipped[0].reason}).",
-        {"count": len(skipped), "rows": [r.as_dict() for r in skipped[:EVIDENCE_ITEMS]]},
+        {"count": len(skipped), "rows": [to_json(r) for r in skipped[:EVIDENCE_ITEMS]]},
     )
 
 

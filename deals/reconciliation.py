@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
-from typing import Any, Literal
+from typing import Literal
 
-from deals.parsing.statement import ParsedStatement, Transaction, money_str
+from deals.parsing.statement import ParsedStatement, Transaction
 
 CENT = Decimal("0.01")
 # Same-day reordering (see `_reorder`): an exhaustive search up to this many rows in one day,
@@ -45,14 +45,6 @@ class Reconciliation:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "difference": money_str(self.difference),
-            "first_bad_row": self.first_bad_row,
-            "detail": self.detail,
-        }
 
 
 @dataclass(frozen=True)

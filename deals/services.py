@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
-import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import PurePosixPath
-from typing import IO, Any
+from typing import Any
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from core.errors import Conflict, Invalid, NotFound, TooLarge
+from core.errors import Conflict, Invalid, NotFound
 from deals import ledger
 from deals.evidence import deal_flag_details
 from deals.models import (
@@ -60,6 +55,7 @@ from deals.quality import (
     transaction_keys,
 )
 from deals.reconciliation import reconcile
+from deals.stored import screening_json, to_json
 from deals.underwriting import (
     HealthScore,
     Screening,
@@ -69,6 +65,7 @@ from deals.underwriting import (
     score_deal,
     screen_transactions,
 )
+from deals.uploads import Document
 from events.publish import publish_event
 from jobs import services as jobs
 from jobs.handle import JobRun
@@ -78,20 +75,7 @@ logger = logging.getLogger(__name__)
 
 STATEMENT_JOB = "statement"
 BATCH_DOCUMENT_JOB = "batch_document"
-# A batch (after expanding zips) holds at most this many documents.
-MAX_BATCH_DOCUMENTS = 50
-# Inflated size of all members of the zips of one batch; declared sizes are not trusted,
-# members are read with a running count.
-MAX_ZIP_TOTAL_BYTES = 100 * 1024 * 1024
-# Entries of all the zips of one batch, skipped ones (directories, hidden files, macOS
-# resource forks) included: each costs memory and time before it can be skipped. Four per
-# document leaves room for a folder zipped on a Mac (a fork and a directory per file).
-MAX_ZIP_ENTRIES = 4 * MAX_BATCH_DOCUMENTS
 CANCELED_REASON = "Processing was canceled"
-
-
-def max_upload_bytes() -> int:
-    return int(settings.MAX_UPLOAD_MB) * 1024 * 1024
 
 
 # --- deals -------------------------------------------------------------------------------
@@ -137,15 +121,6 @@ def _lock_deal(organization: Organization, deal_id: int) -> Deal:
 
 
 # --- taking statements -------------------------------------------------------------------
-
-
-@dataclass
-class Document:
-    """One file to process: an upload, or a member of an uploaded zip."""
-
-    filename: str
-    content: IO[bytes]
-    size: int
 
 
 def add_statements(
@@ -228,95 +203,6 @@ def _supersede_open_proposal(deal: Deal) -> None:
     )
 
 
-def expand_uploads(files: Sequence[Any]) -> list[Document]:
-    """The documents of a batch upload: each file, or each member of a `.zip`.
-
-    Zip bombs are refused: at most MAX_BATCH_DOCUMENTS documents, each inflating to at most
-    MAX_UPLOAD_MB, all members together to at most MAX_ZIP_TOTAL_BYTES, and at most
-    MAX_ZIP_ENTRIES entries in all. Directories, macOS resource forks and hidden files
-    inside a zip are skipped, but only after they are counted.
-    """
-    limit = max_upload_bytes()
-    documents: list[Document] = []
-    inflated_total = 0
-    entries = 0
-    for upload in files:
-        if upload.size > limit:
-            raise _too_large(upload.name)
-        if not str(upload.name).lower().endswith(".zip"):
-            documents.append(Document(clean_name(upload.name), upload, upload.size))
-            _check_count(documents)
-            continue
-        try:
-            archive = zipfile.ZipFile(upload)
-            members = archive.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise Invalid(f"{upload.name} is not a readable zip file.", code="invalid_zip") from exc
-        entries += len(members)
-        if entries > MAX_ZIP_ENTRIES:
-            raise Invalid(
-                f"The zip files of a batch hold at most {MAX_ZIP_ENTRIES} entries in all "
-                "(folders and hidden files included).",
-                code="too_many_files",
-                fields={"files": [f"At most {MAX_ZIP_ENTRIES} zip entries."]},
-            )
-        for member in members:
-            name = PurePosixPath(member.filename)
-            if member.is_dir() or name.name.startswith(".") or "__MACOSX" in name.parts:
-                continue
-            if member.file_size > limit:
-                raise _too_large(f"{upload.name}:{member.filename}")
-            content, size = _inflate(archive, member, min(limit, MAX_ZIP_TOTAL_BYTES - inflated_total))
-            inflated_total += size
-            documents.append(Document(clean_name(name.name), content, size))
-            _check_count(documents)
-    if not documents:
-        raise Invalid("No document to process.", fields={"files": ["The upload has no files."]})
-    return documents
-
-
-def _inflate(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int) -> tuple[IO[bytes], int]:
-    """Copy one member into a temporary file, stopping as soon as it exceeds `budget` bytes."""
-    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - handed to the caller
-    size = 0
-    try:
-        with archive.open(member) as source:
-            while chunk := source.read(64 * 1024):
-                size += len(chunk)
-                if size > budget:
-                    raise TooLarge(
-                        f"The zip inflates beyond the limit ({settings.MAX_UPLOAD_MB} MB per document, "
-                        f"{MAX_ZIP_TOTAL_BYTES // (1024 * 1024)} MB per batch).",
-                    )
-                spool.write(chunk)
-    except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, NotImplementedError) as exc:
-        # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression.
-        raise Invalid(f"{member.filename} could not be extracted from the zip.", code="invalid_zip") from exc
-    spool.seek(0)
-    return spool, size
-
-
-def _check_count(documents: list[Document]) -> None:
-    if len(documents) > MAX_BATCH_DOCUMENTS:
-        raise Invalid(
-            f"A batch holds at most {MAX_BATCH_DOCUMENTS} documents (zip members included).",
-            code="too_many_files",
-            fields={"files": [f"At most {MAX_BATCH_DOCUMENTS} documents."]},
-        )
-
-
-def _too_large(name: str) -> TooLarge:
-    return TooLarge(f"{name} is larger than {settings.MAX_UPLOAD_MB} MB.")
-
-
-def clean_name(name: str) -> str:
-    """A displayable file name: the last path component, without control characters."""
-    # Browsers send a base name, other clients may send a path; NULs cannot be stored in PostgreSQL.
-    printable = "".join(ch for ch in str(name) if ch.isprintable())
-    base = PurePosixPath(printable.replace("\\", "/")).name.strip() or "statement"
-    return base[:255]
-
-
 def read_statement_file(statement: Statement) -> bytes:
     """The uploaded bytes, from MEDIA_ROOT (shared by web and worker processes)."""
     with statement.file.open("rb") as handle:
@@ -375,7 +261,7 @@ def complete_statement(
         batch = _lock_batch(locked)
         metrics, screening = _record_quality(deal, locked, parsed, metrics, screening, revenue=revenue)
         # Everything but the transactions themselves (rendering 10,000 of them costs ~0.2 s).
-        summary = dataclasses.replace(parsed, transactions=()).as_dict()
+        summary = to_json(dataclasses.replace(parsed, transactions=()))
         del summary["transactions"]
         summary["transaction_count"] = len(parsed.transactions)
         locked.status = StatementStatus.COMPLETED
@@ -383,12 +269,12 @@ def complete_statement(
         locked.format = parsed.format
         locked.transaction_count = len(parsed.transactions)
         locked.summary = summary
-        locked.metrics = metrics.as_dict()
+        locked.metrics = to_json(metrics)
         # Stored transactions first: the screening's evidence names them by id.
         screening = ledger.store_transactions(
             locked, parsed, screening, categories=categories, revenue=revenue
         )
-        locked.screening = screening.as_dict()
+        locked.screening = screening_json(screening)
         locked.completed_at = timezone.now()
         locked.save()
         rescore_deal(deal)
@@ -547,7 +433,7 @@ def rescore_deal(deal: Deal) -> HealthScore | None:
         if (s.reconciliation or {}).get("status") == "failed"
     ]
     score = gate_recommendation(score, history_days=days, unreconciled=unreconciled)
-    details = score.as_dict()
+    details = to_json(score)
     deal.health_score = score.score
     deal.flags = list(score.flags)
     deal.flag_details = deal_flag_details(
@@ -652,9 +538,9 @@ def _record_quality(
     statement.account_type = parsed.account_type
     statement.currency = (parsed.currency or "")[:8]
     statement.period_start, statement.period_end = start, end
-    statement.rows_skipped = [r.as_dict() for r in parsed.rows_skipped]
-    statement.reconciliation = result.as_dict()
-    statement.warnings = [f.as_dict() for f in findings]
+    statement.rows_skipped = [to_json(r) for r in parsed.rows_skipped]
+    statement.reconciliation = to_json(result)
+    statement.warnings = [to_json(f) for f in findings]
     statement.transaction_keys = keys
     statement.duplicate_of_id = overlap.duplicate_of
     statement.counted = overlap.duplicate_of is None
@@ -724,7 +610,7 @@ def _merged_warnings(completed: list[Statement], deal_findings: list[Any]) -> li
         for warning in s.warnings or []:
             evidence = {**(warning.get("evidence") or {}), "statement_id": s.pk}
             merged.append({**warning, "evidence": evidence})
-    merged.extend(f.as_dict() for f in deal_findings)
+    merged.extend(to_json(f) for f in deal_findings)
     return merged
 
 

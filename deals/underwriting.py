@@ -24,7 +24,7 @@ from deals.categories import (
     lender_name,
     revenue_mask,
 )
-from deals.parsing.statement import ParsedStatement, Transaction, money_str
+from deals.parsing.statement import ParsedStatement, Transaction
 
 # --- Thresholds and weights (docs/underwriting.md, "Constants") ---------------------------------
 
@@ -83,10 +83,6 @@ def _clamp(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
     return max(low, min(high, value))
 
 
-def _ratio_str(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:f}"
-
-
 def _fmt(value: Decimal) -> str:
     return f"{value:,.2f}"
 
@@ -107,14 +103,6 @@ class Finding:
     transactions: tuple[Transaction, ...] = ()
     evidence: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "explanation": self.explanation,
-            "transactions": [t.as_dict() for t in self.transactions],
-            "evidence": self.evidence,
-        }
-
 
 @dataclass(frozen=True)
 class LenderDebits:
@@ -127,17 +115,6 @@ class LenderDebits:
     typical_amount: Decimal  # median debit, positive
     first_date: datetime.date
     last_date: datetime.date
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "lender": self.lender,
-            "cadence": self.cadence,
-            "count": self.count,
-            "total": money_str(self.total),
-            "typical_amount": money_str(self.typical_amount),
-            "first_date": self.first_date.isoformat(),
-            "last_date": self.last_date.isoformat(),
-        }
 
 
 @dataclass(frozen=True)
@@ -153,16 +130,6 @@ class Screening:
     @property
     def flags(self) -> list[str]:
         return [f.code for f in self.findings]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "flags": self.flags,
-            "findings": [f.as_dict() for f in self.findings],
-            "nsf_count": self.nsf_count,
-            "overdraft_count": self.overdraft_count,
-            "returned_count": self.returned_count,
-            "lender_debits": [lender.as_dict() for lender in self.lender_debits],
-        }
 
 
 def find_lender_debits(transactions: Iterable[Transaction]) -> tuple[LenderDebits, ...]:
@@ -327,35 +294,6 @@ class StatementMetrics:
     def event_count(self) -> int:
         return self.nsf_count + self.overdraft_count + self.returned_count
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "period_start": self.period_start.isoformat(),
-            "period_end": self.period_end.isoformat(),
-            "days": self.days,
-            "transaction_count": self.transaction_count,
-            "balances_derived": self.balances_derived,
-            "starting_balance": money_str(self.starting_balance),
-            "ending_balance": money_str(self.ending_balance),
-            "average_daily_balance": money_str(self.average_daily_balance),
-            "lowest_balance": money_str(self.lowest_balance),
-            "negative_balance_days": self.negative_balance_days,
-            "total_deposits": money_str(self.total_deposits),
-            "deposit_count": self.deposit_count,
-            "total_withdrawals": money_str(self.total_withdrawals),
-            "monthly_deposits": {month: money_str(v) for month, v in self.monthly_deposits.items()},
-            "average_deposits_per_30_days": money_str(self.average_deposits_per_30_days),
-            "largest_deposit": money_str(self.largest_deposit),
-            "largest_deposit_share": _ratio_str(self.largest_deposit_share),
-            "deposit_volatility": _ratio_str(self.deposit_volatility),
-            "nsf_count": self.nsf_count,
-            "overdraft_count": self.overdraft_count,
-            "returned_count": self.returned_count,
-            "lender_debit_count": self.lender_debit_count,
-            "lender_debit_total": money_str(self.lender_debit_total),
-            "lenders": list(self.lenders),
-            "non_revenue_deposits": money_str(self.non_revenue_deposits),
-        }
-
 
 def end_of_day_balances(
     transactions: Sequence[Transaction],
@@ -519,14 +457,6 @@ class ScoreComponent:
     max_points: Decimal
     explanation: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "points": money_str(self.points),
-            "max_points": money_str(self.max_points),
-            "explanation": self.explanation,
-        }
-
 
 @dataclass(frozen=True)
 class DealFigures:
@@ -541,18 +471,6 @@ class DealFigures:
     lenders: tuple[str, ...]
     largest_deposit_share: Decimal | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "days": self.days,
-            "average_daily_balance": money_str(self.average_daily_balance),
-            "deposits_per_30_days": money_str(self.deposits_per_30_days),
-            "events_per_30_days": _ratio_str(self.events_per_30_days),
-            "negative_day_share": _ratio_str(self.negative_day_share),
-            "deposit_volatility": _ratio_str(self.deposit_volatility),
-            "lenders": list(self.lenders),
-            "largest_deposit_share": _ratio_str(self.largest_deposit_share),
-        }
-
 
 @dataclass(frozen=True)
 class HealthScore:
@@ -565,17 +483,6 @@ class HealthScore:
     reasons: list[str]
     components: tuple[ScoreComponent, ...] = ()
     figures: DealFigures | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "score": money_str(self.score),
-            "explanations": list(self.explanations),
-            "flags": list(self.flags),
-            "recommendation": self.recommendation,
-            "reasons": list(self.reasons),
-            "components": [c.as_dict() for c in self.components],
-            "figures": self.figures.as_dict() if self.figures else None,
-        }
 
 
 def combine_metrics(metrics: Sequence[StatementMetrics], screenings: Sequence[Screening]) -> DealFigures:

@@ -24,7 +24,7 @@ from api.body_limit import BATCH_UPLOAD_FACTOR, MULTIPART_OVERHEAD_BYTES
 from api.idempotency import idempotent
 from core.context import request_id_var
 from core.errors import Invalid, NotFound, TooLarge
-from deals import services
+from deals import services, uploads
 from deals.models import Batch, Deal, Statement, Transaction
 from deals.serializers import (
     BatchIn,
@@ -61,7 +61,7 @@ def limit_upload(factor: int = 1) -> Callable[[Callable[..., Response]], Callabl
     def decorator(view_method: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view_method)
         def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-            limit = services.max_upload_bytes() * factor
+            limit = uploads.max_upload_bytes() * factor
             try:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -149,12 +149,12 @@ class DealStatementsView(APIView):
         upload = request.FILES.get("file")
         if not isinstance(upload, UploadedFile):
             raise _invalid({"file": ["Attach the statement as the multipart field 'file'."]})
-        if upload.size is None or upload.size > services.max_upload_bytes():
-            raise _too_large(services.max_upload_bytes())
+        if upload.size is None or upload.size > uploads.max_upload_bytes():
+            raise _too_large(uploads.max_upload_bytes())
         if upload.size == 0:
             raise _invalid({"file": ["The file is empty."]})
         organization, label, request_id = _actor_context(request)
-        document = services.Document(services.clean_name(upload.name or ""), upload, upload.size)
+        document = uploads.Document(uploads.clean_name(upload.name or ""), upload, upload.size)
         statements, _ = services.add_statements(
             organization, deal_id, [document], created_by=label, request_id=request_id
         )
@@ -232,17 +232,17 @@ class BatchCreateView(APIView):
         files = [item for item in request.FILES.getlist("files") if isinstance(item, UploadedFile)]
         if not files:
             raise _invalid({"files": ["Attach one or more files as the multipart field 'files'."]})
-        if len(files) > services.MAX_BATCH_DOCUMENTS:
+        if len(files) > uploads.MAX_BATCH_DOCUMENTS:
             raise Invalid(
-                f"A batch holds at most {services.MAX_BATCH_DOCUMENTS} documents.",
+                f"A batch holds at most {uploads.MAX_BATCH_DOCUMENTS} documents.",
                 "too_many_files",
-                fields={"files": [f"At most {services.MAX_BATCH_DOCUMENTS} files."]},
+                fields={"files": [f"At most {uploads.MAX_BATCH_DOCUMENTS} files."]},
             )
         organization, label, request_id = _actor_context(request)
         # 404 for an unknown deal before any zip is inflated.
         if not Deal.objects.filter(organization=organization, pk=body.validated_data["deal_id"]).exists():
             raise NotFound("No such deal.")
-        documents = services.expand_uploads(files)
+        documents = uploads.expand_uploads(files)
         _, batch = services.add_statements(
             organization,
             body.validated_data["deal_id"],

@@ -18,14 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A package may import its own layer's package and those below; packages that
 # share a layer (deals, valuations) know nothing of each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("core",),
+    # `outbound` is the SSRF-safe HTTP client for requests leaving the service; it knows
+    # nothing of the product.
+    ("core", "outbound"),
     ("accounts",),
     ("api",),
     ("events",),
     ("jobs",),
     ("deals", "valuations"),
-    # Outgoing webhooks: they sign and deliver stored events through the outbound transport of
-    # valuations, and nothing below them knows they exist.
+    # Outgoing webhooks: they sign and deliver stored events through `outbound`, and nothing
+    # below them knows they exist.
     ("webhooks",),
     ("dashboard",),
     ("config",),

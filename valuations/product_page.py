@@ -1,54 +1,57 @@
-"""Fetch a product page safely and read the product it describes.
+"""Fetch a product page and read the product it describes.
 
-`fetch_product` is the one function here that touches the network. It accepts
-only http(s), refuses private, loopback, link-local and other non-public
-addresses (checking every address a host name resolves to, then connecting to
-exactly the checked address so a second DNS answer cannot swap it), follows at
-most five redirects re-checking each hop, caps the body while it streams and
-holds the whole fetch to one deadline. `read_product` is pure: HTML in,
-`Product` out, from schema.org JSON-LD, microdata, then OpenGraph/meta tags.
+`fetch_page` is the one function here that touches the network, through the SSRF-safe
+client in `outbound.http`: it follows at most five redirects (each hop checked again from
+the start) under one deadline and decodes the HTML. `read_product` is pure: HTML in,
+`Product` out, from schema.org JSON-LD, microdata, then OpenGraph/meta tags; most of the
+module is those readers, kept together because each fills the gaps of the richer one.
 Caching by URL is the caller's job.
 """
 
 from __future__ import annotations
 
 import codecs
-import functools
 import html as html_lib
-import ipaddress
 import json
 import re
-import socket
-import ssl
-import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Final
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin
 
-import certifi
-import httpcore
 from bs4 import BeautifulSoup, Tag
 
+from outbound import http
 from valuations.scoring import SCORER_VERSION, tables
 from valuations.scoring.engine import Material, Product, resolve_fibre
 
 MAX_REDIRECTS: Final = 5
-#: One connection attempt may use at most this long, so a black-holed first
-#: address leaves time to try the next one before the overall deadline.
-CONNECT_ATTEMPT_SECONDS: Final = 3.0
 USER_AGENT: Final = f"DealstreamValuation/{SCORER_VERSION} (+product value decisions)"
+_PAGE_HEADERS: Final = {
+    "User-Agent": USER_AGENT,
+    "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+    "Accept-Language": "en",
+}
+_REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 
 NO_PRODUCT: Final = "The page did not describe a product"
 NO_PRICE: Final = "The page did not give a price for the product"
 TOO_SLOW: Final = "The page took too long to answer"
-BAD_SCHEME: Final = "Only http and https URLs are accepted"
-PRIVATE_ADDRESS: Final = "The URL points to a private address"
+PRIVATE_ADDRESS: Final = http.PRIVATE_ADDRESS
 UNREACHABLE: Final = "The page could not be reached"
+
+#: What the client's failures mean for a product page; a URL refused before any request
+#: (`invalid_url`, `not_allowed`) keeps the client's own words.
+_PAGE_MESSAGES: Final[dict[http.Failure, str]] = {
+    "timeout": TOO_SLOW,
+    "unreachable": UNREACHABLE,
+    "host_not_found": "The page's host name could not be found",
+    "unsupported_encoding": "The page used a compression we do not read",
+    "corrupt_body": "The page's compressed content could not be read",
+}
 
 
 class ProductReadError(Exception):
@@ -59,328 +62,10 @@ class ProductReadError(Exception):
         self.message = message
 
 
-def _too_large(max_bytes: int) -> ProductReadError:
-    return ProductReadError(f"The page is larger than {max_bytes / 1_000_000:g} MB")
-
-
-# --------------------------------------------------------------------------
-# Where we may connect
-# --------------------------------------------------------------------------
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-_NAT64_PREFIX: Final = ipaddress.IPv6Network("64:ff9b::/96")
-#: Special-purpose IPv4 ranges that `is_global` lets through in some Python
-#: versions: IETF protocol assignments (incl. 192.0.0.192, an older cloud
-#: metadata address), "this network" and shared address space.
-_EXTRA_BLOCKED: Final = (
-    ipaddress.IPv4Network("192.0.0.0/24"),
-    ipaddress.IPv4Network("0.0.0.0/8"),
-    ipaddress.IPv4Network("100.64.0.0/10"),
-)
-#: Names that are private by definition, refused before any lookup.
-_BLOCKED_HOSTS: Final = frozenset({"localhost", "metadata", "metadata.google.internal"})
-_BLOCKED_HOST_SUFFIXES: Final = (".localhost", ".internal", ".local")
-
-
-def is_public_address(address: IPAddress) -> bool:
-    """Whether an address is on the public internet.
-
-    Refuses private, loopback, link-local (which holds the 169.254.169.254
-    cloud metadata service), shared (100.64/10), reserved, multicast and
-    unspecified addresses, and IPv6 forms that embed a refused IPv4 address
-    (::ffff:127.0.0.1, NAT64, 6to4, Teredo).
-    """
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return is_public_address(address.ipv4_mapped)
-        embedded: list[ipaddress.IPv4Address] = []
-        if address in _NAT64_PREFIX:
-            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-        if address.sixtofour is not None:
-            embedded.append(address.sixtofour)
-        if address.teredo is not None:
-            embedded.append(address.teredo[1])
-        if any(not is_public_address(inner) for inner in embedded):
-            return False
-    elif any(address in network for network in _EXTRA_BLOCKED):
-        return False
-    return address.is_global and not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
-
-
-_PATH_SAFE: Final = "/%?=&;:@!$'()*+,~-._[]"
-
-
-@dataclass(frozen=True)
-class _Target:
-    scheme: str
-    host: str  # IDNA-encoded, IPv6 without brackets
-    port: int
-    path: str  # path and query, what goes on the request line
-
-    @property
-    def default_port(self) -> bool:
-        return self.port == (443 if self.scheme == "https" else 80)
-
-    @property
-    def host_header(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.default_port else f"{host}:{self.port}"
-
-
-def _parse_target(url: str) -> _Target:
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise ProductReadError("The URL is not valid") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ProductReadError(BAD_SCHEME)
-    if not parts.hostname:
-        raise ProductReadError("The URL has no host name")
-    if parts.username is not None or parts.password is not None:
-        # Credentials in a URL are a classic way to confuse URL parsers about the real host.
-        raise ProductReadError("URLs with a user name or password are not accepted")
-    try:
-        host = parts.hostname.rstrip(".").encode("idna").decode("ascii")
-    except UnicodeError:
-        raise ProductReadError("The URL is not valid") from None
-    # Percent-encode what a browser would (non-ASCII, spaces); existing escapes stay.
-    path = quote(parts.path or "/", safe=_PATH_SAFE)
-    if parts.query:
-        path += "?" + quote(parts.query, safe=_PATH_SAFE)
-    return _Target(scheme, host.lower(), port or (443 if scheme == "https" else 80), path)
-
-
-def check_url(url: str) -> None:
-    """Raise ProductReadError unless `url` is an http(s) URL with a host (no network)."""
-    _parse_target(url)
-
-
-def resolve_host(host: str, port: int, *, timeout: float) -> list[IPAddress]:
-    """Every address `host` resolves to, in resolver order.
-
-    getaddrinfo() has no timeout of its own, so it runs on a daemon thread we
-    stop waiting for at the deadline (the thread ends when the resolver gives up).
-    """
-    answers: list[Any] = []
-    failures: list[Exception] = []
-
-    def lookup() -> None:
-        try:
-            answers.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except (OSError, UnicodeError) as exc:
-            failures.append(exc)
-
-    worker = threading.Thread(target=lookup, name="resolve-host", daemon=True)
-    worker.start()
-    worker.join(max(timeout, 0.0))
-    if worker.is_alive():
-        raise ProductReadError(TOO_SLOW)
-    if failures or not answers:
-        raise ProductReadError("The page's host name could not be found")
-    addresses: list[IPAddress] = []
-    for _family, _type, _proto, _canonname, sockaddr in answers:
-        # IPv6 link-local answers carry a "%scope" suffix; the address is what is checked.
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
-
-
-def _checked_addresses(target: _Target, *, allow_private: bool, deadline: float) -> list[IPAddress]:
-    if not allow_private and (target.host in _BLOCKED_HOSTS or target.host.endswith(_BLOCKED_HOST_SUFFIXES)):
-        raise ProductReadError(PRIVATE_ADDRESS)
-    addresses = resolve_host(target.host, target.port, timeout=deadline - time.monotonic())
-    # Every answer must pass: otherwise a name resolving to one public and one
-    # private address could still lead us inside.
-    if not allow_private and not all(is_public_address(a) for a in addresses):
-        raise ProductReadError(PRIVATE_ADDRESS)
-    return addresses
-
-
-# --------------------------------------------------------------------------
-# Transport: pinned addresses and one deadline for every socket operation
-# --------------------------------------------------------------------------
-
-
-def _remaining(deadline: float, timeout: float | None) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        # settimeout(0) would make the socket non-blocking rather than time out.
-        raise httpcore.ReadTimeout("deadline reached")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A socket stream whose every read and write ends by the fetch's deadline.
-
-    httpcore's own read timeout restarts with each chunk, so a server dripping
-    one byte a second would never trip it; capping each call at the time left
-    makes the deadline hard.
-    """
-
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
-        self._inner = inner
-        self._deadline = deadline
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _remaining(self._deadline, timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _remaining(self._deadline, timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        # server_hostname is the URL's host, so SNI and certificate checks use the name, not the IP.
-        inner = self._inner.start_tls(ssl_context, server_hostname, _remaining(self._deadline, timeout))
-        return _DeadlineStream(inner, self._deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _PinnedBackend(httpcore.NetworkBackend):
-    """Connects to the addresses we checked, whatever host httpcore asks for.
-
-    This is what defeats DNS rebinding: the name is resolved once, checked,
-    and never looked up again for the connection.
-    """
-
-    def __init__(self, addresses: list[IPAddress], deadline: float) -> None:
-        self._addresses = addresses
-        self._deadline = deadline
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        last_error: Exception = httpcore.ConnectError("no address to connect to")
-        for address in self._addresses:
-            attempt = min(_remaining(self._deadline, timeout), CONNECT_ATTEMPT_SECONDS)
-            try:
-                stream = self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=attempt,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-                continue
-            return _DeadlineStream(stream, self._deadline)
-        raise last_error
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Built once: loading the CA bundle takes tens of milliseconds.
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-_REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
-
-
-def _decompressor(content_encoding: str) -> Any:
-    encoding = content_encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        # 32 + MAX_WBITS accepts both gzip and zlib headers.
-        return zlib.decompressobj(32 + zlib.MAX_WBITS)
-    raise ProductReadError("The page used a compression we do not read")
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """One HTTP response: redirects and errors carry no body."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def _fetch_once(target: _Target, addresses: list[IPAddress], deadline: float, max_bytes: int) -> _Answer:
-    per_call = _remaining(deadline, None)
-    url = httpcore.URL(
-        scheme=target.scheme.encode(),
-        host=target.host.encode(),
-        port=None if target.default_port else target.port,
-        target=target.path.encode("ascii"),
-    )
-    headers = [
-        (b"Host", target.host_header.encode()),
-        (b"User-Agent", USER_AGENT.encode()),
-        (b"Accept", b"text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"),
-        (b"Accept-Encoding", b"gzip, deflate"),
-        (b"Accept-Language", b"en"),
-    ]
-    timeouts = {"connect": per_call, "read": per_call, "write": per_call, "pool": per_call}
-    backend = _PinnedBackend(addresses, deadline)
-    with (
-        httpcore.ConnectionPool(
-            ssl_context=_ssl_context(), network_backend=backend, max_connections=1
-        ) as pool,
-        pool.stream("GET", url, headers=headers, extensions={"timeout": timeouts}) as response,
-    ):
-        response_headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers
-        }
-        if response.status in _REDIRECT_STATUSES:
-            return _Answer(response.status, response_headers, b"")
-        if not 200 <= response.status < 300:
-            return _Answer(response.status, response_headers, b"")
-        declared = response_headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise _too_large(max_bytes)
-        decoder = _decompressor(response_headers.get("content-encoding", ""))
-        received = 0
-        body = bytearray()
-        for chunk in response.iter_stream():
-            received += len(chunk)
-            if received > max_bytes:
-                raise _too_large(max_bytes)
-            if decoder is None:
-                body += chunk
-            else:
-                # Bounded output per call: a small compressed body must not
-                # expand into gigabytes in memory before we can count it.
-                body += decoder.decompress(chunk, max_bytes + 1 - len(body))
-            if len(body) > max_bytes:
-                raise _too_large(max_bytes)
-            if time.monotonic() > deadline:
-                raise ProductReadError(TOO_SLOW)
-        if decoder is not None:
-            body += decoder.flush()
-            if len(body) > max_bytes:
-                raise _too_large(max_bytes)
-        return _Answer(response.status, response_headers, bytes(body))
+def _page_error(exc: http.OutboundError, max_bytes: int) -> ProductReadError:
+    if exc.reason == "too_large":
+        return ProductReadError(f"The page is larger than {max_bytes / 1_000_000:g} MB")
+    return ProductReadError(_PAGE_MESSAGES.get(exc.reason, exc.message))
 
 
 _META_CHARSET: Final = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
@@ -416,16 +101,17 @@ def fetch_page(url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes
     deadline = time.monotonic() + timeout
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
-        target = _parse_target(current)
-        addresses = _checked_addresses(target, allow_private=allow_private, deadline=deadline)
         try:
-            answer = _fetch_once(target, addresses, deadline, max_bytes)
-        except httpcore.TimeoutException:
-            raise ProductReadError(TOO_SLOW) from None
-        except (httpcore.NetworkError, httpcore.ProtocolError):
-            raise ProductReadError(UNREACHABLE) from None
-        except zlib.error:
-            raise ProductReadError("The page's compressed content could not be read") from None
+            answer = http.request(
+                "GET",
+                current,
+                headers=_PAGE_HEADERS,
+                allow_private=allow_private,
+                timeout=deadline - time.monotonic(),
+                max_bytes=max_bytes,
+            )
+        except http.OutboundError as exc:
+            raise _page_error(exc, max_bytes) from None
         if answer.status in _REDIRECT_STATUSES:
             location = answer.headers.get("location", "").strip()
             if not location:

@@ -29,8 +29,8 @@ from valuations.product_page import (
     fetch_product,
 )
 from valuations.scoring import SCORER_VERSION as ENGINE_VERSION
-from valuations.scoring.engine import STAGE_PROGRESS, Product, normalise_url, score_stages
-from valuations.serializers import ValueDecisionRequestSerializer
+from valuations.scoring.engine import STAGE_PROGRESS, Product, score_stages
+from valuations.serializers import ValuationRequest, ValueDecisionRequestSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +46,6 @@ PRUNE_BATCH: Final = 5000
 #: Progress (0–100) when the product is known, before the engine's own stages.
 PRODUCT_PROGRESS: Final = 20
 STAGE_PERCENT: Final[dict[str, int]] = {"product": PRODUCT_PROGRESS, **STAGE_PROGRESS}
-
-
-@dataclasses.dataclass(frozen=True)
-class ValuationRequest:
-    """A checked request: what to value and on whose behalf."""
-
-    url: str
-    client: Mapping[str, str]
-    override: Product | None
-    raw: dict[str, Any]
-
-    @property
-    def source(self) -> str:
-        return ValuationSource.OVERRIDE if self.override is not None else ValuationSource.PAGE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,26 +75,22 @@ def parse_request(data: object) -> ValuationRequest:
         )
     serializer = ValueDecisionRequestSerializer(data=data)
     serializer.is_valid(raise_exception=True)
-    validated = serializer.validated_data
-    client = validated.get("client") or {"id": "", "surface": "", "version": ""}
-    return ValuationRequest(
-        url=validated["url"], client=client, override=serializer.override_product, raw=data
-    )
+    return serializer.valuation_request
 
 
 # --- the product --------------------------------------------------------------------------
 
 
-def product_cache_key(url: str, organization_id: int) -> str:
-    """One entry per organisation and product URL (tracking parameters, case and `www.`
-    do not split it).
+def product_cache_key(product_url: str, organization_id: int) -> str:
+    """One entry per organisation and normalised product URL (tracking parameters, case and
+    `www.` do not split it).
 
     Per organisation because a hit shows (the stream says so, and it is faster): a
     cache shared by all tenants would tell one which pages another valued recently.
     The engine's version is part of the key: a release that reads pages differently
     must not serve products read by the previous one.
     """
-    digest = hashlib.sha256(normalise_url(url).encode("utf-8")).hexdigest()[:32]
+    digest = hashlib.sha256(product_url.encode("utf-8")).hexdigest()[:32]
     return f"valuations:product:{ENGINE_VERSION}:{organization_id}:{digest}"
 
 
@@ -135,34 +117,35 @@ def _read_failure(exc: ProductReadError) -> ValuationFailed:
     return PageUnavailable(f"{exc.message}.", "page_unavailable", fields={"url": [f"{exc.message}."]})
 
 
-def page_product(url: str, organization_id: int) -> tuple[Product, bool]:
-    """The product on the page at `url` and whether it came from the organisation's cache.
+def page_product(request: ValuationRequest, organization_id: int) -> tuple[Product, bool]:
+    """The product on the page at `request.url` and whether it came from the organisation's cache.
 
     Raises ValuationFailed. The cache only speeds things up: if it is down, the
     page is fetched as if nothing were cached.
     """
-    key = product_cache_key(url, organization_id)
+    key = product_cache_key(request.product_url, organization_id)
     try:
         cached = cache.get(key)
     except Exception:
-        logger.warning("Product cache unavailable; fetching %s", url, exc_info=True)
+        logger.warning("Product cache unavailable; fetching %s", request.url, exc_info=True)
         cached = None
     if isinstance(cached, Product):
-        # Same product, but report the URL this client asked about.
-        return dataclasses.replace(cached, url=url), True
+        # The product's identity is the normalised URL this client asked about.
+        return dataclasses.replace(cached, url=request.product_url), True
     try:
         product = fetch_product(
-            url,
+            request.url,
             allow_private=settings.VALUATION_ALLOW_PRIVATE_URLS,
             timeout=PAGE_FETCH_TIMEOUT_SECONDS,
             max_bytes=PAGE_MAX_BYTES,
         )
     except ProductReadError as exc:
         raise _read_failure(exc) from None
+    product = dataclasses.replace(product, url=request.product_url)
     try:
         cache.set(key, product, PRODUCT_CACHE_SECONDS)
     except Exception:
-        logger.warning("Could not cache the product of %s", url, exc_info=True)
+        logger.warning("Could not cache the product of %s", request.url, exc_info=True)
     return product, False
 
 
@@ -170,7 +153,7 @@ def resolve_product(request: ValuationRequest, organization_id: int) -> Resolved
     """The client's product when it sent one, else the page's (network; may be slow)."""
     if request.override is not None:
         return ResolvedProduct(request.override, ValuationSource.OVERRIDE)
-    product, cached = page_product(request.url, organization_id)
+    product, cached = page_product(request, organization_id)
     return ResolvedProduct(product, ValuationSource.PAGE, cached)
 
 

@@ -9,6 +9,7 @@ that does not support a figure is refused in plain words rather than read into w
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import re
@@ -615,7 +616,7 @@ def _findings(reading: _Reading, raw_amounts: Sequence[str], columns: Columns) -
             Finding(
                 "rows_skipped",
                 f"{len(reading.skipped)} rows could not be read and were left out: {shown}{more}",
-                {"rows": [r.as_dict() for r in reading.skipped]},
+                {"rows": [dataclasses.asdict(r) for r in reading.skipped]},
             )
         )
     if reading.ignored:

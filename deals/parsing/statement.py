@@ -1,6 +1,6 @@
 """The data a bank statement turns into, and the one error every parsing failure becomes.
 
-Money is `Decimal` everywhere; `as_dict()` renders it as a string so no float rounding creeps in.
+Money is `Decimal` everywhere; stored JSON (deals.stored) renders it as a string so no float rounding creeps in.
 """
 
 from __future__ import annotations
@@ -45,17 +45,6 @@ class Transaction:
     # an OFX STMTTRN): reconciliation names it as the first bad row.
     row: int | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "date": self.date.isoformat(),
-            "description": self.description,
-            "amount": money_str(self.amount),
-            "balance": money_str(self.balance),
-            "account": self.account,
-            "counterparty": self.counterparty,
-            "row": self.row,
-        }
-
 
 @dataclass(frozen=True)
 class SkippedRow:
@@ -63,9 +52,6 @@ class SkippedRow:
 
     row: int
     reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -75,9 +61,6 @@ class Finding:
     code: str
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "evidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -89,14 +72,6 @@ class AccountBalances:
     closing_balance: Decimal | None = None
     currency: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "account": self.account,
-            "opening_balance": money_str(self.opening_balance),
-            "closing_balance": money_str(self.closing_balance),
-            "currency": self.currency,
-        }
-
 
 @dataclass(frozen=True)
 class ExtractedDocument:
@@ -106,14 +81,6 @@ class ExtractedDocument:
     text: str
     encoding: str | None = None  # the codec the bytes were decoded with; None for PDF
     page_count: int | None = None  # PDF only
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "encoding": self.encoding,
-            "page_count": self.page_count,
-            "characters": len(self.text),
-        }
 
 
 @dataclass(frozen=True)
@@ -140,21 +107,3 @@ class ParsedStatement:
     # statement's own opening/closing balance".
     account_balances: tuple[AccountBalances, ...] = ()
     warnings: tuple[Finding, ...] = field(default=())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "transaction_count": len(self.transactions),
-            "transactions": [t.as_dict() for t in self.transactions],
-            "currency": self.currency,
-            "accounts": list(self.accounts),
-            "opening_balance": money_str(self.opening_balance),
-            "opening_balance_derived": self.opening_balance_derived,
-            "closing_balance": money_str(self.closing_balance),
-            "period_start": self.period_start.isoformat() if self.period_start else None,
-            "period_end": self.period_end.isoformat() if self.period_end else None,
-            "account_type": self.account_type,
-            "rows_skipped": [r.as_dict() for r in self.rows_skipped],
-            "account_balances": [b.as_dict() for b in self.account_balances],
-            "warnings": [w.as_dict() for w in self.warnings],
-        }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from deals import services
+from deals import uploads
 from deals.models import Batch, BatchStatus, Deal, DealStatus, Statement
 from events.models import Event
 from tests.jobs.factories import bad_file, healthy_csv, ofx_medium, statement_pdf, upload, zip_bytes
@@ -110,7 +110,7 @@ def test_a_corrupt_zip_is_refused(api, deal):
 
 
 def test_too_many_documents_are_refused(api, deal, monkeypatch):
-    monkeypatch.setattr(services, "MAX_BATCH_DOCUMENTS", 3)
+    monkeypatch.setattr(uploads, "MAX_BATCH_DOCUMENTS", 3)
     archive = zip_bytes([(f"s{n}.csv", healthy_csv(10)) for n in range(4)])
     response = post_batch(api, deal.pk, [upload("many.zip", archive)])
     assert response.status_code == 400

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from deals.parsing import ParsedStatement, StatementError, extract_document, parse_document
+from deals.stored import to_json
 from tests.deals.statement_files import csv_bytes
 
 
@@ -253,9 +254,9 @@ def test_it_refuses_an_absurdly_long_line():
     assert "longer than 10,000 characters" in error.value.reason
 
 
-def test_as_dict_renders_money_as_strings_and_dates_as_iso():
+def test_stored_json_renders_money_as_strings_and_dates_as_iso():
     statement = parse(csv_bytes([["Date", "Description", "Amount"], ["2024-01-05", "A", "1,000.50"]]))
-    assert statement.as_dict()["transactions"] == [
+    assert to_json(statement)["transactions"] == [
         {
             "date": "2024-01-05",
             "description": "A",

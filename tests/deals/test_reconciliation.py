@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from deals.parsing.statement import AccountBalances, ParsedStatement, Transaction
 from deals.reconciliation import reconcile
+from deals.stored import to_json
 
 D = Decimal
 DAY = datetime.date(2024, 3, 1)
@@ -213,9 +214,9 @@ def test_sub_cent_noise_is_rounded_to_the_cent():
     assert result.status == "passed"
 
 
-def test_as_dict_renders_the_contract_shape():
+def test_stored_json_has_the_contract_shape():
     result = reconcile(statement(tx(0, "1.00", "2.00", row=3), opening_balance=D("0")))
-    assert result.as_dict() == {
+    assert to_json(result) == {
         "status": "failed",
         "difference": "-1.00",
         "first_bad_row": 3,

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deals.parsing import Transaction, extract_document, parse_document
+from deals.stored import screening_json, to_json
 from deals.underwriting import (
     StatementMetrics,
     classify_event,
@@ -327,7 +328,7 @@ def test_the_score_is_deterministic_and_independent_of_statement_order():
     swapped = score_deal(
         [example_2(), example_1()], [screen_transactions(EXAMPLE_2), screen_transactions(EXAMPLE_1)]
     )
-    assert first.as_dict() == again.as_dict()
+    assert to_json(first) == to_json(again)
     assert (swapped.score, swapped.flags, swapped.recommendation) == (
         first.score,
         first.flags,
@@ -339,7 +340,7 @@ def test_results_serialise_to_json():
     metrics, screening = example_2(), screen_transactions(EXAMPLE_2)
     health = score_deal([metrics], [screening])
     decoded = json.loads(
-        json.dumps({"m": metrics.as_dict(), "s": screening.as_dict(), "h": health.as_dict()})
+        json.dumps({"m": to_json(metrics), "s": screening_json(screening), "h": to_json(health)})
     )
     assert decoded["h"]["score"] == str(health.score)
     assert decoded["m"]["average_daily_balance"] == "11095.24"
@@ -382,4 +383,4 @@ def test_the_score_stays_within_0_and_100_with_one_decimal(statements, opening):
     assert health.score == health.score.quantize(Decimal("0.1"))
     assert health.recommendation in {"approved", "declined"}
     assert health.reasons
-    json.dumps(health.as_dict())
+    json.dumps(to_json(health))

@@ -21,13 +21,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from valuations import product_page
+from outbound import http
+from outbound.http import OutboundError, check_url, is_public_address
 from valuations.product_page import (
     ProductReadError,
-    check_url,
     fetch_page,
     fetch_product,
-    is_public_address,
     parse_materials,
     parse_price,
     read_product,
@@ -277,9 +276,9 @@ def test_it_refuses_a_redirect_to_a_private_address(
     shop: _Server, public_shop: _Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 127.0.0.2 plays a public shop whose page redirects to 127.0.0.1, a private address.
-    real_check = product_page.is_public_address
+    real_check = http.is_public_address
     monkeypatch.setattr(
-        product_page,
+        http,
         "is_public_address",
         lambda address: address == ipaddress.ip_address("127.0.0.2") or real_check(address),
     )
@@ -316,7 +315,7 @@ def test_it_connects_to_the_address_it_checked(shop: _Server, monkeypatch: pytes
         calls.append(host)
         return [ipaddress.ip_address("127.0.0.1")]
 
-    monkeypatch.setattr(product_page, "resolve_host", resolve)
+    monkeypatch.setattr(http, "resolve_host", resolve)
     product = fetch_product(f"http://shop.test:{port}/host", allow_private=True)
     assert product.name == f"shop.test:{port}"
     assert calls == ["shop.test"]
@@ -449,7 +448,7 @@ def test_is_public_address(address: str, public: bool) -> None:
     ],
 )
 def test_it_refuses_urls_it_will_not_fetch(url: str, message: str) -> None:
-    with pytest.raises(ProductReadError, match=exactly(message)):
+    with pytest.raises(OutboundError, match=exactly(message)):
         check_url(url)
     with pytest.raises(ProductReadError, match=exactly(message)):
         fetch_page(url, allow_private=False)

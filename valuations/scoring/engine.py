@@ -3,23 +3,25 @@
 Everything here is a pure function of the `Product` it is given (no Django, no
 network, no clock), so the same product always gets the same scores. The
 formulas are documented with worked numbers in docs/scoring.md; the numbers
-they use live in `tables.py`.
+they use live in `tables.py`. One module on purpose, although long: every score
+reads the same analysed facts (`_Facts`), and the sections follow docs/scoring.md.
+Input is checked before it gets here (`valuations.serializers`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from valuations.scoring import SCORER_VERSION, tables
 from valuations.scoring.tables import BrandProfile, BrandTier, CategoryProfile, FibreProfile
@@ -39,7 +41,11 @@ class Material:
 
 @dataclass(frozen=True)
 class Product:
-    """What the scorer knows about a product, from a page or from the client."""
+    """What the scorer knows about a product, from a page or from the client.
+
+    Built from checked input only (`valuations.serializers`, or a page read within the
+    same bounds); `url` is the product's normalised URL, its identity.
+    """
 
     url: str
     brand: str | None
@@ -65,15 +71,7 @@ class Circularity:
 
     def as_response(self) -> dict[str, Any]:
         """The spec's camelCase `circularity` object."""
-        return {
-            "circularImpactScore": self.circular_impact_score,
-            "materialLoopScore": self.material_loop_score,
-            "durabilityScore": self.durability_score,
-            "reparabilityScore": self.reparability_score,
-            "recyclabilityScore": self.recyclability_score,
-            "takebackAvailable": self.takeback_available,
-            "tokens": list(self.tokens),
-        }
+        return dataclasses.asdict(self, dict_factory=_camel_case)
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ class FairPriceRange:
     currency: str
 
     def as_response(self) -> dict[str, Any]:
-        return {"min": self.min, "max": self.max, "currency": self.currency}
+        return dataclasses.asdict(self, dict_factory=_camel_case)
 
 
 @dataclass(frozen=True)
@@ -101,16 +99,18 @@ class Valuation:
 
     def as_response(self, *, generated_at: datetime, version: str = SCORER_VERSION) -> dict[str, Any]:
         """The exact response body of `POST /api/v1/value-decision` (spec §6)."""
-        return {
-            "productId": self.product_id,
-            "priceFairnessScore": self.price_fairness_score,
-            "resalePotentialScore": self.resale_potential_score,
-            "circularity": self.circularity.as_response(),
-            "explanations": list(self.explanations),
-            "fairPriceRange": self.fair_price_range.as_response(),
-            "generatedAt": format_timestamp(generated_at),
-            "version": version,
-        }
+        body = dataclasses.asdict(self, dict_factory=_camel_case)
+        return {**body, "generatedAt": format_timestamp(generated_at), "version": version}
+
+
+def _camel_case(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Field names as the spec spells them (`price_fairness_score` → `priceFairnessScore`)."""
+    return {
+        re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name): list(value)
+        if isinstance(value, tuple)
+        else value
+        for name, value in pairs
+    }
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -285,47 +285,14 @@ def _find_design_cue(text: str) -> str | None:
 # --------------------------------------------------------------------------
 
 
-def normalise_url(url: str) -> str:
-    """A URL reduced to what identifies the product.
-
-    Lower-cases scheme and host, drops `www.`, the default port, the fragment,
-    a trailing slash and tracking parameters (`utm_*`, `gclid`, ...), and sorts
-    the remaining query parameters. A string that is not a URL is returned stripped.
-    """
-    raw = url.strip()
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError:
-        return raw
-    if not parts.scheme or not parts.hostname:
-        return raw
-    scheme = parts.scheme.lower()
-    host = parts.hostname.rstrip(".")
-    host = host.removeprefix("www.")
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    default_port = {"http": 80, "https": 443}.get(scheme)
-    netloc = host if port in (None, default_port) else f"{host}:{port}"
-    path = parts.path.rstrip("/") if parts.path not in ("", "/") else ""
-    query = sorted(
-        (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if key.lower() not in tables.TRACKING_QUERY_PARAMS
-        and not key.lower().startswith(tables.TRACKING_QUERY_PREFIXES)
-    )
-    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
-
-
 def product_id(product: Product) -> str:
     """A stable id: `prod_` and 16 hex digits of a hash of URL, brand and name.
 
     Brand and name take part so two different overrides sent for one URL do not
-    share an id; case, spacing and tracking parameters do not change it.
+    share an id; case and spacing of brand and name do not change it. The URL is
+    taken as given: the request serializer normalises it (`normalise_url`).
     """
-    key = "\n".join(
-        (normalise_url(product.url), normalise_text(product.brand or ""), normalise_text(product.name or ""))
-    )
+    key = "\n".join((product.url, normalise_text(product.brand or ""), normalise_text(product.name or "")))
     return "prod_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
@@ -773,7 +740,7 @@ def score_stages(
     generated_at: datetime | None = None,
     version: str = SCORER_VERSION,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Score a product stage by stage, for streaming.
+    """A product's scores stage by stage, for streaming.
 
     Yields `("price", partial)`, `("resale", partial)`, `("circularity", partial)`
     where each partial holds the camelCase scores known so far, then
@@ -781,168 +748,17 @@ def score_stages(
     (equal to `score_product(product).as_response(...)`). Pass `generated_at`
     to stay deterministic; it defaults to the current UTC time.
     """
-    facts = _analyse(product)
-    price = _score_price(product, facts)
+    # Scoring takes well under a millisecond: the stages hand out, in the order a stream
+    # shows them, what one `score_product` computed.
+    valuation = score_product(product)
     partial: dict[str, Any] = {
-        "productId": facts.product_id,
-        "priceFairnessScore": price.score,
-        "fairPriceRange": price.fair_range.as_response(),
+        "productId": valuation.product_id,
+        "priceFairnessScore": valuation.price_fairness_score,
+        "fairPriceRange": valuation.fair_price_range.as_response(),
     }
     yield "price", dict(partial)
-    resale = _score_resale(product, facts)
-    partial["resalePotentialScore"] = resale.score
+    partial["resalePotentialScore"] = valuation.resale_potential_score
     yield "resale", dict(partial)
-    circularity = _score_circularity(facts)
-    partial["circularity"] = circularity.as_response()
+    partial["circularity"] = valuation.circularity.as_response()
     yield "circularity", dict(partial)
-    valuation = Valuation(
-        product_id=facts.product_id,
-        price_fairness_score=price.score,
-        resale_potential_score=resale.score,
-        circularity=circularity,
-        explanations=_explain(product, facts, price, resale),
-        fair_price_range=price.fair_range,
-    )
     yield "complete", valuation.as_response(generated_at=generated_at or datetime.now(UTC), version=version)
-
-
-# --------------------------------------------------------------------------
-# Guardrails for client-supplied products
-# --------------------------------------------------------------------------
-
-FieldErrors = dict[str, list[str]]
-
-_CURRENCY_CODE: Final = re.compile(r"[A-Za-z]{3}")
-
-
-def parse_decimal(value: object) -> Decimal | None:
-    """A finite Decimal from a JSON number or numeric string, else None.
-
-    Floats go through repr() so 19.99 stays 19.99 rather than its binary expansion;
-    booleans are refused even though Python counts them as ints.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int | float):
-        number = Decimal(repr(value))
-    elif isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            return None
-    else:
-        return None
-    return number if number.is_finite() else None
-
-
-def _optional_text(
-    data: Mapping[str, Any], field: str, limit: int, errors: FieldErrors, label: str
-) -> str | None:
-    value = data.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.setdefault(field, []).append(f"{label} must be a string.")
-        return None
-    value = value.strip()
-    if len(value) > limit:
-        errors.setdefault(field, []).append(f"{label} must be at most {limit} characters.")
-        return None
-    return value or None
-
-
-def validate_override(data: object, *, url: str) -> tuple[Product | None, FieldErrors]:
-    """Check a client's `overrideProduct` and build the Product it describes.
-
-    Returns `(product, {})` when valid, else `(None, errors)` with messages per
-    field (`price`, `currency`, `brand`, `name`, `category`, `description`,
-    `materials`, `materials.<i>.name`, `materials.<i>.percentage`). Rules (spec §6
-    plus input bounds): price > 0; currency a 3-letter code (default USD);
-    brand and name at most 200 characters, category at most 100; at most 20
-    material lines, each percentage 0–100, together at most 100. An unknown
-    category is fine: it is scored against a generic band.
-    """
-    errors: FieldErrors = {}
-    if not isinstance(data, Mapping):
-        return None, {"non_field_errors": ["overrideProduct must be an object."]}
-
-    price = parse_decimal(data.get("price"))
-    if data.get("price") is None:
-        errors["price"] = ["Price is required."]
-    elif price is None:
-        errors["price"] = ["Price must be a number."]
-    elif price <= 0:
-        errors["price"] = ["Price must be greater than 0."]
-    elif price > tables.MAX_PRICE:
-        errors["price"] = [f"Price must be at most {tables.MAX_PRICE}."]
-
-    currency = data.get("currency")
-    if currency is None:
-        currency = tables.DEFAULT_CURRENCY
-    elif not isinstance(currency, str) or not _CURRENCY_CODE.fullmatch(currency.strip()):
-        errors["currency"] = ["Currency must be a 3-letter code such as USD."]
-        currency = tables.DEFAULT_CURRENCY
-    currency = currency.strip().upper()
-
-    brand = _optional_text(data, "brand", tables.MAX_BRAND_LENGTH, errors, "Brand")
-    name = _optional_text(data, "name", tables.MAX_NAME_LENGTH, errors, "Name")
-    category = _optional_text(data, "category", tables.MAX_CATEGORY_LENGTH, errors, "Category")
-    description = _optional_text(data, "description", tables.MAX_DESCRIPTION_LENGTH, errors, "Description")
-
-    materials: list[Material] = []
-    raw_materials = data.get("materials")
-    if raw_materials is None:
-        raw_materials = []
-    if not isinstance(raw_materials, list):
-        errors["materials"] = ["Materials must be a list of {name, percentage} objects."]
-        raw_materials = []
-    elif len(raw_materials) > tables.MAX_MATERIAL_LINES:
-        errors["materials"] = [f"At most {tables.MAX_MATERIAL_LINES} material lines are accepted."]
-        raw_materials = []
-    for index, line in enumerate(raw_materials):
-        prefix = f"materials.{index}"
-        if not isinstance(line, Mapping):
-            errors[prefix] = ["Each material must be an object with a name and a percentage."]
-            continue
-        material_name = line.get("name")
-        percentage = parse_decimal(line.get("percentage"))
-        line_ok = True
-        if not isinstance(material_name, str) or not material_name.strip():
-            errors[f"{prefix}.name"] = ["Material name is required."]
-            line_ok = False
-        elif len(material_name.strip()) > tables.MAX_MATERIAL_NAME_LENGTH:
-            errors[f"{prefix}.name"] = [
-                f"Material name must be at most {tables.MAX_MATERIAL_NAME_LENGTH} characters."
-            ]
-            line_ok = False
-        if percentage is None:
-            errors[f"{prefix}.percentage"] = ["Percentage must be a number."]
-            line_ok = False
-        elif not 0 <= percentage <= 100:
-            errors[f"{prefix}.percentage"] = ["Percentage must be between 0 and 100."]
-            line_ok = False
-        if line_ok and isinstance(material_name, str) and percentage is not None:
-            materials.append(Material(material_name.strip(), percentage))
-    total = sum((m.percentage for m in materials), Decimal(0))
-    if total > 100:
-        errors.setdefault("materials", []).append(
-            f"Material percentages add up to {_format_percentage(total)}; they must not exceed 100."
-        )
-
-    if errors or price is None:
-        return None, errors
-    return (
-        Product(
-            url=url,
-            brand=brand,
-            name=name,
-            category=category,
-            price=price,
-            currency=currency,
-            materials=tuple(materials),
-            description=description or "",
-        ),
-        {},
-    )

@@ -553,15 +553,8 @@ TOKEN_ORDER: Final[tuple[str, ...]] = (
 )
 
 # --------------------------------------------------------------------------
-# Product ids and input limits
+# Input limits (the request serializer and the page reader both keep to them)
 # --------------------------------------------------------------------------
-
-#: Query parameters that track a visit rather than name a product; dropped when
-#: normalising a URL for the product id.
-TRACKING_QUERY_PARAMS: Final[frozenset[str]] = frozenset(
-    {"gclid", "fbclid", "msclkid", "dclid", "yclid", "igshid", "mc_cid", "mc_eid", "ref", "srsltid", "_ga"}
-)
-TRACKING_QUERY_PREFIXES: Final[tuple[str, ...]] = ("utm_",)
 
 MAX_MATERIAL_LINES: Final = 20
 MAX_BRAND_LENGTH: Final = 200

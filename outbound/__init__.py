@@ -1,0 +1,1 @@
+"""Requests this service makes to other servers (product pages, webhooks), made safely."""
