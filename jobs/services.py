@@ -404,6 +404,10 @@ def running(job_id: str) -> Iterator[Job | None]:
         with Heartbeat(job):
             yield job
     except TRANSIENT_DB_ERRORS:
+        if not connection.in_atomic_block:
+            # The error most often means the connection died (a terminated backend, a
+            # database restart): release on a new one, or the job waits for the reaper.
+            connection.close()
         try:
             release_job(job, "Retrying after a database error")
         except Exception:
