@@ -60,7 +60,12 @@ QUERY_KEY_SCHEMES: dict[str, dict[str, Any]] = {
     "TokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
     "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key"},
 }
-_SECURITY = [{"ApiKey": []}, {"cookieAuth": []}, {"TokenQuery": []}, {"ApiKeyQuery": []}]
+_SECURITY: list[dict[str, list[str]]] = [
+    {"ApiKey": []},
+    {"cookieAuth": []},
+    {"TokenQuery": []},
+    {"ApiKeyQuery": []},
+]
 
 _RESUME = [
     {
