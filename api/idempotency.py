@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -99,7 +99,16 @@ def release(record: IdempotencyRecord) -> None:
 
     Safe to call twice: a stream's own cleanup and its caller's may both get there.
     """
-    IdempotencyRecord.objects.filter(pk=record.pk).delete()
+    try:
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise
+        # The request failed because its connection died (a terminated backend, a database
+        # restart): free the key on a new connection, or every retry would hear 409
+        # "in progress" for the whole idempotency window.
+        connection.close()
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
 
 
 def idempotent(view_method: ViewMethod) -> ViewMethod:

@@ -26,6 +26,8 @@ REVENUE = "/api/v1/deals/{deal_id}/transactions/{transaction_id}/revenue"
 DECISION = "/api/v1/deals/{deal_id}/decision"
 JOB = "/api/v1/jobs/{job_id}"
 JOB_CANCEL = "/api/v1/jobs/{job_id}/cancel"
+DEAL_EVENTS = "/api/v1/events/deals/{deal_id}"
+JOB_EVENTS = "/api/v1/jobs/{job_id}/stream"
 
 _CREATED_DEAL = ("/api/v1/deals", "post", "201")
 _DEAL = (DEAL, "get", "200")
@@ -91,6 +93,16 @@ LINKS: tuple[Link, ...] = (
         ("/api/v1/jobs", "get", "200"),
         (JOB, "get"),
         {"job_id": "$response.body#/results/0/id"},
+    ),
+    # The feeds: a created object's id is enough to watch it live.
+    Link("WatchCreatedDeal", _CREATED_DEAL, (DEAL_EVENTS, "get"), {"deal_id": "$response.body#/id"}),
+    Link("WatchStatementJob", _ACCEPTED_STATEMENT, (JOB_EVENTS, "get"), {"job_id": "$response.body#/job_id"}),
+    Link("WatchJob", _ACCEPTED_JOB, (JOB_EVENTS, "get"), {"job_id": "$response.body#/id"}),
+    Link(
+        "WatchBatch",
+        ("/api/v1/batches", "post", "202"),
+        ("/api/v1/events/batches/{batch_id}", "get"),
+        {"batch_id": "$response.body#/batch_id"},
     ),
     Link(
         "GetValuation",

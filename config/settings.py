@@ -352,6 +352,7 @@ SPECTACULAR_SETTINGS = {
     # which operation.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema_streams.add_stream_operations",
         "api.schema_links.add_links",
     ],
 }

@@ -251,6 +251,10 @@ def run_job(job_id: str) -> Iterator[JobRun | None]:
         # The reaper gave the job to another run (this worker looked dead); that run owns it now.
         logger.warning("Job %s is no longer ours; stopping without side effects", job_id)
     except DatabaseError:
+        if not connection.in_atomic_block:
+            # The error most often means the connection died (a terminated backend, a
+            # database restart): give the job back on a new one, or it waits for the reaper.
+            connection.close()
         try:
             if not run.give_back("Retrying after a database error"):
                 logger.warning("Job %s has no attempt left; the reaper will end it", job_id)

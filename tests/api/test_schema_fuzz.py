@@ -4,6 +4,12 @@ The schema is read from /api/schema/ and every request goes through the real Dja
 middleware, PostgreSQL). Each operation gets a fresh organisation holding a processed statement,
 a batch, a job, an open proposal and a stored valuation; a generated id (in the path, or a
 batch's `deal_id`) is swapped for one of those about half the time, so the fuzzer reaches the success paths and not only the 404s.
+
+The SSE endpoints (tag `streams`) are left out of the fuzz: the org and deal feeds never end, so
+a generated request that is accepted would hang the run, and their event hub belongs to a
+server's event loop, which this in-process WSGI call does not have. They get a bounded check on
+a real server instead (tests/e2e/test_stream_schema.py): every streaming operation is called with
+requests that end, each response validated with the same checks.
 """
 
 from __future__ import annotations
@@ -129,7 +135,8 @@ def test_it_links_every_operation_that_takes_an_id_to_a_response_that_supplies_i
     assert unreachable == []
 
 
-@schema.parametrize()
+# Streams are left out: a feed answers 200 and never ends (see the module docstring).
+@schema.exclude(tag="streams").parametrize()
 @schema.given(real_ids=st.booleans())
 @settings(
     max_examples=12,

@@ -1,5 +1,7 @@
 """Job dispatch survives a broker outage: uploads made while Redis is down are accepted (202),
-their jobs wait `queued`, and run exactly once within seconds of Redis coming back.
+their jobs wait `queued`, and run exactly once within seconds of Redis coming back; deals
+created meanwhile are acknowledged (201), and the org and deal feeds that stayed open through
+the outage carry every stored event once, in order.
 
 Runs a Redis server of its own (killed and restarted here), a uvicorn web process and a
 Celery worker.
@@ -14,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.drills import FeedReader, feed_events, wait_for_feed
 from tests.e2e.stack import RedisServer, Stack, distributed_stack
 from tests.e2e.test_worker_crash import job_of, wait_for
 from tests.jobs.factories import healthy_csv
@@ -27,7 +30,10 @@ DISPATCH_BOUND_SECONDS = 30
 
 @pytest.fixture
 def stack(redis: RedisServer) -> Iterator[Stack]:
-    with distributed_stack(redis_url=redis.url, RATE_LIMIT_PER_MINUTE="100000") as stack:
+    # A heartbeat well inside the feed readers' read timeout: a quiet stream is not a dead one.
+    with distributed_stack(
+        redis_url=redis.url, RATE_LIMIT_PER_MINUTE="100000", SSE_HEARTBEAT_SECONDS="1"
+    ) as stack:
         yield stack
 
 
@@ -39,8 +45,17 @@ def test_it_accepts_uploads_while_the_broker_is_down_and_runs_them_once_it_retur
     stack.start_worker(concurrency=2)
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
         deal = client.post("/api/v1/deals", json={"business_name": "Bolt Logistics"}).json()
+        readers = [
+            FeedReader([base_url], "/api/v1/events", key),
+            FeedReader([base_url], f"/api/v1/events/deals/{deal['id']}", key),
+        ]
+        for reader in readers:
+            reader.start()
+        wait_for(lambda: all(r.streams for r in readers), message="the feeds to open")
 
         redis.kill()
+        created = client.post("/api/v1/deals", json={"business_name": "Created during the outage"})
+        assert created.status_code == 201, created.text
         job_ids: list[str] = []
         for month in ("jan", "feb", "mar"):
             response = client.post(
@@ -78,3 +93,13 @@ def test_it_accepts_uploads_while_the_broker_is_down_and_runs_them_once_it_retur
             assert len(starts) == 1
         deal = client.get(f"/api/v1/deals/{deal['id']}").json()
         assert [s["status"] for s in deal["statements"]] == ["completed"] * 5
+        assert client.get(f"/api/v1/deals/{created.json()['id']}").status_code == 200
+
+    # The feeds stayed open through the outage: every stored event of each, once and in order.
+    for reader in readers:
+        wait_for_feed(reader, feed_events(base_url, key, reader.path))
+        reader.stop()
+        assert reader.refusals == []
+        assert reader.streams == 1  # never dropped, nothing to resume
+        assert reader.received == feed_events(base_url, key, reader.path)
+    assert len(readers[1].received) >= 5 * 5  # each statement's five stage events, at least

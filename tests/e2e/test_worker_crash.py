@@ -1,6 +1,7 @@
 """A Celery worker SIGKILLed mid-job: the reaper, on its production schedule under `celery beat`,
-runs the job again within 60 s and it completes, never left `started`; and a running job that
-is canceled ends `canceled`.
+runs the job again within 60 s and it completes, never left `started`, while the org and deal
+feeds open throughout carry every stored event once, in order; and a running job that is
+canceled ends `canceled`.
 
 Jobs are slowed in a controlled way by DEALSTREAM_TEST_STAGE_DELAY_SECONDS (test-only, honoured
 with APP_ENV=test: a sleep before every stage boundary, see deals/pipeline.py).
@@ -17,7 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.drills import FeedReader, feed_events, wait_for_feed
 from tests.e2e.stack import Stack, distributed_stack
+from tests.events.support import stored_events
 from tests.jobs.factories import healthy_csv
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +42,8 @@ def wait_for(check: Callable[[], Any], timeout: float = 30, message: str = "cond
 
 @pytest.fixture
 def stack() -> Iterator[Stack]:
-    with distributed_stack(RATE_LIMIT_PER_MINUTE="100000") as stack:
+    # A heartbeat well inside the feed readers' read timeout: a quiet stream is not a dead one.
+    with distributed_stack(RATE_LIMIT_PER_MINUTE="100000", SSE_HEARTBEAT_SECONDS="1") as stack:
         yield stack
 
 
@@ -47,6 +51,10 @@ def start(stack: Stack) -> httpx.Client:
     base_url = stack.start_web("uvicorn")
     key = stack.create_key("Crash E2E")
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+def key_of(client: httpx.Client) -> str:
+    return client.headers["Authorization"].removeprefix("Bearer ")
 
 
 def upload(client: httpx.Client) -> tuple[int, str]:
@@ -69,7 +77,12 @@ def test_a_job_whose_worker_is_killed_is_retried_to_completion(stack: Stack) -> 
     with start(stack) as client:
         stack.start_beat()
         doomed = stack.start_worker(concurrency=1, DEALSTREAM_TEST_STAGE_DELAY_SECONDS="30")
+        base_url, key = str(client.base_url), key_of(client)
+        org_feed = FeedReader([base_url], "/api/v1/events", key)
+        org_feed.start()
         deal_id, job_id = upload(client)
+        deal_feed = FeedReader([base_url], f"/api/v1/events/deals/{deal_id}", key)
+        deal_feed.start()
         wait_for(lambda: job_of(client, job_id)["status"] == "started", message="the job to start")
         time.sleep(6)  # past a heartbeat: the job is seen alive before it dies
 
@@ -101,6 +114,16 @@ def test_a_job_whose_worker_is_killed_is_retried_to_completion(stack: Stack) -> 
         statuses = [e["data"]["status"] for e in log if e["type"] == "status"]
         assert statuses == ["queued", "started", "queued", "started"]
         assert [e["type"] for e in log][-2:] == ["completed", "usage"]
+
+    # Both runs' events, as stored, on the feeds that were open throughout: once, in order.
+    for reader in (org_feed, deal_feed):
+        wait_for_feed(reader, feed_events(base_url, key, reader.path))
+        reader.stop()
+        assert reader.refusals == []
+        assert reader.received == feed_events(base_url, key, reader.path)
+    outcomes = [e["type"] for e in stored_events(base_url, key) if e["type"].startswith("processing.")]
+    assert outcomes[-1] == "processing.completed"
+    assert outcomes.count("processing.completed") == 1  # the statement was scored once
 
 
 @pytest.mark.timeout(90)
