@@ -17,9 +17,11 @@ from accounts.auth import get_actor
 from api.errors import ApiError
 from api.idempotency import idempotent
 from api.logging import request_id_var
+from events.catalogue import JOB
+from events.positions import read_with_position
 from jobs import services
 from jobs.models import Job
-from jobs.serializers import JobCreateIn, JobListQuery, JobOut, UsageOut
+from jobs.serializers import JobCreateIn, JobListQuery, JobOut, JobReadOut, UsageOut
 
 
 def get_job(request: Request, job_id: str) -> Job:
@@ -77,9 +79,12 @@ class JobListView(ListAPIView[Job]):
 
 
 class JobDetailView(APIView):
-    @extend_schema(responses=JobOut)
+    @extend_schema(responses=JobReadOut)
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(JobOut(get_job(request, job_id)).data)
+        organization_id = get_actor(request).organization.pk
+        return read_with_position(
+            organization_id, JOB, job_id, lambda: get_job(request, job_id), lambda job: JobReadOut(job).data
+        )
 
 
 class JobCancelView(APIView):
