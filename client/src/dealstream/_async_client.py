@@ -15,7 +15,7 @@ import httpx
 
 from dealstream import _calls
 from dealstream._calls import ClientInfo, Decision
-from dealstream._client import TERMINAL_JOB_STATUSES
+from dealstream._client import RESET, TERMINAL_JOB_STATUSES
 from dealstream._core import (
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_TIMEOUT,
@@ -217,6 +217,54 @@ async def _empty() -> AsyncGenerator[Event, None]:
     yield  # makes this an async generator
 
 
+class AsyncDealWatch:
+    """`DealWatch` for asyncio: the snapshot is read when the `async with` block starts.
+
+    async with client.deals.watch(42) as watch:
+        show(watch.deal)
+        async for event in watch:
+            ...
+    """
+
+    def __init__(self, client: AsyncDealstream, deal_id: int) -> None:
+        self._client = client
+        self._deal_id = deal_id
+        self._deal: Deal | None = None
+        self._stream: AsyncEventStream | None = None
+
+    @property
+    def deal(self) -> Deal:
+        """The latest snapshot of the deal (read when the `async with` block started)."""
+        if self._deal is None:
+            raise RuntimeError("Use the watch in `async with` (the snapshot is read there).")
+        return self._deal
+
+    async def __aenter__(self) -> AsyncDealWatch:
+        self._deal = await self._client.deals.get(self._deal_id)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            self._stream = self._client.stream.deal(
+                self._deal_id, last_event_id=self.deal.get("event_position")
+            )
+            async with self._stream as stream:
+                async for event in stream:
+                    if event.type == RESET:
+                        self._deal = await self._client.deals.get(self._deal_id)
+                        yield event
+                        break  # reopen from the new snapshot's position
+                    yield event
+                else:
+                    return
+
+
 class _AsyncResource:
     def __init__(self, client: AsyncDealstream) -> None:
         self._client = client
@@ -238,6 +286,10 @@ class AsyncDeals(_AsyncResource):
     async def get(self, deal_id: int) -> Deal:
         """A deal with its statements, health score, flags and decision."""
         return await self._client._request(_calls.get_deal(deal_id))
+
+    def watch(self, deal_id: int) -> AsyncDealWatch:
+        """The deal and then every change to it, live; see `AsyncDealWatch`."""
+        return AsyncDealWatch(self._client, deal_id)
 
     async def upload_statement(self, deal_id: int, file: FileInput) -> StatementUpload:
         """Upload a bank statement (CSV, OFX/QFX or PDF: a path, bytes or `(name, bytes)`)."""

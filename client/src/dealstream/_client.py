@@ -260,6 +260,71 @@ def _empty() -> Generator[Event, None, None]:
     yield from ()
 
 
+RESET = "stream.reset"
+
+
+class DealWatch:
+    """A deal's snapshot, then every event of its feed after it: none missed, none repeated.
+
+        with client.deals.watch(42) as watch:
+            show(watch.deal)                    # read when the block starts
+            for event in watch:
+                if event.type == "stream.reset":
+                    show(watch.deal)            # read again: the feed could not resume
+                else:
+                    apply(event)
+
+    The deal is read with its feed's position (`event_position`) and the feed opened from
+    there, so the events are exactly the changes the snapshot does not show. When the server
+    cannot resume (`stream.reset`, e.g. after a long outage), the deal is read again and the
+    feed reopened from the new position before the reset event is handed on.
+    """
+
+    def __init__(self, client: Dealstream, deal_id: int) -> None:
+        self._client = client
+        self._deal_id = deal_id
+        self._deal: Deal | None = None
+        self._stream: EventStream | None = None
+        self._closing = threading.Event()
+
+    @property
+    def deal(self) -> Deal:
+        """The latest snapshot of the deal (read on first use)."""
+        if self._deal is None:
+            self._deal = self._client.deals.get(self._deal_id)
+        return self._deal
+
+    def __enter__(self) -> DealWatch:
+        self.deal  # noqa: B018 - the snapshot is taken when the block starts
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Event]:
+        while not self._closing.is_set():
+            self._stream = self._client.stream.deal(
+                self._deal_id, last_event_id=self.deal.get("event_position")
+            )
+            with self._stream as stream:
+                for event in stream:
+                    if event.type == RESET:
+                        self._deal = self._client.deals.get(self._deal_id)
+                        yield event
+                        break  # reopen from the new snapshot's position
+                    yield event
+                else:
+                    return  # closed
+
+    def close(self) -> None:
+        """Stop watching (from this thread or another one)."""
+        self._closing.set()
+        if self._stream is not None:
+            self._stream.close()
+
+
 class _Resource:
     def __init__(self, client: Dealstream) -> None:
         self._client = client
@@ -281,6 +346,10 @@ class Deals(_Resource):
     def get(self, deal_id: int) -> Deal:
         """A deal with its statements, health score, flags and decision."""
         return self._client._request(_calls.get_deal(deal_id))
+
+    def watch(self, deal_id: int) -> DealWatch:
+        """The deal and then every change to it, live; see `DealWatch`."""
+        return DealWatch(self._client, deal_id)
 
     def upload_statement(self, deal_id: int, file: FileInput) -> StatementUpload:
         """Upload a bank statement (CSV, OFX/QFX or PDF: a path, bytes or `(name, bytes)`).
