@@ -87,3 +87,21 @@ def test_the_command_prints_the_deal_then_its_changes(serve: Callable[[Script], 
     assert lines[3] == "deal 9 (Bolt): status under_review, health score n/a, at event 20"
     assert "#21  deal.decision" in lines[4]
     check_requests(server)
+
+
+def test_a_filtered_feed_asks_for_its_types(serve: Callable[[Script], FakeServer]) -> None:
+    server = serve(lambda ex, n: ex.empty(204))
+    with (
+        Dealstream("dsk_test_x", server.url) as client,
+        client.stream.org(types="processing.*,deal.decision") as s,
+    ):
+        assert list(s) == []
+    assert server.requests[0].path == "/api/v1/events"
+    assert server.requests[0].query == {"types": ["processing.*,deal.decision"]}
+
+
+def test_the_command_passes_types_on(serve: Callable[[Script], FakeServer]) -> None:
+    server = serve(lambda ex, n: ex.empty(204))
+    result = run(server.url, "watch", "job", "job_1", "--types", "progress")
+    assert result.returncode == 0, result.stderr
+    assert server.requests[0].query == {"types": ["progress"]}

@@ -226,9 +226,10 @@ class AsyncDealWatch:
             ...
     """
 
-    def __init__(self, client: AsyncDealstream, deal_id: int) -> None:
+    def __init__(self, client: AsyncDealstream, deal_id: int, types: str | None = None) -> None:
         self._client = client
         self._deal_id = deal_id
+        self._types = types
         self._deal: Deal | None = None
         self._stream: AsyncEventStream | None = None
 
@@ -252,7 +253,7 @@ class AsyncDealWatch:
     async def __aiter__(self) -> AsyncIterator[Event]:
         while True:
             self._stream = self._client.stream.deal(
-                self._deal_id, last_event_id=self.deal.get("event_position")
+                self._deal_id, last_event_id=self.deal.get("event_position"), types=self._types
             )
             async with self._stream as stream:
                 async for event in stream:
@@ -287,9 +288,9 @@ class AsyncDeals(_AsyncResource):
         """A deal with its statements, health score, flags and decision."""
         return await self._client._request(_calls.get_deal(deal_id))
 
-    def watch(self, deal_id: int) -> AsyncDealWatch:
+    def watch(self, deal_id: int, *, types: str | None = None) -> AsyncDealWatch:
         """The deal and then every change to it, live; see `AsyncDealWatch`."""
-        return AsyncDealWatch(self._client, deal_id)
+        return AsyncDealWatch(self._client, deal_id, types)
 
     async def upload_statement(self, deal_id: int, file: FileInput) -> StatementUpload:
         """Upload a bank statement (CSV, OFX/QFX or PDF: a path, bytes or `(name, bytes)`)."""
@@ -370,18 +371,24 @@ class AsyncValuations(_AsyncResource):
 class AsyncStreams(_AsyncResource):
     """The live event feeds, as `AsyncEventStream`s for `async with` / `async for`."""
 
-    def org(self, *, last_event_id: str | int | None = None) -> AsyncEventStream:
+    def org(self, *, last_event_id: str | int | None = None, types: str | None = None) -> AsyncEventStream:
         """Every event of the organisation. Never ends by itself."""
-        return self._client._stream(_calls.org_feed(), last_event_id)
+        return self._client._stream(_calls.org_feed(types), last_event_id)
 
-    def deal(self, deal_id: int, *, last_event_id: str | int | None = None) -> AsyncEventStream:
+    def deal(
+        self, deal_id: int, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> AsyncEventStream:
         """One deal's processing, status, proposal and decision events. Never ends by itself."""
-        return self._client._stream(_calls.deal_feed(deal_id), last_event_id)
+        return self._client._stream(_calls.deal_feed(deal_id, types), last_event_id)
 
-    def batch(self, batch_id: str, *, last_event_id: str | int | None = None) -> AsyncEventStream:
+    def batch(
+        self, batch_id: str, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> AsyncEventStream:
         """One batch's document events; ends after `batch.completed`."""
-        return self._client._stream(_calls.batch_feed(batch_id), last_event_id)
+        return self._client._stream(_calls.batch_feed(batch_id, types), last_event_id)
 
-    def job(self, job_id: str, *, last_event_id: str | int | None = None) -> AsyncEventStream:
+    def job(
+        self, job_id: str, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> AsyncEventStream:
         """One job's `status`/`progress` events; ends after its terminal event (and `usage`)."""
-        return self._client._stream(_calls.job_feed(job_id), last_event_id)
+        return self._client._stream(_calls.job_feed(job_id, types), last_event_id)

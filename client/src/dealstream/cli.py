@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("id", nargs="?", help="the deal, batch or job id")
     watch.add_argument("--json", action="store_true", help="one JSON event per line")
     watch.add_argument("--last-event-id", help="resume after this event id")
+    watch.add_argument("--types", help="only these event types, e.g. 'processing.*,deal.decision'")
 
     upload = commands.add_parser(
         "upload",
@@ -259,28 +260,28 @@ def _clock(timestamp: Any) -> str:
 def watch(args: argparse.Namespace) -> int:
     with _client(args) as client:
         if args.feed == "deal" and args.last_event_id is None:
-            return watch_deal(client, int(args.id), as_json=args.json)
+            return watch_deal(client, int(args.id), as_json=args.json, types=args.types)
         if args.feed == "org":
-            stream = client.stream.org(last_event_id=args.last_event_id)
+            stream = client.stream.org(last_event_id=args.last_event_id, types=args.types)
         elif args.feed == "deal":
-            stream = client.stream.deal(int(args.id), last_event_id=args.last_event_id)
+            stream = client.stream.deal(int(args.id), last_event_id=args.last_event_id, types=args.types)
         elif args.feed == "batch":
-            stream = client.stream.batch(args.id, last_event_id=args.last_event_id)
+            stream = client.stream.batch(args.id, last_event_id=args.last_event_id, types=args.types)
         else:
-            stream = client.stream.job(args.id, last_event_id=args.last_event_id)
+            stream = client.stream.job(args.id, last_event_id=args.last_event_id, types=args.types)
         with stream:
             for event in stream:
                 _out(event_json(event) if args.json else event_line(event))
     return EXIT_OK
 
 
-def watch_deal(client: Dealstream, deal_id: int, *, as_json: bool) -> int:
+def watch_deal(client: Dealstream, deal_id: int, *, as_json: bool, types: str | None = None) -> int:
     """The deal as it is, then every change live; the deal again whenever the feed resets."""
 
     def show(deal: Deal) -> None:
         _out(_json_line({"type": "deal", "data": deal}) if as_json else _deal_snapshot_line(deal))
 
-    with client.deals.watch(deal_id) as watched:
+    with client.deals.watch(deal_id, types=types) as watched:
         show(watched.deal)
         for event in watched:
             _out(event_json(event) if as_json else event_line(event))
