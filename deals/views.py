@@ -43,7 +43,7 @@ from deals.serializers import (
     TransactionOut,
 )
 from events.catalogue import BATCH, DEAL
-from events.positions import read_with_position
+from events.positions import POSITION_HEADER_SCHEMA, read_with_position
 
 
 def _invalid(errors: Any) -> ValidationError:
@@ -130,7 +130,7 @@ class DealListView(ListAPIView[Deal]):
 
 
 class DealDetailView(APIView):
-    @extend_schema(responses=DealReadOut)
+    @extend_schema(responses=DealReadOut, parameters=[POSITION_HEADER_SCHEMA])
     def get(self, request: Request, deal_id: int) -> Response:
         organization = get_actor(request).organization
         return read_with_position(
@@ -267,7 +267,7 @@ class BatchCreateView(APIView):
 
 
 class BatchDetailView(APIView):
-    @extend_schema(responses=BatchReadOut)
+    @extend_schema(responses=BatchReadOut, parameters=[POSITION_HEADER_SCHEMA])
     def get(self, request: Request, batch_id: str) -> Response:
         organization = get_actor(request).organization
 

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -21,6 +23,15 @@ from events.models import Event, OrgEventSequence
 
 POSITION_HEADER = "Last-Event-ID"
 T = TypeVar("T")
+
+# The schema's description of the response header, for `extend_schema(parameters=[...])`.
+POSITION_HEADER_SCHEMA = OpenApiParameter(
+    POSITION_HEADER,
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=True,
+    description="The object's `event_position`: open its feed with this `Last-Event-ID` to miss nothing.",
+)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from api.errors import ApiError
 from api.idempotency import idempotent
 from api.logging import request_id_var
 from events.catalogue import JOB
-from events.positions import read_with_position
+from events.positions import POSITION_HEADER_SCHEMA, read_with_position
 from jobs import services
 from jobs.models import Job
 from jobs.serializers import JobCreateIn, JobListQuery, JobOut, JobReadOut, UsageOut
@@ -79,7 +79,7 @@ class JobListView(ListAPIView[Job]):
 
 
 class JobDetailView(APIView):
-    @extend_schema(responses=JobReadOut)
+    @extend_schema(responses=JobReadOut, parameters=[POSITION_HEADER_SCHEMA])
     def get(self, request: Request, job_id: str) -> Response:
         organization_id = get_actor(request).organization.pk
         return read_with_position(
