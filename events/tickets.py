@@ -25,6 +25,7 @@ from api.logging import bind_principal
 from events.catalogue import BATCH, DEAL, JOB, ORG
 from events.filters import BadTypes, types_of
 from events.models import StreamTicket
+from events.resume import BadLastEventId, last_event_id_of
 
 TICKET_PARAM = "ticket"
 TICKET_PREFIX = "dst_"
@@ -111,6 +112,10 @@ def redeem_ticket(request: HttpRequest) -> Actor:
     ):
         raise TicketRefused(403, "ticket_wrong_feed", "This stream ticket was issued for another feed.")
     _check_types(request, ticket)
+    try:
+        last_event_id_of(request)  # answered by the feed, but a refusal must not spend the ticket
+    except BadLastEventId as exc:
+        raise TicketRefused(400, "invalid_last_event_id", str(exc)) from None
     key = ticket.api_key
     if key.revoked_at is not None:
         raise TicketRefused(401, "api_key_revoked", "The API key of this ticket has been revoked.")

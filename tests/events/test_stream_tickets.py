@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import AsyncClient
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Organization
@@ -91,3 +92,22 @@ def test_spent_and_expired_tickets_of_the_key_are_removed_on_issue(api: APIClien
 
 def test_without_a_key_it_is_401(anon: APIClient) -> None:
     assert anon.post("/api/v1/stream-tickets", {"feed": "/api/v1/events"}, format="json").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_malformed_request_does_not_spend_the_ticket(api_key: str) -> None:
+    client = AsyncClient()
+    issued = await client.post(
+        "/api/v1/stream-tickets",
+        {"feed": "/api/v1/events"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    url = issued.json()["url"]
+    refused = await client.get(url, headers={"Last-Event-ID": "abc"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "invalid_last_event_id"
+    widened = await client.get(url + "&types=nope")
+    assert widened.status_code == 400
+    assert widened.json()["error"]["code"] == "invalid_types"
+    assert await StreamTicket.objects.filter(used_at__isnull=True).acount() == 1
