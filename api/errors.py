@@ -17,7 +17,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from api.ratelimit import count_refused
 from core.context import request_id_var
-from core.errors import Conflict, DomainError, Invalid, NotFound, QuotaExceeded, TooLarge, Unprocessable
+from core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    QuotaExceeded,
+    TooLarge,
+    Unprocessable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +52,7 @@ RATE_LIMITED_MESSAGE = "Too many requests; retry after the Retry-After delay."
 STATUS_OF: dict[type[DomainError], int] = {
     Invalid: status.HTTP_400_BAD_REQUEST,
     QuotaExceeded: status.HTTP_402_PAYMENT_REQUIRED,
+    Forbidden: status.HTTP_403_FORBIDDEN,
     NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
     TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,

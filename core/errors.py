@@ -36,6 +36,12 @@ class NotFound(DomainError):
     default_code = "not_found"
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this (wrong kind of credential, missing scope)."""
+
+    default_code = "forbidden"
+
+
 class Conflict(DomainError):
     """The object's state does not allow this now (decided, finished, in flight, in use)."""
 

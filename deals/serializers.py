@@ -18,6 +18,7 @@ from deals.models import (
     TransactionCategory,
 )
 from deals.underwriting import FLAG_ORDER
+from events.positions import EventPositionField
 
 MAX_SIGNED_BIGINT = 2**63 - 1
 
@@ -230,6 +231,16 @@ class DealDetailOut(DealOut):
         return dict(ProposalOut(proposal).data) if proposal else None
 
 
+class DealReadOut(DealDetailOut):
+    """A deal as `GET /deals/{id}` returns it: with its feed's position (events/positions.py)."""
+
+    event_position = EventPositionField()
+
+    class Meta(DealDetailOut.Meta):
+        fields = [*DealDetailOut.Meta.fields, "event_position"]
+        read_only_fields = fields
+
+
 class StatementAcceptedOut(serializers.Serializer[Any]):
     statement_id = serializers.IntegerField()
     job_id = serializers.CharField()
@@ -266,6 +277,16 @@ class BatchOut(serializers.ModelSerializer[Batch]):
             "created_at",
             "completed_at",
         ]
+        read_only_fields = fields
+
+
+class BatchReadOut(BatchOut):
+    """A batch as `GET /batches/{id}` returns it: with its feed's position."""
+
+    event_position = EventPositionField()
+
+    class Meta(BatchOut.Meta):
+        fields = [*BatchOut.Meta.fields, "event_position"]
         read_only_fields = fields
 
 

@@ -28,11 +28,12 @@ from deals import services, uploads
 from deals.models import Batch, Deal, Statement, Transaction
 from deals.serializers import (
     BatchIn,
-    BatchOut,
+    BatchReadOut,
     DealCreateIn,
     DealDetailOut,
     DealListQuery,
     DealOut,
+    DealReadOut,
     DecisionIn,
     ProposalOut,
     RevenueCorrectionIn,
@@ -41,6 +42,8 @@ from deals.serializers import (
     TransactionListQuery,
     TransactionOut,
 )
+from events.catalogue import BATCH, DEAL
+from events.positions import POSITION_HEADER_SCHEMA, read_with_position
 
 
 def _invalid(errors: Any) -> ValidationError:
@@ -127,9 +130,16 @@ class DealListView(ListAPIView[Deal]):
 
 
 class DealDetailView(APIView):
-    @extend_schema(responses=DealDetailOut)
+    @extend_schema(responses=DealReadOut, parameters=[POSITION_HEADER_SCHEMA])
     def get(self, request: Request, deal_id: int) -> Response:
-        return Response(DealDetailOut(_deal_detail(get_actor(request).organization, deal_id)).data)
+        organization = get_actor(request).organization
+        return read_with_position(
+            organization.pk,
+            DEAL,
+            deal_id,
+            lambda: _deal_detail(organization, deal_id),
+            lambda deal: DealReadOut(deal).data,
+        )
 
 
 class DealStatementsView(APIView):
@@ -256,16 +266,23 @@ class BatchCreateView(APIView):
 
 
 class BatchDetailView(APIView):
-    @extend_schema(responses=BatchOut)
+    @extend_schema(responses=BatchReadOut, parameters=[POSITION_HEADER_SCHEMA])
     def get(self, request: Request, batch_id: str) -> Response:
-        batch = (
-            Batch.objects.filter(organization=get_actor(request).organization, pk=batch_id)
-            .prefetch_related(Prefetch("documents", queryset=Statement.objects.order_by("pk")))
-            .first()
+        organization = get_actor(request).organization
+
+        def read() -> Batch:
+            batch = (
+                Batch.objects.filter(organization=organization, pk=batch_id)
+                .prefetch_related(Prefetch("documents", queryset=Statement.objects.order_by("pk")))
+                .first()
+            )
+            if batch is None:
+                raise NotFound("No such batch.")
+            return batch
+
+        return read_with_position(
+            organization.pk, BATCH, batch_id, read, lambda batch: BatchReadOut(batch).data
         )
-        if batch is None:
-            raise NotFound("No such batch.")
-        return Response(BatchOut(batch).data)
 
 
 # --- transactions, revenue corrections, removed statements ---------------------------------

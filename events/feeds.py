@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.apps import apps
@@ -22,6 +22,7 @@ from api.errors import json_error
 from core import metrics
 from events.catalogue import BATCH, BATCH_TERMINAL_EVENTS, DEAL, JOB, JOB_TERMINAL_EVENTS, ORG
 from events.encoding import encode_event
+from events.filters import BadTypes, only_types, subscriber_for, types_of, with_closing_events
 from events.hub import Delivery, Hub, Subscriber, db_call, get_hub
 from events.limits import too_many_streams_message
 from events.models import Event, OrgEventSequence
@@ -41,6 +42,8 @@ class Feed:
     key: object = None
     # Event types after which the stream closes (finite work only).
     terminal: frozenset[str] = frozenset()
+    # The `?types=` filter (events/filters.py); None: every event.
+    types: frozenset[str] | None = None
 
     @property
     def replays_history(self) -> bool:
@@ -113,6 +116,7 @@ def _plan(feed: Feed, last_event_id: int | None) -> tuple[ResumePlan, bool]:
 
 def _replay_page(feed: Feed, after_id: int) -> list[tuple[int, str, bytes]]:
     events = Event.objects.for_feed(feed.organization_id, feed.kind, feed.key).filter(id__gt=after_id)
+    events = only_types(events, feed.types)
     return [
         (event.id, event.type, encode_event(event.type, event.data, event_id=event.id))
         for event in events.order_by("id")[:REPLAY_PAGE]
@@ -240,13 +244,19 @@ async def open_feed(request: HttpRequest, kind: str, key: object = None) -> Http
         last_event_id = last_event_id_of(request)
     except BadLastEventId as exc:
         return json_error(400, "invalid_last_event_id", str(exc))
+    try:
+        types = types_of(request)
+    except BadTypes as exc:
+        return json_error(400, "invalid_types", str(exc), {"types": [str(exc)]})
     organization_id = actor.organization.pk
     feed = await db_call(resolve_feed)(organization_id, kind, key)
     if feed is None:
         return json_error(404, "not_found", f"No such {kind}.")
+    feed = replace(feed, types=with_closing_events(types, feed.terminal))
 
     hub = get_hub()
-    subscriber = Subscriber(
+    subscriber = subscriber_for(
+        feed.types,
         organization_id,
         kind,
         key,

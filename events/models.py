@@ -62,3 +62,27 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.type}"
+
+
+class StreamTicket(models.Model):
+    """A single-use credential for opening one feed, so no API key travels in a URL.
+
+    Issued to an API key (events/tickets.py) and bound to its organisation, one feed and
+    the key's scopes. Only a hash is stored, like a key's; the row is spent on first use.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE)
+    api_key = models.ForeignKey("accounts.ApiKey", on_delete=models.CASCADE, related_name="stream_tickets")
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The feed as (kind, key): `org` with an empty key, or `deal`/`batch`/`job` and the id.
+    feed_kind = models.CharField(max_length=8)
+    feed_key = models.CharField(max_length=40, blank=True, default="")
+    # The `types` filter the ticket was issued for (normalised, comma-separated), or "" for all.
+    types = models.CharField(max_length=1000, blank=True, default="")
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"ticket for {self.feed_kind} {self.feed_key}".rstrip()

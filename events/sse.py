@@ -15,6 +15,7 @@ from api.errors import RATE_LIMITED_MESSAGE, json_error
 from api.ratelimit import RateLimitUsage, consume, principal_of
 from events.encoding import SSE_CONTENT_TYPE, SSE_HEADERS, encode_retry
 from events.hub import get_hub
+from events.tickets import TICKET_PARAM, aredeem_ticket
 
 # Even the luckiest client waits this long after its stream was ended by a stopping process:
 # the process is closing its socket, and a load balancer needs a moment to route elsewhere.
@@ -29,9 +30,11 @@ async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Acto
     credential is refused) and checks the scope.
     """
     try:
-        actor = await aresolve_stream_actor(request)
+        # A stream ticket (events/tickets.py) stands for the key it was issued to.
+        ticketed = TICKET_PARAM in request.GET
+        actor = await (aredeem_ticket(request) if ticketed else aresolve_stream_actor(request))
     except AuthError as exc:
-        return await _refuse(request, json_error(401, exc.code, exc.message))
+        return await _refuse(request, json_error(getattr(exc, "status", 401), exc.code, exc.message))
     if actor is None:
         return await _refuse(
             request,

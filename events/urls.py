@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from events import views
+from events import ticket_views, views
 
 urlpatterns = [
     path("events", views.org_events, name="events-org"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("events/deals/<int:deal_id>", views.deal_events, name="events-deal"),
     path("events/batches/<str:batch_id>", views.batch_events, name="events-batch"),
     path("jobs/<str:job_id>/stream", views.job_events, name="events-job"),
+    path("stream-tickets", ticket_views.StreamTicketView.as_view(), name="stream-tickets"),
 ]

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.auth import get_actor
 from events.catalogue import BATCH, DEAL, EVENT_FEEDS, JOB, ORG
 from events.feeds import open_feed
+from events.filters import TYPES_PARAM, BadTypes, only_types, parse_types
 from events.models import Event
 
 LOG_PAGE_MAX = 500
@@ -50,6 +51,10 @@ class EventLogQuery(serializers.Serializer[Any]):
     batch_id = serializers.CharField(required=False, max_length=40)
     job_id = serializers.CharField(required=False, max_length=40)
     type = serializers.ChoiceField(required=False, choices=sorted([*EVENT_FEEDS, "stream.reset"]))
+    types = serializers.CharField(
+        required=False,
+        help_text="Comma-separated event types, `*` as a wildcard: `processing.*,deal.decision`.",
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=LOG_PAGE_MAX, default=100)
 
 
@@ -75,8 +80,12 @@ class EventLogView(APIView):
         if not query.is_valid():
             raise serializers.ValidationError(query.errors)
         params = query.validated_data
+        try:
+            types = parse_types(request.query_params.getlist(TYPES_PARAM))
+        except BadTypes as exc:
+            raise serializers.ValidationError({TYPES_PARAM: [str(exc)]}) from None
         organization = get_actor(request).organization
-        events = Event.objects.filter(organization=organization, id__gt=params["after"])
+        events = only_types(Event.objects.filter(organization=organization, id__gt=params["after"]), types)
         for name in ("deal_id", "batch_id", "job_id", "type"):
             if name in params:
                 events = events.filter(**{name: params[name]})

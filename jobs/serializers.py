@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from events.positions import EventPositionField
 from jobs.models import Job, JobStatus
 
 
@@ -28,6 +29,16 @@ class JobOut(serializers.ModelSerializer[Job]):
             "started_at",
             "finished_at",
         ]
+        read_only_fields = fields
+
+
+class JobReadOut(JobOut):
+    """A job as `GET /jobs/{id}` returns it: with its feed's position (events/positions.py)."""
+
+    event_position = EventPositionField()
+
+    class Meta(JobOut.Meta):
+        fields = [*JobOut.Meta.fields, "event_position"]
         read_only_fields = fields
 
 

@@ -17,10 +17,12 @@ from accounts.auth import get_actor
 from api.idempotency import idempotent
 from core.context import request_id_var
 from core.errors import Invalid, NotFound
+from events.catalogue import JOB
+from events.positions import POSITION_HEADER_SCHEMA, read_with_position
 from jobs import services
 from jobs.job_task import creatable_job_types, task_for
 from jobs.models import Job
-from jobs.serializers import JobCreateIn, JobListQuery, JobOut, UsageOut
+from jobs.serializers import JobCreateIn, JobListQuery, JobOut, JobReadOut, UsageOut
 
 
 def get_job(request: Request, job_id: str) -> Job:
@@ -76,9 +78,12 @@ class JobListView(ListAPIView[Job]):
 
 
 class JobDetailView(APIView):
-    @extend_schema(responses=JobOut)
+    @extend_schema(responses=JobReadOut, parameters=[POSITION_HEADER_SCHEMA])
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(JobOut(get_job(request, job_id)).data)
+        organization_id = get_actor(request).organization.pk
+        return read_with_position(
+            organization_id, JOB, job_id, lambda: get_job(request, job_id), lambda job: JobReadOut(job).data
+        )
 
 
 class JobCancelView(APIView):

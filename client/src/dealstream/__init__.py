@@ -10,9 +10,9 @@ job = client.jobs.wait(upload["job_id"])
 
 from __future__ import annotations
 
-from dealstream._async_client import AsyncDealstream, AsyncEventStream
+from dealstream._async_client import AsyncDealstream, AsyncDealWatch, AsyncEventStream
 from dealstream._calls import ClientInfo, Decision
-from dealstream._client import Dealstream, EventStream
+from dealstream._client import Dealstream, DealWatch, EventStream
 from dealstream._core import VERSION as __version__
 from dealstream._core import FileInput
 from dealstream.errors import (
@@ -32,11 +32,13 @@ from dealstream.sse import Event
 
 __all__ = [
     "APIConnectionError",
+    "AsyncDealWatch",
     "AsyncDealstream",
     "AsyncEventStream",
     "AuthenticationError",
     "ClientInfo",
     "ConflictError",
+    "DealWatch",
     "Dealstream",
     "DealstreamError",
     "Decision",

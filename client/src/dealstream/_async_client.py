@@ -15,7 +15,7 @@ import httpx
 
 from dealstream import _calls
 from dealstream._calls import ClientInfo, Decision
-from dealstream._client import TERMINAL_JOB_STATUSES
+from dealstream._client import RESET, TERMINAL_JOB_STATUSES
 from dealstream._core import (
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_TIMEOUT,
@@ -217,6 +217,55 @@ async def _empty() -> AsyncGenerator[Event, None]:
     yield  # makes this an async generator
 
 
+class AsyncDealWatch:
+    """`DealWatch` for asyncio: the snapshot is read when the `async with` block starts.
+
+    async with client.deals.watch(42) as watch:
+        show(watch.deal)
+        async for event in watch:
+            ...
+    """
+
+    def __init__(self, client: AsyncDealstream, deal_id: int, types: str | None = None) -> None:
+        self._client = client
+        self._deal_id = deal_id
+        self._types = types
+        self._deal: Deal | None = None
+        self._stream: AsyncEventStream | None = None
+
+    @property
+    def deal(self) -> Deal:
+        """The latest snapshot of the deal (read when the `async with` block started)."""
+        if self._deal is None:
+            raise RuntimeError("Use the watch in `async with` (the snapshot is read there).")
+        return self._deal
+
+    async def __aenter__(self) -> AsyncDealWatch:
+        self._deal = await self._client.deals.get(self._deal_id)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            self._stream = self._client.stream.deal(
+                self._deal_id, last_event_id=self.deal.get("event_position"), types=self._types
+            )
+            async with self._stream as stream:
+                async for event in stream:
+                    if event.type == RESET:
+                        self._deal = await self._client.deals.get(self._deal_id)
+                        yield event
+                        break  # reopen from the new snapshot's position
+                    yield event
+                else:
+                    return
+
+
 class _AsyncResource:
     def __init__(self, client: AsyncDealstream) -> None:
         self._client = client
@@ -238,6 +287,10 @@ class AsyncDeals(_AsyncResource):
     async def get(self, deal_id: int) -> Deal:
         """A deal with its statements, health score, flags and decision."""
         return await self._client._request(_calls.get_deal(deal_id))
+
+    def watch(self, deal_id: int, *, types: str | None = None) -> AsyncDealWatch:
+        """The deal and then every change to it, live; see `AsyncDealWatch`."""
+        return AsyncDealWatch(self._client, deal_id, types)
 
     async def upload_statement(self, deal_id: int, file: FileInput) -> StatementUpload:
         """Upload a bank statement (CSV, OFX/QFX or PDF: a path, bytes or `(name, bytes)`)."""
@@ -318,18 +371,24 @@ class AsyncValuations(_AsyncResource):
 class AsyncStreams(_AsyncResource):
     """The live event feeds, as `AsyncEventStream`s for `async with` / `async for`."""
 
-    def org(self, *, last_event_id: str | int | None = None) -> AsyncEventStream:
+    def org(self, *, last_event_id: str | int | None = None, types: str | None = None) -> AsyncEventStream:
         """Every event of the organisation. Never ends by itself."""
-        return self._client._stream(_calls.org_feed(), last_event_id)
+        return self._client._stream(_calls.org_feed(types), last_event_id)
 
-    def deal(self, deal_id: int, *, last_event_id: str | int | None = None) -> AsyncEventStream:
+    def deal(
+        self, deal_id: int, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> AsyncEventStream:
         """One deal's processing, status, proposal and decision events. Never ends by itself."""
-        return self._client._stream(_calls.deal_feed(deal_id), last_event_id)
+        return self._client._stream(_calls.deal_feed(deal_id, types), last_event_id)
 
-    def batch(self, batch_id: str, *, last_event_id: str | int | None = None) -> AsyncEventStream:
+    def batch(
+        self, batch_id: str, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> AsyncEventStream:
         """One batch's document events; ends after `batch.completed`."""
-        return self._client._stream(_calls.batch_feed(batch_id), last_event_id)
+        return self._client._stream(_calls.batch_feed(batch_id, types), last_event_id)
 
-    def job(self, job_id: str, *, last_event_id: str | int | None = None) -> AsyncEventStream:
+    def job(
+        self, job_id: str, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> AsyncEventStream:
         """One job's `status`/`progress` events; ends after its terminal event (and `usage`)."""
-        return self._client._stream(_calls.job_feed(job_id), last_event_id)
+        return self._client._stream(_calls.job_feed(job_id, types), last_event_id)

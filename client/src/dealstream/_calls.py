@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from dealstream._core import Call, FileInput, StreamTarget, read_file
 from dealstream.models import (
@@ -158,25 +158,30 @@ def purge_valuations(client_id: str) -> Call[PurgeResult]:
 JOB_TERMINAL = frozenset({"completed", "failed", "canceled"})
 
 
-def org_feed() -> StreamTarget:
-    return StreamTarget("GET", f"{API}/events")
+def _filtered(path: str, types: str | None) -> str:
+    # `types=processing.*,deal.decision`: only those event types (ids stay the global ones).
+    return path if not types else f"{path}?{urlencode({'types': types})}"
 
 
-def deal_feed(deal_id: int) -> StreamTarget:
-    return StreamTarget("GET", f"{API}/events/deals/{_segment(deal_id)}")
+def org_feed(types: str | None = None) -> StreamTarget:
+    return StreamTarget("GET", _filtered(f"{API}/events", types))
 
 
-def batch_feed(batch_id: str) -> StreamTarget:
+def deal_feed(deal_id: int, types: str | None = None) -> StreamTarget:
+    return StreamTarget("GET", _filtered(f"{API}/events/deals/{_segment(deal_id)}", types))
+
+
+def batch_feed(batch_id: str, types: str | None = None) -> StreamTarget:
     done = frozenset({"batch.completed"})
-    return StreamTarget("GET", f"{API}/events/batches/{_segment(batch_id)}", terminal=done, final=done)
+    path = _filtered(f"{API}/events/batches/{_segment(batch_id)}", types)
+    return StreamTarget("GET", path, terminal=done, final=done)
 
 
-def job_feed(job_id: str) -> StreamTarget:
+def job_feed(job_id: str, types: str | None = None) -> StreamTarget:
     # A billable job's feed ends with `usage` after its terminal event; a free job's with
     # the terminal event itself, when the server closes the stream.
-    return StreamTarget(
-        "GET", f"{API}/jobs/{_segment(job_id)}/stream", terminal=JOB_TERMINAL, final=frozenset({"usage"})
-    )
+    path = _filtered(f"{API}/jobs/{_segment(job_id)}/stream", types)
+    return StreamTarget("GET", path, terminal=JOB_TERMINAL, final=frozenset({"usage"}))
 
 
 def valuation_stream(

@@ -260,6 +260,72 @@ def _empty() -> Generator[Event, None, None]:
     yield from ()
 
 
+RESET = "stream.reset"
+
+
+class DealWatch:
+    """A deal's snapshot, then every event of its feed after it: none missed, none repeated.
+
+        with client.deals.watch(42) as watch:
+            show(watch.deal)                    # read when the block starts
+            for event in watch:
+                if event.type == "stream.reset":
+                    show(watch.deal)            # read again: the feed could not resume
+                else:
+                    apply(event)
+
+    The deal is read with its feed's position (`event_position`) and the feed opened from
+    there, so the events are exactly the changes the snapshot does not show. When the server
+    cannot resume (`stream.reset`, e.g. after a long outage), the deal is read again and the
+    feed reopened from the new position before the reset event is handed on.
+    """
+
+    def __init__(self, client: Dealstream, deal_id: int, types: str | None = None) -> None:
+        self._client = client
+        self._deal_id = deal_id
+        self._types = types
+        self._deal: Deal | None = None
+        self._stream: EventStream | None = None
+        self._closing = threading.Event()
+
+    @property
+    def deal(self) -> Deal:
+        """The latest snapshot of the deal (read on first use)."""
+        if self._deal is None:
+            self._deal = self._client.deals.get(self._deal_id)
+        return self._deal
+
+    def __enter__(self) -> DealWatch:
+        self.deal  # noqa: B018 - the snapshot is taken when the block starts
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Event]:
+        while not self._closing.is_set():
+            self._stream = self._client.stream.deal(
+                self._deal_id, last_event_id=self.deal.get("event_position"), types=self._types
+            )
+            with self._stream as stream:
+                for event in stream:
+                    if event.type == RESET:
+                        self._deal = self._client.deals.get(self._deal_id)
+                        yield event
+                        break  # reopen from the new snapshot's position
+                    yield event
+                else:
+                    return  # closed
+
+    def close(self) -> None:
+        """Stop watching (from this thread or another one)."""
+        self._closing.set()
+        if self._stream is not None:
+            self._stream.close()
+
+
 class _Resource:
     def __init__(self, client: Dealstream) -> None:
         self._client = client
@@ -281,6 +347,10 @@ class Deals(_Resource):
     def get(self, deal_id: int) -> Deal:
         """A deal with its statements, health score, flags and decision."""
         return self._client._request(_calls.get_deal(deal_id))
+
+    def watch(self, deal_id: int, *, types: str | None = None) -> DealWatch:
+        """The deal and then every change to it, live; see `DealWatch`."""
+        return DealWatch(self._client, deal_id, types)
 
     def upload_statement(self, deal_id: int, file: FileInput) -> StatementUpload:
         """Upload a bank statement (CSV, OFX/QFX or PDF: a path, bytes or `(name, bytes)`).
@@ -369,21 +439,29 @@ class Valuations(_Resource):
 class Streams(_Resource):
     """The live event feeds. Each returns an `EventStream` to use in a `with` block.
 
-    `last_event_id` resumes after an event you saw earlier (e.g. in another process).
+    `last_event_id` resumes after an event you saw earlier (e.g. in another process);
+    `types` keeps only some event types (`"processing.*,deal.decision"`), and resuming a
+    filtered stream is as exact as an unfiltered one.
     """
 
-    def org(self, *, last_event_id: str | int | None = None) -> EventStream:
+    def org(self, *, last_event_id: str | int | None = None, types: str | None = None) -> EventStream:
         """Every event of the organisation. Never ends by itself."""
-        return self._client._stream(_calls.org_feed(), last_event_id)
+        return self._client._stream(_calls.org_feed(types), last_event_id)
 
-    def deal(self, deal_id: int, *, last_event_id: str | int | None = None) -> EventStream:
+    def deal(
+        self, deal_id: int, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> EventStream:
         """One deal's processing, status, proposal and decision events. Never ends by itself."""
-        return self._client._stream(_calls.deal_feed(deal_id), last_event_id)
+        return self._client._stream(_calls.deal_feed(deal_id, types), last_event_id)
 
-    def batch(self, batch_id: str, *, last_event_id: str | int | None = None) -> EventStream:
+    def batch(
+        self, batch_id: str, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> EventStream:
         """One batch's document events; ends after `batch.completed`."""
-        return self._client._stream(_calls.batch_feed(batch_id), last_event_id)
+        return self._client._stream(_calls.batch_feed(batch_id, types), last_event_id)
 
-    def job(self, job_id: str, *, last_event_id: str | int | None = None) -> EventStream:
+    def job(
+        self, job_id: str, *, last_event_id: str | int | None = None, types: str | None = None
+    ) -> EventStream:
         """One job's `status`/`progress` events; ends after its terminal event (and `usage`)."""
-        return self._client._stream(_calls.job_feed(job_id), last_event_id)
+        return self._client._stream(_calls.job_feed(job_id, types), last_event_id)

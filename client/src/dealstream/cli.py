@@ -89,12 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--json", action="store_true", help="print the API's JSON")
 
     watch = commands.add_parser(
-        "watch", help="follow a live event feed", description="Follow a live event feed."
+        "watch",
+        help="follow a live event feed (a deal: its state first, then every change)",
+        description="Follow a live event feed. `watch deal ID` prints the deal, then every change after it.",
     )
     watch.add_argument("feed", choices=FEEDS, help="which feed: org, deal ID, batch ID or job ID")
     watch.add_argument("id", nargs="?", help="the deal, batch or job id")
     watch.add_argument("--json", action="store_true", help="one JSON event per line")
     watch.add_argument("--last-event-id", help="resume after this event id")
+    watch.add_argument("--types", help="only these event types, e.g. 'processing.*,deal.decision'")
 
     upload = commands.add_parser(
         "upload",
@@ -256,18 +259,43 @@ def _clock(timestamp: Any) -> str:
 
 def watch(args: argparse.Namespace) -> int:
     with _client(args) as client:
+        if args.feed == "deal" and args.last_event_id is None:
+            return watch_deal(client, int(args.id), as_json=args.json, types=args.types)
         if args.feed == "org":
-            stream = client.stream.org(last_event_id=args.last_event_id)
+            stream = client.stream.org(last_event_id=args.last_event_id, types=args.types)
         elif args.feed == "deal":
-            stream = client.stream.deal(int(args.id), last_event_id=args.last_event_id)
+            stream = client.stream.deal(int(args.id), last_event_id=args.last_event_id, types=args.types)
         elif args.feed == "batch":
-            stream = client.stream.batch(args.id, last_event_id=args.last_event_id)
+            stream = client.stream.batch(args.id, last_event_id=args.last_event_id, types=args.types)
         else:
-            stream = client.stream.job(args.id, last_event_id=args.last_event_id)
+            stream = client.stream.job(args.id, last_event_id=args.last_event_id, types=args.types)
         with stream:
             for event in stream:
                 _out(event_json(event) if args.json else event_line(event))
     return EXIT_OK
+
+
+def watch_deal(client: Dealstream, deal_id: int, *, as_json: bool, types: str | None = None) -> int:
+    """The deal as it is, then every change live; the deal again whenever the feed resets."""
+
+    def show(deal: Deal) -> None:
+        _out(_json_line({"type": "deal", "data": deal}) if as_json else _deal_snapshot_line(deal))
+
+    with client.deals.watch(deal_id, types=types) as watched:
+        show(watched.deal)
+        for event in watched:
+            _out(event_json(event) if as_json else event_line(event))
+            if event.type == "stream.reset":
+                show(watched.deal)
+    return EXIT_OK
+
+
+def _deal_snapshot_line(deal: Deal) -> str:
+    score = deal.get("health_score")
+    return (
+        f"deal {deal['id']} ({deal.get('business_name', '')}): status {deal['status']}, "
+        f"health score {score if score is not None else 'n/a'}, at event {deal.get('event_position', '-')}"
+    )
 
 
 # ---------------------------------------------------------------------------- upload

@@ -107,6 +107,8 @@ class Deal(TypedDict, total=False):
     score: Any
     statements: list[Statement]
     proposal: Change | None
+    # On a read (`deals.get`): the newest event id of the deal's feed, read with the deal.
+    event_position: int
 
 
 class StatementUpload(TypedDict):
