@@ -9,4 +9,7 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI description of the creatable job types.
-        from jobs import schema  # noqa: F401
+        from jobs import feeds, schema  # noqa: F401
+
+        # The job feed is a kind of event feed this app owns.
+        feeds.register()
