@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.auth import MAX_KEY_LENGTH, AuthError, authenticate_key
@@ -64,10 +65,20 @@ def _store(entry: str, key: ApiKey) -> None:
 
 
 def forget_key(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
-    """Drop a key's cached entry when its row changes (a `post_save`/`post_delete` receiver)."""
+    """Drop a key's cached entry when its row changes (a `post_save`/`post_delete` receiver).
+
+    Once now and once more after the change commits: a lookup between the two would have
+    read, and cached, the row as it was before.
+    """
+    entry = _cache_key(instance.key_hash)
+    _forget(entry)
+    transaction.on_commit(lambda: _forget(entry))
+
+
+def _forget(entry: str) -> None:
     try:
-        cache.delete(_cache_key(instance.key_hash))
+        cache.delete(entry)
     except Exception:
         # The entry still expires within KEY_CACHE_SECONDS, and the hub's tick closes the
         # streams of a revoked key meanwhile.
-        logger.warning("Could not drop the cached API key %s", instance.prefix, exc_info=True)
+        logger.warning("Could not drop a cached API key", exc_info=True)

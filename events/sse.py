@@ -92,8 +92,19 @@ async def sse_frames(
         if get_hub().draining:
             yield encode_retry(shutdown_retry_milliseconds())
     finally:
-        if on_close is not None:
-            await on_close()
+        try:
+            # Closed here, in order, rather than whenever the garbage collector finds it:
+            # `on_close` may free what `stream` is still using.
+            await _aclose(stream)
+        finally:
+            if on_close is not None:
+                await on_close()
+
+
+async def _aclose(stream: AsyncIterator[bytes]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def shutdown_retry_milliseconds() -> int:
@@ -129,10 +140,13 @@ async def _sending(
     if getattr(response, _FORGET_HEADERS, False):
         for header in list(response.headers):
             del response[header]
-    if first is not None:
-        yield first
-    async for chunk in body:
-        yield chunk
+    try:
+        if first is not None:
+            yield first
+        async for chunk in body:
+            yield chunk
+    finally:
+        await _aclose(body)
 
 
 _FORGET_HEADERS = "_dealstream_forget_headers_once_sent"
