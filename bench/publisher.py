@@ -50,6 +50,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--pad", type=int, default=0, help="add a string of this many bytes to each event")
     parser.add_argument("--tag", default="")
+    parser.add_argument("--first-n", type=int, default=0, help="the index `n` of the first event")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--start-at", type=float, default=0.0, help="epoch seconds to wait for before publishing"
@@ -89,7 +90,7 @@ def publish_burst(args: argparse.Namespace) -> dict[str, Any]:
                 time.sleep(pause)
             elif pause < -0.05:
                 behind += 1
-        data = event_data(args.type, args, n)
+        data = event_data(args.type, args, args.first_n + n)
         began = time.perf_counter()
         with transaction.atomic():
             data["sent_at"] = time.time()

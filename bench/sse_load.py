@@ -4,6 +4,7 @@
     python -m bench.sse_load --target channels        # the plain channels_redis reference
     python -m bench.sse_load --target eventstream     # django-eventstream (DB storage) reference
     python -m bench.sse_load --case fanout1000 --case pubrate
+    python -m bench.sse_load --case storm5000         # 5,000 clients reconnecting at once
 
 Needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, as for the test suite). One web
 process (uvicorn) is started and pinned to CPU 0; this load generator and the publisher
@@ -11,6 +12,11 @@ run on CPU 1. Dealstream's events come from a real Celery worker running the pub
 a task (`bench/worker_tasks.py`), through the same `publish_event` as the pipelines; the
 references' from a plain process of their own. The generator speaks raw HTTP/1.1 over asyncio streams and only
 looks at each event's `data:` line for its `n` (index) and `sent_at` (publish time).
+
+A reconnect storm (`storm…`) reconnects N clients at the same instant with `Last-Event-ID`,
+as after a deploy: reported are opens per second, the time until the last one is back, the
+median wait, the server's CPU per open, and lost or duplicated events among those published
+while the clients were away (replayed) and just after they are back (live).
 
 Reported per case: connect time, publish→receive latency percentiles, deliveries/s, lost
 and duplicated events (per connection, against the publisher's count), the server's RSS
@@ -79,6 +85,8 @@ class Load:
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
     first_receive: float = 0.0
     last_receive: float = 0.0
+    # perf_counter() when each connection's 200 arrived (the reconnect storm's clock).
+    answered_at: array = field(default_factory=lambda: array("d"))
 
     def request(self) -> bytes:
         lines = [f"GET {self.path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Accept: text/event-stream"]
@@ -111,7 +119,9 @@ class Load:
                 ready.set_result(None)
                 writer.close()
                 return
-            self.connect_seconds.append(time.perf_counter() - started)
+            answered = time.perf_counter()
+            self.connect_seconds.append(answered - started)
+            self.answered_at.append(answered)
         connection = Connection(received=bytearray(self.expected))
         self.connections.append(connection)
         self.writers.append(writer)
@@ -249,8 +259,10 @@ class Target:
     publisher_env: dict[str, str]
     publisher_cwd: Path
 
-    def publisher(self, count: int, rate: float, tag: str) -> subprocess.Popen[str]:
+    def publisher(self, count: int, rate: float, tag: str, first_n: int = 0) -> subprocess.Popen[str]:
         argv = [*self.publisher_argv, "--count", str(count), "--rate", str(rate), "--tag", tag]
+        if first_n:
+            argv += ["--first-n", str(first_n)]
         process = subprocess.Popen(
             argv, cwd=self.publisher_cwd, env=self.publisher_env, stdout=subprocess.PIPE, text=True
         )
@@ -530,6 +542,74 @@ CASES = {
 }
 
 
+#: Reconnect storms: N clients reconnecting at once with `Last-Event-ID`.
+STORM_CASES = {"storm1000": 1000, "storm5000": 5000, "storm10k": 10_000}
+#: Events published while the storm's clients are away (each must be replayed to every one)
+#: and once they are all back (each must arrive live).
+STORM_MISSED, STORM_LIVE = 10, 10
+
+
+def newest_event_id(target: Target) -> int:
+    """The newest stored id of the target's organisation, from the polling log."""
+    after = 0
+    headers = target.headers
+    while True:
+        page = httpx.get(
+            f"{target.base_url}/api/v1/events/log", params={"after": after, "limit": 500}, headers=headers
+        ).json()
+        if not page["results"]:
+            return after
+        after = page["results"][-1]["id"]
+        if page["next"] is None:
+            return int(after)
+
+
+async def run_storm(target: Target, clients: int) -> dict[str, Any]:
+    """N clients, away while events were published, all reconnect at once with `Last-Event-ID`.
+
+    Every client must get the missed events (replay) and then the ones published once all
+    are back (live): exactly once each.
+    """
+    if target.name != "dealstream":
+        raise SystemExit("The reconnect storm needs Last-Event-ID resume: Dealstream only.")
+    loop = asyncio.get_running_loop()
+    position = await loop.run_in_executor(None, newest_event_id, target)
+    missed = target.publisher(STORM_MISSED, 100, "storm-missed")
+    output = await loop.run_in_executor(None, missed.communicate)
+    json.loads(output[0].strip().splitlines()[-1])
+    parsed = urlparse(target.base_url)
+    headers = {**target.headers, "Last-Event-ID": str(position)}
+    load = Load(parsed.hostname or "127.0.0.1", parsed.port or 80, target.path, headers)
+    load.expect(STORM_MISSED + STORM_LIVE)
+    server_cpu = cpu_seconds(target.server_pid)
+    started = time.perf_counter()
+    # Everyone at once: the kernel's accept backlog (4,096) is the only queue.
+    await load.open(clients, concurrency=clients)
+    back = time.perf_counter() - started
+    open_cpu = cpu_seconds(target.server_pid) - server_cpu
+    # The live half: the publisher's `n` continues after the replayed ones.
+    live = target.publisher(STORM_LIVE, 50, "storm-live", first_n=STORM_MISSED)
+    await loop.run_in_executor(None, live.communicate)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(
+        c.count >= STORM_MISSED + STORM_LIVE for c in load.connections
+    ):
+        await asyncio.sleep(0.5)
+    waits = sorted(at - started for at in load.answered_at)
+    result = load.summary()
+    await load.close()
+    opened = len(waits)
+    result.update(
+        target=target.name,
+        clients=clients,
+        opens_per_second=round(opened / back, 1) if back else None,
+        last_back_seconds=round(waits[-1], 2) if waits else None,
+        median_wait_seconds=round(waits[len(waits) // 2], 2) if waits else None,
+        server_cpu_ms_per_open=round(open_cpu * 1000 / max(1, opened), 2),
+    )
+    return result
+
+
 def load_average() -> float:
     return os.getloadavg()[0]
 
@@ -550,11 +630,14 @@ async def run_cases(target: Target, cases: list[str], quiet: float, patience: fl
     # Warm up: start the server's hub / layer connections and JIT-free paths once.
     await run_round(target, 5, 20, 20, "warmup")
     for name in cases:
-        subscribers, rate, seconds = CASES[name]
         load_before = await wait_for_quiet(quiet, patience)
-        result = await run_round(
-            target, subscribers, rate, int(rate * seconds), name, measure_memory=name == "idle10k"
-        )
+        if name in STORM_CASES:
+            result = await run_storm(target, STORM_CASES[name])
+        else:
+            subscribers, rate, seconds = CASES[name]
+            result = await run_round(
+                target, subscribers, rate, int(rate * seconds), name, measure_memory=name == "idle10k"
+            )
         result["case"] = name
         result["load_average"] = {"before": round(load_before, 2), "after": round(load_average(), 2)}
         results.append(result)
@@ -568,7 +651,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--target", choices=sorted(TARGETS), default="dealstream")
-    parser.add_argument("--case", action="append", choices=sorted(CASES), help="default: all")
+    parser.add_argument(
+        "--case", action="append", choices=sorted([*CASES, *STORM_CASES]), help="default: all"
+    )
     parser.add_argument("--setup-references", action="store_true", help="create the django-eventstream venv")
     parser.add_argument(
         "--quiet", type=float, default=1.0, help="wait for the 1-min load average to drop below this"
@@ -597,7 +682,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     workdir = RESULTS / f"{args.target}-{time.strftime('%Y%m%d-%H%M%S')}"
     workdir.mkdir()
-    cases = args.case or list(CASES)
+    cases = args.case or [*CASES, "storm5000"]
     with TARGETS[args.target](database_url, redis_url, workdir) as target:
         results = asyncio.run(run_cases(target, cases, args.quiet, args.patience))
     machine = {"nproc": os.cpu_count(), "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
@@ -606,6 +691,14 @@ def main() -> None:
     (workdir / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     print(f"results: {workdir / 'results.json'}")
     for r in results:
+        if r["case"] in STORM_CASES:
+            print(
+                f"{r['case']:12} clients={r['clients']} back={r['connections']} opens/s={r['opens_per_second']} "
+                f"last back={r['last_back_seconds']} s median wait={r['median_wait_seconds']} s "
+                f"cpu/open={r['server_cpu_ms_per_open']} ms failures={r['connect_failures']} "
+                f"lost={r['lost']} dup={r['duplicated']} load={r['load_average']}"
+            )
+            continue
         print(
             f"{r['case']:12} subs={r['connections']:>5} lost={r['lost']} dup={r['duplicated']} "
             f"p50={r['latency_ms']['p50']} p99={r['latency_ms']['p99']} max={r['latency_ms']['max']} ms "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 from typing import Any
 
 import django
@@ -12,12 +11,14 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.handlers.asgi import ASGIHandler
 from django.http import StreamingHttpResponse
+from django.urls import Resolver404, resolve
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)
 
 from api.body_limit import BodyLimitMiddleware  # noqa: E402 - needs the apps loaded
 from events.sse import keep_only_what_the_stream_needs  # noqa: E402
+from events.streams import is_stream_view  # noqa: E402
 
 # Each open stream keeps ~165 long-lived objects; with thousands of streams the default
 # thresholds run full collections that stop the event loop for a second or more
@@ -25,10 +26,20 @@ from events.sse import keep_only_what_the_stream_needs  # noqa: E402
 # without exempting anything from collection.
 gc.set_threshold(100_000, 50, 100)
 
-# Long-lived streams: /api/v1/events…, /api/v1/jobs/<id>/stream, the valuation streams.
-STREAM_PATHS = re.compile(
-    r"^/api/v1/(events(/deals/[^/]+|/batches/[^/]+)?|jobs/[^/]+/stream|value-decision/stream(-get)?)$"
-)
+
+def is_stream_request(scope: dict[str, Any]) -> bool:
+    """Whether an HTTP request routes to a view marked `@stream_view` (events/streams.py).
+
+    The URL configuration is the one routing table: a view is marked where it is defined.
+    """
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return is_stream_view(match.func)
 
 
 class StreamingAwareASGIHandler(ASGIHandler):
@@ -45,14 +56,15 @@ class StreamingAwareASGIHandler(ASGIHandler):
     """
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and STREAM_PATHS.match(scope.get("path", "")):
+        if scope["type"] == "http" and is_stream_request(scope):
             await self.handle(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
     async def run_get_response(self, request: Any) -> Any:
         response = await super().run_get_response(request)
-        if isinstance(response, StreamingHttpResponse) and STREAM_PATHS.match(request.path):
+        match = request.resolver_match
+        if isinstance(response, StreamingHttpResponse) and match is not None and is_stream_view(match.func):
             keep_only_what_the_stream_needs(request, response)
         return response
 
@@ -64,6 +76,7 @@ django_application = StreamingAwareASGIHandler()
 application: Any = BodyLimitMiddleware(ASGIStaticFilesHandler(django_application))
 
 if settings.JOB_RUNNER == "embedded":
+    from config.celery import app as celery_app
     from jobs.runner import start_embedded_scheduler
 
-    start_embedded_scheduler()
+    start_embedded_scheduler(celery_app)

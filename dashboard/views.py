@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -48,7 +48,8 @@ from deals.models import (
     Transaction,
 )
 from events.catalogue import DEAL
-from events.models import Event, OrgEventSequence
+from events.feeds import feed_cursor
+from events.models import Event
 
 DEALS_PER_PAGE = 25
 EVENT_LOG_LENGTH = 50
@@ -86,22 +87,6 @@ def actor_label(request: HttpRequest) -> str:
     if actor is None:
         raise PermissionDenied(NO_ORGANISATION)
     return actor.label
-
-
-def feed_cursor(organization_id: int) -> int:
-    """The id a page's feed resumes after; read before the page's state, never after.
-
-    Within one organisation events commit in id order (events.models.OrgEventSequence), so
-    everything up to this id is in what the page renders and everything after is replayed.
-    The pruned mark keeps the cursor valid when retention has emptied the store.
-    """
-    newest = Event.objects.filter(organization_id=organization_id).aggregate(newest=Max("id"))["newest"] or 0
-    pruned = (
-        OrgEventSequence.objects.filter(organization_id=organization_id)
-        .values_list("pruned_through_id", flat=True)
-        .first()
-    ) or 0
-    return max(int(newest), int(pruned))
 
 
 def url_prefix(name: str, placeholder: str | int) -> str:

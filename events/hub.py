@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from core import metrics
 from events.encoding import HEARTBEAT
-from events.limits import StreamSlots, stream_holder
+from events.limits import StreamSlots
 from events.models import Event, OrgEventSequence
 from events.publish import event_message, org_group, register_hub_loop
 
@@ -78,13 +78,12 @@ class Subscriber:
         "closed_reason",
         "expires_at",
         "feed",
-        "holder",
         "key",
         "last_activity",
         "max_queued",
         "organization_id",
         "queue",
-        "stream_id",
+        "slot",
         "task",
         "user_id",
     )
@@ -98,6 +97,7 @@ class Subscriber:
         api_key_id: int | None = None,
         expires_at: datetime | None = None,
         user_id: int | None = None,
+        slot: StreamSlot | None = None,
     ) -> None:
         self.organization_id = organization_id
         self.feed = feed
@@ -106,8 +106,9 @@ class Subscriber:
         self.expires_at = expires_at
         # The dashboard user of a session stream (None for a key's stream).
         self.user_id = user_id if api_key_id is None else None
-        self.holder = stream_holder(api_key_id, self.user_id)
-        self.stream_id = f"s{next(_stream_ids)}-{id(self):x}"
+        # The stream's slot, taken by the stream edge: the hub renews its lease every tick
+        # and, when the process stops, frees all of them in one round trip.
+        self.slot = slot
         self.queue: list[Delivery | bytes] = []
         self.max_queued = int(settings.SSE_MAX_QUEUED_EVENTS)
         self.closed_reason: str | None = None
@@ -216,7 +217,6 @@ class Hub:
         await asyncio.shield(state.ready)
         state.buckets.setdefault(subscriber.bucket, set()).add(subscriber)
         self.subscribers.add(subscriber)
-        metrics.OPEN_STREAMS.labels(subscriber.feed).inc()
         if self.draining:
             # Opened while the process stops: replay what it may, then send the client elsewhere.
             subscriber.close("shutdown")
@@ -231,11 +231,12 @@ class Hub:
             logger.info("Stopping: ending %d open stream(s)", len(self.subscribers))
         self.draining = True
         subscribers = list(self.subscribers)
-        held = [(s.holder, s.stream_id) for s in subscribers if s.holder is not None]
+        held = _held_slots(subscribers)
         for subscriber in subscribers:
             # Their slots go in one round trip below, not one each as every stream ends:
             # with thousands of streams that alone held the exit for seconds.
-            subscriber.holder = None
+            if subscriber.slot is not None:
+                subscriber.slot.acquired = False
             subscriber.close("shutdown")
         self._tasks.append(self.loop.create_task(self.slots.release_many(held)))
 
@@ -243,7 +244,6 @@ class Hub:
         if subscriber not in self.subscribers:
             return
         self.subscribers.discard(subscriber)
-        metrics.OPEN_STREAMS.labels(subscriber.feed).dec()
         state = self.orgs.get(subscriber.organization_id)
         if state is None:
             return
@@ -424,7 +424,7 @@ class Hub:
                 subscriber.offer(HEARTBEAT)
         await self._rejoin_groups()
         await self._close_revoked()
-        await self.slots.refresh([(s.holder, s.stream_id) for s in self.subscribers if s.holder is not None])
+        await self.slots.refresh(_held_slots(self.subscribers))
         await self._check_tails(list(self.orgs))
 
     async def _rejoin_groups(self) -> None:
@@ -513,28 +513,40 @@ def _users_without_access(members: set[tuple[int, int]]) -> set[tuple[int, int]]
 
 
 class StreamSlot:
-    """`async with StreamSlot(holder)`: hold one of a key's (or user's) concurrent-stream slots.
+    """One of a key's (or user's) concurrent-stream slots, held by one stream.
 
-    `holder` comes from `events.limits.stream_holder`; None takes no slot. `acquired` is
-    False when the holder is at its limit (answer 429 before any stream byte). Streams
-    that go through the hub release their slot through the hub instead.
+    `holder` comes from `events.limits.stream_holder`; None takes no slot. `acquire()` is
+    False when the holder is at its limit (answer 429 before any stream byte). A slot
+    handed to a hub `Subscriber` has its lease renewed at every tick.
     """
+
+    __slots__ = ("acquired", "holder", "stream_id")
 
     def __init__(self, holder: str | None) -> None:
         self.holder = holder
         self.stream_id = f"s{next(_stream_ids)}-{id(self):x}"
         self.acquired = False
 
-    async def __aenter__(self) -> StreamSlot:
+    async def acquire(self) -> bool:
         if self.holder is None:
             self.acquired = True
         else:
             self.acquired = await get_hub().slots.acquire(self.holder, self.stream_id)
-        return self
+        return self.acquired
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def release(self) -> None:
+        """Give the slot back (once; a no-op if it was not taken or was freed with others)."""
         if self.acquired and self.holder is not None:
+            self.acquired = False
             await get_hub().slots.release(self.holder, self.stream_id)
+
+
+def _held_slots(subscribers: Iterable[Subscriber]) -> list[tuple[str, str]]:
+    return [
+        (s.slot.holder, s.slot.stream_id)
+        for s in subscribers
+        if s.slot is not None and s.slot.acquired and s.slot.holder is not None
+    ]
 
 
 # --- one hub per event loop -----------------------------------------------------------------

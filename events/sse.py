@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
-from accounts.auth import Actor, AuthError, aresolve_stream_actor
+from accounts.auth import Actor, AuthError, actor_for_user, presented_key
 from api.errors import RATE_LIMITED_MESSAGE, json_error
 from api.ratelimit import RateLimitUsage, consume, principal_of
+from core.context import bind_principal
 from events.encoding import SSE_CONTENT_TYPE, SSE_HEADERS, encode_retry
 from events.hub import get_hub
-from events.tickets import TICKET_PARAM, aredeem_ticket
+from events.keycache import authenticate_stream_key
+from events.tickets import TICKET_PARAM, redeem_ticket
 
 # Even the luckiest client waits this long after its stream was ended by a stopping process:
 # the process is closing its socket, and a load balancer needs a moment to route elsewhere.
@@ -29,61 +31,85 @@ async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Acto
     counts the request against the caller's rate limit (its client address when the
     credential is refused) and checks the scope.
     """
-    try:
-        # A stream ticket (events/tickets.py) stands for the key it was issued to.
-        ticketed = TICKET_PARAM in request.GET
-        actor = await (aredeem_ticket(request) if ticketed else aresolve_stream_actor(request))
-    except AuthError as exc:
-        return await _refuse(request, json_error(getattr(exc, "status", 401), exc.code, exc.message))
-    if actor is None:
-        return await _refuse(
-            request,
-            json_error(
-                401, "unauthenticated", "Send an API key (Authorization: Bearer, or ?token=) or log in."
-            ),
-        )
-    usage = await _count_request(request, *principal_of(actor.api_key, actor.user, request))
+    context = contextvars.copy_context()
+    actor, refusal, usage = await asyncio.get_running_loop().run_in_executor(
+        None, context.run, _identify_and_count, request
+    )
     if usage.limited:
         return _rate_limited()
+    if refusal is not None:
+        return refusal
+    assert actor is not None
+    # The lookup ran in a throwaway context: name the caller in this one's log lines too.
+    bind_principal(org=actor.organization.pk, key_prefix=actor.api_key.prefix if actor.api_key else None)
     if not actor.can(scope):
         return json_error(403, "insufficient_scope", f"This caller lacks the '{scope}' permission.")
     return actor
 
 
-async def _refuse(request: HttpRequest, refusal: JsonResponse) -> JsonResponse:
-    usage = await _count_request(request, *principal_of(None, None, request))
-    return _rate_limited() if usage.limited else refusal
+def _identify_and_count(request: HttpRequest) -> tuple[Actor | None, JsonResponse | None, RateLimitUsage]:
+    """Who is calling, and the rate-limit count, in one trip to a worker thread.
+
+    Runs in a throwaway context: Django keeps one cache client per async context, and one
+    counted in the stream's own context would keep its Redis connection as long as the
+    stream (10,000 open streams would hold 10,000 connections, Redis's default `maxclients`).
+    """
+    refusal = None
+    try:
+        actor = _resolve_actor(request)
+    except AuthError as exc:
+        # A refused ticket says 403 when it was issued for another feed; the rest is 401.
+        actor, refusal = None, json_error(getattr(exc, "status", 401), exc.code, exc.message)
+    if actor is None and refusal is None:
+        refusal = json_error(
+            401, "unauthenticated", "Send an API key (Authorization: Bearer, or ?token=) or log in."
+        )
+    if actor is None:
+        usage = consume(request, *principal_of(None, None, request))
+    else:
+        usage = consume(request, *principal_of(actor.api_key, actor.user, request))
+    return actor, refusal, usage
+
+
+def _resolve_actor(request: HttpRequest) -> Actor | None:
+    if TICKET_PARAM in request.GET:
+        # A stream ticket (events/tickets.py) stands for the key it was issued to.
+        return redeem_ticket(request)
+    raw = presented_key(request, allow_query=True)
+    if raw is not None:
+        key = authenticate_stream_key(raw)
+        return Actor(organization=key.organization, api_key=key)
+    return actor_for_user(request.user)
 
 
 def _rate_limited() -> JsonResponse:
     return json_error(429, "rate_limited", RATE_LIMITED_MESSAGE)
 
 
-async def _count_request(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
-    """Count the stream's request against `identity`'s rate limit.
+async def sse_frames(
+    stream: AsyncIterator[bytes], on_close: Callable[[], Awaitable[None]] | None = None
+) -> AsyncGenerator[bytes, None]:
+    """`retry:`, then `stream`, then a jittered `retry:` if the process is stopping; `on_close` at the end."""
+    try:
+        yield encode_retry(settings.SSE_RETRY_MILLISECONDS)
+        async for chunk in stream:
+            yield chunk
+        if get_hub().draining:
+            yield encode_retry(shutdown_retry_milliseconds())
+    finally:
+        try:
+            # Closed here, in order, rather than whenever the garbage collector finds it:
+            # `on_close` may free what `stream` is still using.
+            await _aclose(stream)
+        finally:
+            if on_close is not None:
+                await on_close()
 
-    Django keeps one cache client per async context. Counted in the stream's own context,
-    that client (and its Redis connection) would live as long as the stream: 10,000 open
-    streams would hold 10,000 Redis connections, Redis's default `maxclients`. A throwaway
-    copy of the context lets the client, and its connection, go as soon as the count is done.
-    """
-    context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(
-        None, context.run, consume, request, identity, limit
-    )
 
-
-async def _with_retry(stream: AsyncIterator[bytes], response: StreamingHttpResponse) -> AsyncIterator[bytes]:
-    # Django's handler sends the status line and headers before it asks for the first
-    # chunk, so from here on the response's headers are only memory.
-    if getattr(response, _FORGET_HEADERS, False):
-        for header in list(response.headers):
-            del response[header]
-    yield encode_retry(settings.SSE_RETRY_MILLISECONDS)
-    async for chunk in stream:
-        yield chunk
-    if get_hub().draining:
-        yield encode_retry(shutdown_retry_milliseconds())
+async def _aclose(stream: AsyncIterator[bytes]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def shutdown_retry_milliseconds() -> int:
@@ -96,16 +122,36 @@ def shutdown_retry_milliseconds() -> int:
     return random.randint(low, settings.SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS)
 
 
-def sse_response(stream: AsyncIterator[bytes]) -> StreamingHttpResponse:
-    """Wrap an async iterator of encoded SSE bytes; it opens with `retry:` and is never buffered.
+def sse_response(stream: AsyncIterator[bytes], *, first: bytes | None = None) -> StreamingHttpResponse:
+    """The never-buffered response around SSE bytes.
 
+    `stream` without `first` is wrapped by `sse_frames` (it opens with `retry:`); with
+    `first`, it is an already started `sse_frames` body whose first frame was `first`.
     Cleanup belongs in the iterator's `finally`: Django cancels it when the client goes away.
     """
     response = StreamingHttpResponse(content_type=SSE_CONTENT_TYPE)
-    response.streaming_content = _with_retry(stream, response)
+    body = sse_frames(stream) if first is None else stream
+    response.streaming_content = _sending(response, body, first)
     for name, value in SSE_HEADERS.items():
         response[name] = value
     return response
+
+
+async def _sending(
+    response: StreamingHttpResponse, body: AsyncIterator[bytes], first: bytes | None
+) -> AsyncIterator[bytes]:
+    # Django's handler sends the status line and headers before it asks for the first
+    # chunk, so from here on the response's headers are only memory.
+    if getattr(response, _FORGET_HEADERS, False):
+        for header in list(response.headers):
+            del response[header]
+    try:
+        if first is not None:
+            yield first
+        async for chunk in body:
+            yield chunk
+    finally:
+        await _aclose(body)
 
 
 _FORGET_HEADERS = "_dealstream_forget_headers_once_sent"

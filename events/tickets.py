@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
@@ -147,6 +146,3 @@ def _check_types(request: HttpRequest, ticket: StreamTicket) -> None:
             "ticket_wrong_types",
             "This stream ticket was issued for a `types` filter: open the feed with it (the ticket's `url`).",
         )
-
-
-aredeem_ticket = sync_to_async(redeem_ticket, thread_sensitive=False)

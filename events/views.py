@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponseBase
-from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,35 +12,36 @@ from rest_framework.views import APIView
 
 from accounts.auth import get_actor
 from events.catalogue import BATCH, DEAL, EVENT_FEEDS, JOB, ORG
-from events.feeds import open_feed
+from events.feeds import FeedSource, feed_source
 from events.filters import TYPES_PARAM, BadTypes, only_types, parse_types
 from events.models import Event
+from events.streams import StreamRequest, stream_view
 
 LOG_PAGE_MAX = 500
 
 
-@require_GET
-async def org_events(request: HttpRequest) -> HttpResponseBase:
+@stream_view()
+async def org_events(stream: StreamRequest) -> FeedSource:
     """Every event of the caller's organisation. Never closes."""
-    return await open_feed(request, ORG)
+    return await feed_source(stream, ORG)
 
 
-@require_GET
-async def deal_events(request: HttpRequest, deal_id: int) -> HttpResponseBase:
+@stream_view()
+async def deal_events(stream: StreamRequest, deal_id: int) -> FeedSource:
     """One deal's processing, status, proposal and decision events. Never closes."""
-    return await open_feed(request, DEAL, deal_id)
+    return await feed_source(stream, DEAL, deal_id)
 
 
-@require_GET
-async def batch_events(request: HttpRequest, batch_id: str) -> HttpResponseBase:
+@stream_view()
+async def batch_events(stream: StreamRequest, batch_id: str) -> FeedSource:
     """One batch's document events; closes after `batch.completed`."""
-    return await open_feed(request, BATCH, batch_id)
+    return await feed_source(stream, BATCH, batch_id)
 
 
-@require_GET
-async def job_events(request: HttpRequest, job_id: str) -> HttpResponseBase:
+@stream_view()
+async def job_events(stream: StreamRequest, job_id: str) -> FeedSource:
     """One job's status and progress; closes after its terminal event (and `usage`)."""
-    return await open_feed(request, JOB, job_id)
+    return await feed_source(stream, JOB, job_id)
 
 
 class EventLogQuery(serializers.Serializer[Any]):

@@ -74,14 +74,16 @@ class EmbeddedScheduler(beat.Scheduler):
         submit(self.app.tasks[entry.task], *entry.args, **entry.kwargs)
 
 
-def start_embedded_scheduler() -> None:
-    """The embedded mode's `celery beat`: the same schedule, on a daemon thread (idempotent)."""
+def start_embedded_scheduler(app: Celery) -> None:
+    """The embedded mode's `celery beat`: `app`'s schedule, on a daemon thread (idempotent).
+
+    The Celery app is passed in by the process's entry point (config/): jobs sits below it.
+    """
     global _scheduler_started
     with _pool_lock:
         if _scheduler_started:
             return
         _scheduler_started = True
-    from config.celery import app
 
     # A worker imports every app's tasks module at start; this process must do the same.
     app.loader.import_default_modules()

@@ -15,32 +15,24 @@ import contextvars
 import functools
 import logging
 import threading
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import HttpResponseBase
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions as drf_exceptions
 
-from accounts.auth import Actor
 from api import idempotency
-from api.errors import domain_error_response, exception_handler, json_error
+from api.errors import json_error
 from api.models import IdempotencyRecord
 from api.parsers import JsonBodyError, load_json_body
-from core import metrics
 from core.context import request_id_var
-from core.errors import DomainError
-from events.encoding import encode_event
-from events.hub import StreamSlot, db_call
-from events.limits import stream_holder, too_many_streams_message
-from events.sse import authenticate_stream, sse_response
+from events.encoding import HEARTBEAT, encode_event
+from events.hub import db_call
+from events.streams import GeneratorSource, StreamRequest, stream_view
 from valuations import services
 from valuations.models import Valuation
 from valuations.services import ResolvedProduct, ValuationFailed, ValuationRequest
@@ -56,6 +48,8 @@ MAX_PAYLOAD_CHARS = 64 * 1024
 MAX_HEARTBEAT_SECONDS = 3.0
 #: The failure code of our own errors: the one outcome an Idempotency-Key does not keep.
 INTERNAL_ERROR = "internal_error"
+#: The `dealstream_open_streams` label of both streams.
+STREAM_KIND = "valuation"
 
 
 #: Concurrent page fetches of the streams in this process; more wait their turn.
@@ -90,7 +84,7 @@ def _fetch_pool() -> ThreadPoolExecutor:
 class Step:
     """Something worth telling the client, before it is dressed as one stream's events."""
 
-    kind: Literal["fetching", "waiting", "product", "stage", "complete", "failed"]
+    kind: Literal["fetching", "product", "stage", "complete", "failed"]
     stage: str = ""
     data: dict[str, Any] | None = None
     resolved: ResolvedProduct | None = None
@@ -110,20 +104,15 @@ async def valuation_steps(
             )  # no I/O: the client sent the product
         else:
             yield Step("fetching", message=f"Reading the product page {parsed.url}")
-            # The fetch blocks for up to its deadline, so it runs on a thread while this
-            # stream keeps the connection alive with heartbeats.
+            # The fetch blocks for up to its deadline, so it runs on a thread while the
+            # stream edge keeps the connection alive with heartbeats.
             context = contextvars.copy_context()  # keeps the request id on the fetch's log lines
             fetch = asyncio.get_running_loop().run_in_executor(
                 _fetch_pool(),
                 functools.partial(context.run, services.resolve_product, parsed, organization_id),
             )
             try:
-                while True:
-                    done, _pending = await asyncio.wait({fetch}, timeout=heartbeat_interval())
-                    if done:
-                        break
-                    yield Step("waiting")
-                resolved = fetch.result()
+                resolved = await fetch
             finally:
                 # A client that left stops waiting; the fetch itself ends at its own deadline.
                 fetch.cancel()
@@ -156,20 +145,16 @@ def _now() -> dict[str, Any]:
     return {"timestamp": timezone.now().isoformat()}
 
 
-def _heartbeat() -> bytes:
-    return encode_event("heartbeat", {"type": "heartbeat", "ts": int(time.time()), **_now()})
-
-
 # --- GET …/stream-get: heartbeat, log…, result | failure ----------------------------------------
 
 
 async def stream_get_events(
-    parsed: ValuationRequest, organization_id: int, request_id: str, slot: StreamSlot
+    parsed: ValuationRequest, organization_id: int, request_id: str
 ) -> AsyncGenerator[bytes, None]:
-    """`heartbeat` first, a `log` per step, then `result` (the response) or `failure`."""
+    """`: heartbeat` first, a `log` per step, then `result` (the response) or `failure`."""
     steps = valuation_steps(parsed, organization_id, request_id)
     try:
-        yield _heartbeat()
+        yield HEARTBEAT
 
         def log(message: str, stage: str) -> bytes:
             data = {"type": "log", "message": message, "request_id": request_id, "stage": stage, **_now()}
@@ -178,8 +163,6 @@ async def stream_get_events(
         async for step in steps:
             if step.kind == "fetching":
                 yield log(step.message, "fetching")
-            elif step.kind == "waiting":
-                yield _heartbeat()
             elif step.kind in ("product", "stage"):
                 yield log(services.describe_stage(step.stage, step.data or {}, step.resolved), step.stage)
             elif step.kind == "complete":
@@ -194,27 +177,40 @@ async def stream_get_events(
                 }
                 yield encode_event("failure", failure)
     finally:
-        await _close(steps, slot)
+        # Stop the valuation now, not whenever the garbage collector gets to it.
+        await steps.aclose()
 
 
 # --- POST …/stream: start, progress/partial…, complete | error -------------------------------
 
 
-async def stream_post_events(
-    parsed: ValuationRequest,
-    organization_id: int,
-    request_id: str,
-    slot: StreamSlot,
-    record: IdempotencyRecord | None = None,
-) -> AsyncGenerator[bytes, None]:
-    """`start`, `progress` (0–100) and `partial` per stage, `heartbeat` while waiting, then `complete` or `error`.
+@dataclass
+class Claim:
+    """An Idempotency-Key's record while its stream runs: settled once the outcome is stored."""
 
-    With an Idempotency-Key's `record`, the outcome is stored before it is sent (the
-    valuation's id, or the refusal) so that a retry replays it; a stream that ends any
-    other way (our error, the client leaving) gives the key back.
+    record: IdempotencyRecord | None
+    settled: bool = False
+
+    async def finish(self, status: int, body: dict[str, Any]) -> None:
+        if self.record is not None:
+            await db_call(idempotency.finish)(self.record, status, body)
+            self.settled = True
+
+    async def release_unless_settled(self) -> None:
+        """Give the key back when the stream ended without an outcome (our error, the client left, refused)."""
+        if self.record is not None and not self.settled:
+            await db_call(idempotency.release)(self.record)
+
+
+async def stream_post_events(
+    parsed: ValuationRequest, organization_id: int, request_id: str, claim: Claim
+) -> AsyncGenerator[bytes, None]:
+    """`start`, `progress` (0–100) and `partial` per stage, then `complete` or `error`.
+
+    With an Idempotency-Key, the outcome is stored in `claim` before it is sent (the
+    valuation's id, or the refusal) so that a retry replays it.
     """
     steps = valuation_steps(parsed, organization_id, request_id)
-    settled = False
     try:
         yield _start_event(request_id, parsed.url, parsed.source)
 
@@ -225,8 +221,6 @@ async def stream_post_events(
         async for step in steps:
             if step.kind == "fetching":
                 yield progress(5, "fetching", step.message)
-            elif step.kind == "waiting":
-                yield _heartbeat()
             elif step.kind == "product":
                 message = services.describe_stage("product", {}, step.resolved)
                 yield progress(services.STAGE_PERCENT["product"], "product", message)
@@ -238,23 +232,15 @@ async def stream_post_events(
             elif step.kind == "complete":
                 assert step.data is not None
                 assert step.valuation is not None
-                if record is not None:
-                    await db_call(idempotency.finish)(record, 200, {"valuation_id": step.valuation.pk})
-                    settled = True
+                await claim.finish(200, {"valuation_id": step.valuation.pk})
                 yield progress(100, "complete", services.describe_stage("complete", step.data))
                 yield _complete_event(step.valuation.pk, step.data)
             else:
-                if record is not None and step.code != INTERNAL_ERROR:
-                    refusal = {"error": {"code": step.code, "message": step.message}}
-                    await db_call(idempotency.finish)(record, 400, refusal)
-                    settled = True
+                if step.code != INTERNAL_ERROR:
+                    await claim.finish(400, {"error": {"code": step.code, "message": step.message}})
                 yield _error_event(step.code, step.message)
     finally:
-        try:
-            if record is not None and not settled:
-                await db_call(idempotency.release)(record)
-        finally:
-            await _close(steps, slot)
+        await steps.aclose()
 
 
 def _start_event(request_id: str, url: str, source: str, **extra: Any) -> bytes:
@@ -297,82 +283,7 @@ async def replayed_post_events(record: IdempotencyRecord, request_id: str) -> As
         yield _error_event("not_found", "The valuation this request created has since been deleted.")
 
 
-# --- opening a stream ---------------------------------------------------------------------------
-
-
-async def _close(steps: AsyncGenerator[Step, None], slot: StreamSlot) -> None:
-    """End a stream: stop its valuation (not left to the garbage collector) and free its slot."""
-    try:
-        await steps.aclose()
-    finally:
-        await _release(slot)
-
-
-async def _release(slot: StreamSlot) -> None:
-    metrics.OPEN_STREAMS.labels("valuation").dec()
-    try:
-        await slot.__aexit__(None, None, None)
-    except Exception:
-        logger.warning("Could not release a valuation stream slot", exc_info=True)
-
-
-def _invalid(exc: drf_exceptions.ValidationError) -> JsonResponse:
-    """The same 400 envelope (per-field messages) the REST endpoint answers."""
-    response = exception_handler(exc, {"view": None})
-    assert response is not None
-    return JsonResponse(response.data, status=response.status_code)
-
-
-def _method_not_allowed(allowed: str) -> JsonResponse:
-    response = json_error(405, "method_not_allowed", f"Use {allowed} on this endpoint.")
-    response["Allow"] = allowed
-    return response
-
-
-def _parse(body: object) -> ValuationRequest | JsonResponse:
-    """The validated request, or the same 400 envelope the REST endpoint answers."""
-    try:
-        return services.parse_request(body)
-    except drf_exceptions.ValidationError as exc:
-        return _invalid(exc)
-
-
-async def _open_stream(
-    actor: Actor, events: Callable[[StreamSlot], AsyncGenerator[bytes, None]]
-) -> HttpResponseBase:
-    """Take a stream slot and start `events(slot)`; a JSON 429 when the key (or user) holds too many."""
-    # Held until the stream's generator ends. In the distributed mode the slot is a Redis
-    # lease of at least 30 s that only hub subscribers refresh; a valuation stream ends long
-    # before that (the page fetch has a 5 s deadline), so it needs no refresh.
-    holder = stream_holder(actor.api_key.pk if actor.api_key else None, actor.user.pk if actor.user else None)
-    slot = StreamSlot(holder)
-    await slot.__aenter__()
-    if not slot.acquired:
-        assert holder is not None
-        return json_error(429, "too_many_streams", too_many_streams_message(holder))
-    metrics.OPEN_STREAMS.labels("valuation").inc()
-    return await _started(events(slot))
-
-
-async def _started(stream: AsyncGenerator[bytes, None]) -> StreamingHttpResponse:
-    try:
-        # Run the generator to its first event now. Once started, its `finally` (which frees
-        # the slot) is guaranteed to run, even if the client leaves before the body is sent:
-        # asyncio closes an abandoned started generator, never an unstarted one.
-        first = await stream.__anext__()
-    except BaseException:
-        await stream.aclose()
-        raise
-    return sse_response(_starting_with(first, stream))
-
-
-async def _starting_with(first: bytes, stream: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
-    try:
-        yield first
-        async for chunk in stream:
-            yield chunk
-    finally:
-        await stream.aclose()
+# --- the two endpoints --------------------------------------------------------------------------
 
 
 def _decode_payload(raw: str) -> object:
@@ -396,14 +307,10 @@ def _decode_payload(raw: str) -> object:
     return data
 
 
-async def value_decision_stream_get(request: HttpRequest) -> HttpResponseBase:
+@stream_view(methods=("GET",), scope=STREAM_SCOPE)
+async def value_decision_stream_get(stream: StreamRequest) -> GeneratorSource | HttpResponseBase:
     """`GET /api/v1/value-decision/stream-get?payload=<base64url JSON>&api_key=…` (for EventSource)."""
-    if request.method != "GET":
-        return _method_not_allowed("GET")
-    actor = await authenticate_stream(request, scope=STREAM_SCOPE)
-    if not isinstance(actor, Actor):
-        return actor
-    if actor.api_key is None:
+    if stream.actor.api_key is None:
         # This GET stores a valuation. A browser sends the session cookie along with any
         # cross-site GET (an <img>, an EventSource), and GETs carry no CSRF token, so a
         # session alone must not be enough here; sessions use the POST stream instead.
@@ -414,41 +321,18 @@ async def value_decision_stream_get(request: HttpRequest) -> HttpResponseBase:
             "Logged-in browsers use POST /api/v1/value-decision/stream.",
         )
     try:
-        body = _decode_payload(request.GET.get("payload", ""))
+        body = _decode_payload(stream.request.GET.get("payload", ""))
     except ValueError as exc:
         return json_error(400, "invalid_payload", str(exc), {"payload": [str(exc)]})
-    parsed = _parse(body)
-    if isinstance(parsed, JsonResponse):
-        return parsed
-    request_id = request_id_var.get() or ""
-    return await _open_stream(
-        actor, lambda slot: stream_get_events(parsed, actor.organization.pk, request_id, slot)
-    )
+    parsed = services.parse_request(body)  # a ValidationError is the REST endpoint's 400
+    events = stream_get_events(parsed, stream.actor.organization.pk, request_id_var.get() or "")
+    return GeneratorSource(STREAM_KIND, events, heartbeat_seconds=heartbeat_interval())
 
 
-def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
-    """Django's CSRF check, for callers authenticated by the session cookie only.
-
-    API keys carry no ambient authority, so the view is CSRF-exempt for them; a browser
-    session is not, so it gets the same check as any other session POST.
-    """
-    check = CsrfViewMiddleware(lambda _request: HttpResponse())
-    check.process_request(request)
-    return check.process_view(request, lambda _request: HttpResponse(), (), {})
-
-
-@csrf_exempt
-async def value_decision_stream_post(request: HttpRequest) -> HttpResponseBase:
+@stream_view(methods=("POST",), scope=STREAM_SCOPE)
+async def value_decision_stream_post(stream: StreamRequest) -> GeneratorSource | HttpResponseBase:
     """`POST /api/v1/value-decision/stream` with the JSON body of `POST /api/v1/value-decision`."""
-    if request.method != "POST":
-        return _method_not_allowed("POST")
-    actor = await authenticate_stream(request, scope=STREAM_SCOPE)
-    if not isinstance(actor, Actor):
-        return actor
-    if actor.api_key is None:
-        refusal = _csrf_refusal(request)
-        if refusal is not None:
-            return refusal
+    request = stream.request
     if request.content_type != "application/json":
         return json_error(
             415, "unsupported_media_type", "Send the request as Content-Type: application/json."
@@ -459,31 +343,22 @@ async def value_decision_stream_post(request: HttpRequest) -> HttpResponseBase:
         return json_error(413, "payload_too_large", "The request body is too large.")
     except JsonBodyError as exc:
         return json_error(400, "malformed_request", str(exc))
-    parsed = _parse(body)
-    if isinstance(parsed, JsonResponse):
-        return parsed
+    parsed = services.parse_request(body)  # a ValidationError is the REST endpoint's 400
     request_id = request_id_var.get() or ""
+    claim = Claim(None)
     key = request.headers.get("Idempotency-Key")
-    record = None
     if key:
-        try:
-            idempotency.check_key(key)
-            fingerprint = idempotency.body_fingerprint("POST", request.path, body)
-            record, first = await db_call(idempotency.claim)(actor.organization, key, fingerprint)
-        except DomainError as exc:
-            return domain_error_response(exc)
+        idempotency.check_key(key)
+        fingerprint = idempotency.body_fingerprint("POST", request.path, body)
+        record, first = await db_call(idempotency.claim)(stream.actor.organization, key, fingerprint)
         if not first:
-            replayed = await _started(replayed_post_events(record, request_id))
-            replayed[idempotency.REPLAYED_HEADER] = "true"
+            replayed = GeneratorSource(
+                STREAM_KIND, replayed_post_events(record, request_id), heartbeat_seconds=heartbeat_interval()
+            )
+            replayed.response_headers = {idempotency.REPLAYED_HEADER: "true"}
             return replayed
-    try:
-        response = await _open_stream(
-            actor, lambda slot: stream_post_events(parsed, actor.organization.pk, request_id, slot, record)
-        )
-    except BaseException:
-        if record is not None:
-            await db_call(idempotency.release)(record)
-        raise
-    if record is not None and not isinstance(response, StreamingHttpResponse):
-        await db_call(idempotency.release)(record)  # refused before streaming: nothing ran
-    return response
+        claim = Claim(record)
+    events = stream_post_events(parsed, stream.actor.organization.pk, request_id, claim)
+    return GeneratorSource(
+        STREAM_KIND, events, heartbeat_seconds=heartbeat_interval(), on_close=claim.release_unless_settled
+    )

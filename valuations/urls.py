@@ -1,4 +1,4 @@
-"""Routes of valuations (mounted under /api/v1/); config/asgi.py knows the two stream paths."""
+"""Routes of valuations (mounted under /api/v1/); the two stream views are marked `@stream_view` in streams.py."""
 
 from __future__ import annotations
 

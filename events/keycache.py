@@ -1,0 +1,84 @@
+"""API keys of stream requests, cached: after a deploy every client reconnects at once.
+
+A key found usable is kept in Django's cache (Redis when distributed, so every web process
+sees an invalidation) for `KEY_CACHE_SECONDS`, and dropped whenever its row changes: revoked,
+rotated, edited or deleted (`forget_key`, connected in `EventsConfig.ready`). What changes
+with time alone (expiry, `last_used_at`) is checked on every use.
+
+A revocation racing a lookup (read before, stored after the revocation dropped the entry)
+can leave a revoked key cached until the entry expires; its streams are still closed by
+the hub's next tick, like every stream of a revoked key.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.auth import MAX_KEY_LENGTH, AuthError, authenticate_key
+from accounts.models import KEY_PREFIXES, ApiKey, hash_key
+from core.context import bind_principal
+
+logger = logging.getLogger(__name__)
+
+KEY_CACHE_SECONDS = 60
+
+
+def _cache_key(key_hash: str) -> str:
+    return f"stream-api-key:{key_hash}"
+
+
+def authenticate_stream_key(raw_key: str) -> ApiKey:
+    """The usable key matching `raw_key`, from the cache when it can be; raises AuthError otherwise."""
+    if not raw_key.startswith(KEY_PREFIXES) or len(raw_key) > MAX_KEY_LENGTH:
+        return authenticate_key(raw_key)  # refuses it, with the usual message
+    entry = _cache_key(hash_key(raw_key))
+    try:
+        key: ApiKey | None = cache.get(entry)
+    except Exception:
+        # Redis away: the database still answers (the rate limit fails open the same way).
+        logger.warning("API key cache unavailable", exc_info=True)
+        return authenticate_key(raw_key)
+    if key is None:
+        key = authenticate_key(raw_key)
+        _store(entry, key)
+        return key
+    if key.expires_at is not None and key.expires_at <= timezone.now():
+        raise AuthError("api_key_expired", "The API key has expired.")
+    last_used = key.last_used_at
+    key.touch()
+    if key.last_used_at != last_used:
+        _store(entry, key)
+    bind_principal(org=key.organization_id, key_prefix=key.prefix)
+    return key
+
+
+def _store(entry: str, key: ApiKey) -> None:
+    try:
+        cache.set(entry, key, KEY_CACHE_SECONDS)
+    except Exception:
+        logger.warning("API key cache unavailable", exc_info=True)
+
+
+def forget_key(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
+    """Drop a key's cached entry when its row changes (a `post_save`/`post_delete` receiver).
+
+    Once now and once more after the change commits: a lookup between the two would have
+    read, and cached, the row as it was before.
+    """
+    entry = _cache_key(instance.key_hash)
+    _forget(entry)
+    transaction.on_commit(lambda: _forget(entry))
+
+
+def _forget(entry: str) -> None:
+    try:
+        cache.delete(entry)
+    except Exception:
+        # The entry still expires within KEY_CACHE_SECONDS, and the hub's tick closes the
+        # streams of a revoked key meanwhile.
+        logger.warning("Could not drop a cached API key", exc_info=True)
