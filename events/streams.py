@@ -197,7 +197,8 @@ class GeneratorSource:
     """A stream that narrates one piece of work: `events` yields encoded frames until it is done.
 
     While `events` is waiting (a page fetch), the edge sends `: heartbeat` every
-    `heartbeat_seconds`; `on_close` runs after `events` is closed, whatever happened.
+    `heartbeat_seconds` (or the frame `heartbeat` makes, for a protocol whose contract names its
+    own heartbeat event); `on_close` runs after `events` is closed, whatever happened.
     """
 
     def __init__(
@@ -206,19 +207,21 @@ class GeneratorSource:
         events: AsyncGenerator[bytes, None],
         *,
         heartbeat_seconds: float,
+        heartbeat: Callable[[], bytes] | None = None,
         on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.kind = kind
         self.events = events
         self.response_headers: dict[str, str] = {}
         self.heartbeat_seconds = heartbeat_seconds
+        self.heartbeat = heartbeat
         self.on_close = on_close
 
     async def start(self, slot: StreamSlot) -> HttpResponseBase | None:
         return None
 
     def frames(self) -> AsyncIterator[bytes]:
-        return with_heartbeats(self.events, self.heartbeat_seconds)
+        return with_heartbeats(self.events, self.heartbeat_seconds, self.heartbeat)
 
     async def close(self) -> None:
         try:
@@ -228,8 +231,10 @@ class GeneratorSource:
                 await self.on_close()
 
 
-async def with_heartbeats(events: AsyncGenerator[bytes, None], interval: float) -> AsyncIterator[bytes]:
-    """`events`' frames, with a `: heartbeat` whenever it has been silent for `interval` seconds.
+async def with_heartbeats(
+    events: AsyncGenerator[bytes, None], interval: float, heartbeat: Callable[[], bytes] | None = None
+) -> AsyncIterator[bytes]:
+    """`events`' frames, with a `: heartbeat` (or `heartbeat()`) whenever it has been silent for `interval` seconds.
 
     Each step of `events` runs as a task the stream waits on with a timeout; a stream that
     ends (the client left) cancels the step in progress, which ends `events` where it waits.
@@ -241,7 +246,7 @@ async def with_heartbeats(events: AsyncGenerator[bytes, None], interval: float) 
                 pending = asyncio.ensure_future(events.__anext__())
             done, _ = await asyncio.wait({pending}, timeout=interval)
             if not done:
-                yield HEARTBEAT
+                yield HEARTBEAT if heartbeat is None else heartbeat()
                 continue
             step, pending = pending, None
             try:

@@ -48,8 +48,7 @@ HTTP_STREAM_MODULES = frozenset(
 # Imports that still run against the layers, each being removed by the change named beside
 # it. The list can only shrink: an entry that no longer occurs fails the test too, so delete
 # it with the import it excused. Keys are (module file, imported module).
-PENDING: dict[tuple[str, str], str] = {
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
 

@@ -15,6 +15,7 @@ import contextvars
 import functools
 import logging
 import threading
+import time
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from api.errors import json_error
 from api.models import IdempotencyRecord
 from api.parsers import JsonBodyError, load_json_body
 from core.context import request_id_var
-from events.encoding import HEARTBEAT, encode_event
+from events.encoding import encode_event
 from events.hub import db_call
 from events.streams import GeneratorSource, StreamRequest, stream_view
 from valuations import services
@@ -141,6 +142,12 @@ async def valuation_steps(
     yield Step("complete", data=valuation.result, valuation=valuation)
 
 
+def _heartbeat() -> bytes:
+    # The valuation streams' contract (spec §6) names its keep-alive: a `heartbeat` event a
+    # browser's EventSource can see, where the feeds send the `: heartbeat` comment.
+    return encode_event("heartbeat", {"type": "heartbeat", "ts": int(time.time()), **_now()})
+
+
 def _now() -> dict[str, Any]:
     return {"timestamp": timezone.now().isoformat()}
 
@@ -154,7 +161,7 @@ async def stream_get_events(
     """`: heartbeat` first, a `log` per step, then `result` (the response) or `failure`."""
     steps = valuation_steps(parsed, organization_id, request_id)
     try:
-        yield HEARTBEAT
+        yield _heartbeat()
 
         def log(message: str, stage: str) -> bytes:
             data = {"type": "log", "message": message, "request_id": request_id, "stage": stage, **_now()}
@@ -326,7 +333,7 @@ async def value_decision_stream_get(stream: StreamRequest) -> GeneratorSource | 
         return json_error(400, "invalid_payload", str(exc), {"payload": [str(exc)]})
     parsed = services.parse_request(body)  # a ValidationError is the REST endpoint's 400
     events = stream_get_events(parsed, stream.actor.organization.pk, request_id_var.get() or "")
-    return GeneratorSource(STREAM_KIND, events, heartbeat_seconds=heartbeat_interval())
+    return GeneratorSource(STREAM_KIND, events, heartbeat_seconds=heartbeat_interval(), heartbeat=_heartbeat)
 
 
 @stream_view(methods=("POST",), scope=STREAM_SCOPE)
@@ -353,12 +360,19 @@ async def value_decision_stream_post(stream: StreamRequest) -> GeneratorSource |
         record, first = await db_call(idempotency.claim)(stream.actor.organization, key, fingerprint)
         if not first:
             replayed = GeneratorSource(
-                STREAM_KIND, replayed_post_events(record, request_id), heartbeat_seconds=heartbeat_interval()
+                STREAM_KIND,
+                replayed_post_events(record, request_id),
+                heartbeat_seconds=heartbeat_interval(),
+                heartbeat=_heartbeat,
             )
             replayed.response_headers = {idempotency.REPLAYED_HEADER: "true"}
             return replayed
         claim = Claim(record)
     events = stream_post_events(parsed, stream.actor.organization.pk, request_id, claim)
     return GeneratorSource(
-        STREAM_KIND, events, heartbeat_seconds=heartbeat_interval(), on_close=claim.release_unless_settled
+        STREAM_KIND,
+        events,
+        heartbeat_seconds=heartbeat_interval(),
+        heartbeat=_heartbeat,
+        on_close=claim.release_unless_settled,
     )

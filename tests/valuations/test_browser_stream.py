@@ -112,15 +112,14 @@ def collect(page: Any, payload: Any, key: str) -> dict[str, Any]:
     return outcome
 
 
-def test_eventsource_receives_logs_and_result(page: Any, key: str) -> None:
+def test_eventsource_receives_heartbeat_logs_and_result(page: Any, key: str) -> None:
     # JSON.stringify writes what compact json.dumps writes, so this is the browser's btoa().
     browser_b64 = base64.b64encode(json.dumps(OVERRIDE_REQUEST, separators=(",", ":")).encode()).decode()
     assert "+" in browser_b64  # arrives as a space unless the server undoes it
     outcome = collect(page, OVERRIDE_REQUEST, key)
     assert outcome["outcome"] == "result", json.dumps(outcome)
     names = [event["event"] for event in outcome["seen"]]
-    # The heartbeat is the `: heartbeat` comment of every stream: EventSource never shows it.
-    assert names == ["log", "log", "log", "log", "result"]
+    assert names == ["heartbeat", "log", "log", "log", "log", "result"]
     assert all(event["data"]["type"] == event["event"] for event in outcome["seen"])
     # Valuation streams carry no ids: nothing to resume.
     assert all(event["lastEventId"] == "" for event in outcome["seen"])
@@ -135,7 +134,7 @@ def test_eventsource_receives_failure_for_a_page_without_a_product(
     outcome = collect(page, {"url": about_page}, key)
     assert outcome["outcome"] == "failure", json.dumps(outcome)
     names = [event["event"] for event in outcome["seen"]]
-    assert names == ["log", "failure"]
+    assert names == ["heartbeat", "log", "failure"]
     assert "did not describe a product" in outcome["seen"][-1]["data"]["message"]
 
 

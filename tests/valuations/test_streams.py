@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from httpx_sse import connect_sse
+from httpx_sse import ServerSentEvent, connect_sse
 
 from tests.e2e.stack import Stack, stack_in_mode
 
@@ -124,38 +124,15 @@ def encode(payload: dict[str, Any], *, padding: bool = False) -> str:
     return text if padding else text.rstrip("=")
 
 
-#: How a heartbeat appears in a parsed stream: the `: heartbeat` comment every stream sends.
-HEARTBEAT = ": heartbeat"
-
-
-def parse(lines: Iterator[str]) -> list[tuple[str, dict[str, Any]]]:
-    """The named events and heartbeat comments, in order; the opening `retry: 3000` is checked, not kept."""
-    events: list[tuple[str, dict[str, Any]]] = []
-    name, data = "message", None
-    for line in lines:
-        if line.startswith(":"):
-            assert line == HEARTBEAT  # the one comment any stream sends
-            events.append((HEARTBEAT, {}))
-        elif line.startswith("retry:"):
-            assert line == "retry: 3000"
-        elif line.startswith("event:"):
-            name = line.removeprefix("event:").strip()
-        elif line.startswith("data:"):
-            data = line.removeprefix("data:").strip()
-        elif line == "" and data is not None:
-            events.append((name, json.loads(data)))
-            name, data = "message", None
+def parse(stream: Iterator[ServerSentEvent]) -> list[tuple[str, dict[str, Any]]]:
+    """The named events; the opening `retry: 3000` block carries no data and is checked, not kept."""
+    events = []
+    for sse in stream:
+        if not sse.data:
+            assert sse.retry == 3000
+            continue
+        events.append((sse.event, json.loads(sse.data)))
     return events
-
-
-def read_stream(
-    http: httpx.Client, method: str, path: str, **options: Any
-) -> tuple[httpx.Response, list[tuple[str, dict[str, Any]]]]:
-    with http.stream(method, path, **options) as response:
-        response.raise_for_status()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        events = parse(response.iter_lines())
-    return response, events
 
 
 def read_get(
@@ -163,18 +140,24 @@ def read_get(
 ) -> tuple[httpx.Response, list[tuple[str, dict[str, Any]]]]:
     """Every event of one stream-get, read until the server closes it."""
     params = {"payload": payload, "api_key": key}
-    return read_stream(http, "GET", GET_PATH, params=params, headers=headers)
+    with connect_sse(http, "GET", GET_PATH, params=params, headers=headers) as source:
+        source.response.raise_for_status()
+        events = parse(source.iter_sse())
+    return source.response, events
 
 
 def read_post(
     http: httpx.Client, key: str, body: Any, **extra_headers: str
 ) -> tuple[httpx.Response, list[tuple[str, dict[str, Any]]]]:
     headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream", **extra_headers}
-    return read_stream(http, "POST", POST_PATH, json=body, headers=headers)
+    with connect_sse(http, "POST", POST_PATH, json=body, headers=headers) as source:
+        source.response.raise_for_status()
+        events = parse(source.iter_sse())
+    return source.response, events
 
 
 def without_heartbeats(events: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    return [(name, data) for name, data in events if name != HEARTBEAT]
+    return [(name, data) for name, data in events if name != "heartbeat"]
 
 
 RESPONSE_FIELDS = {
@@ -197,8 +180,8 @@ def test_stream_get_sends_heartbeat_logs_then_result_and_closes(http: httpx.Clie
     assert time.monotonic() - started < 5  # it closed by itself
     assert response.headers["content-type"].startswith("text/event-stream")
     names = [name for name, _ in events]
-    assert names == [HEARTBEAT, "log", "log", "log", "log", "result"]
-    assert all(data["type"] == name for name, data in without_heartbeats(events))
+    assert names == ["heartbeat", "log", "log", "log", "log", "result"]
+    assert all(data["type"] == name for name, data in events)
     logs = [data for name, data in events if name == "log"]
     assert all(data["request_id"] == "req-stream-get-1" for data in logs)
     assert [data["stage"] for data in logs] == ["product", "price", "resale", "circularity"]
@@ -213,7 +196,7 @@ def test_stream_get_wire_format_has_retry_and_no_ids(http: httpx.Client, key: st
     with http.stream("GET", GET_PATH, params=params) as response:
         raw = b"".join(response.iter_raw()).decode()
     assert raw.startswith("retry: 3000\n\n")
-    assert raw.split("\n\n", 2)[1] == HEARTBEAT
+    assert "event: heartbeat\n" in raw.split("\n\n", 2)[1]
     lines = raw.splitlines()
     assert not [line for line in lines if line.startswith("id:")]
     assert response.headers["cache-control"] == "no-cache"
@@ -245,23 +228,23 @@ def test_stream_get_reads_a_slow_page_with_heartbeats_while_waiting(
 ) -> None:
     _, events = read_get(http, key, encode({"url": f"{shop}/slow/sweater", "client": {"id": "x"}}))
     names = [name for name, _ in events]
-    assert names[:2] == [HEARTBEAT, "log"]
+    assert names[:2] == ["heartbeat", "log"]
     assert events[1][1]["stage"] == "fetching"
     product_log = next(
         i for i, (name, data) in enumerate(events) if name == "log" and data["stage"] == "product"
     )
     waiting = names[2:product_log]
     assert len(waiting) >= 2
-    assert set(waiting) == {HEARTBEAT}
+    assert set(waiting) == {"heartbeat"}
     assert names[product_log:] == ["log", "log", "log", "log", "result"]
-    assert all("type" in data for _, data in without_heartbeats(events))
+    assert all("type" in data for _, data in events)
 
 
 def test_stream_get_ends_with_failure_when_the_page_has_no_product(
     http: httpx.Client, key: str, shop: str
 ) -> None:
     _, events = read_get(http, key, encode({"url": f"{shop}/about"}))
-    assert [name for name, _ in events] == [HEARTBEAT, "log", "failure"]
+    assert [name for name, _ in events] == ["heartbeat", "log", "failure"]
     failure = events[-1][1]
     assert failure["type"] == "failure"
     assert "did not describe a product" in failure["message"]
@@ -369,8 +352,8 @@ def test_stream_post_sends_heartbeats_while_the_page_is_fetched(
     assert names[0] == "start"
     assert events[1] == ("progress", events[1][1])
     assert events[1][1]["stage"] == "fetching"
-    assert names.count(HEARTBEAT) >= 2
-    assert all(data["type"] == name for name, data in without_heartbeats(events))
+    assert names.count("heartbeat") >= 2
+    assert all(data["type"] == name for name, data in events)
     assert names[-1] == "complete"
     assert [n for n, _ in without_heartbeats(events)][-2:] == ["progress", "complete"]
 
@@ -495,11 +478,11 @@ def test_streams_hold_a_slot_while_open_and_free_it_at_the_end(
 
     def hold_a_stream() -> str:
         params = {"payload": slow, "api_key": own_key}
-        with http.stream("GET", GET_PATH, params=params) as response:
-            lines = response.iter_lines()
-            next(line for line in lines if line == HEARTBEAT)  # open: the slot is taken
+        with connect_sse(http, "GET", GET_PATH, params=params) as source:
+            events = source.iter_sse()
+            next(event for event in events if event.event == "heartbeat")  # open: the slot is taken
             opened.wait()
-            return parse(lines)[-1][0]
+            return [event.event for event in events][-1]
 
     with ThreadPoolExecutor(MAX_STREAMS) as pool:
         holders = [pool.submit(hold_a_stream) for _ in range(MAX_STREAMS)]
