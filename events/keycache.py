@@ -5,9 +5,9 @@ sees an invalidation) for `KEY_CACHE_SECONDS`, and dropped whenever its row chan
 rotated, edited or deleted (`forget_key`, connected in `EventsConfig.ready`). What changes
 with time alone (expiry, `last_used_at`) is checked on every use.
 
-A revocation racing a lookup (read before, stored after the revocation dropped the entry)
-can leave a revoked key cached until the entry expires; its streams are still closed by
-the hub's next tick, like every stream of a revoked key.
+A changed key's entry is not deleted but replaced by a FORGOTTEN marker for as long as an
+entry lives, and a lookup stores what it read only where no entry exists (`cache.add`): a
+lookup that read the row just before a revocation cannot put the revoked key back.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from core.context import bind_principal
 logger = logging.getLogger(__name__)
 
 KEY_CACHE_SECONDS = 60
+# Left in place of a changed key's entry: lookups go to the database until it expires.
+FORGOTTEN = "forgotten"
 
 
 def _cache_key(key_hash: str) -> str:
@@ -38,15 +40,17 @@ def authenticate_stream_key(raw_key: str) -> ApiKey:
         return authenticate_key(raw_key)  # refuses it, with the usual message
     entry = _cache_key(hash_key(raw_key))
     try:
-        key: ApiKey | None = cache.get(entry)
+        cached: ApiKey | str | None = cache.get(entry)
     except Exception:
         # Redis away: the database still answers (the rate limit fails open the same way).
         logger.warning("API key cache unavailable", exc_info=True)
         return authenticate_key(raw_key)
-    if key is None:
+    if not isinstance(cached, ApiKey):
         key = authenticate_key(raw_key)
-        _store(entry, key)
+        if cached is None:
+            _store(entry, key, only_if_absent=True)
         return key
+    key = cached
     if key.expires_at is not None and key.expires_at <= timezone.now():
         raise AuthError("api_key_expired", "The API key has expired.")
     last_used = key.last_used_at
@@ -57,9 +61,12 @@ def authenticate_stream_key(raw_key: str) -> ApiKey:
     return key
 
 
-def _store(entry: str, key: ApiKey) -> None:
+def _store(entry: str, key: ApiKey, *, only_if_absent: bool = False) -> None:
     try:
-        cache.set(entry, key, KEY_CACHE_SECONDS)
+        if only_if_absent:
+            cache.add(entry, key, KEY_CACHE_SECONDS)
+        elif cache.get(entry) != FORGOTTEN:
+            cache.set(entry, key, KEY_CACHE_SECONDS)
     except Exception:
         logger.warning("API key cache unavailable", exc_info=True)
 
@@ -67,9 +74,11 @@ def _store(entry: str, key: ApiKey) -> None:
 def forget_key(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
     """Drop a key's cached entry when its row changes (a `post_save`/`post_delete` receiver).
 
-    Once now and once more after the change commits: a lookup between the two would have
-    read, and cached, the row as it was before.
+    Once now and once more after the change commits, each time leaving the FORGOTTEN marker
+    that keeps a lookup racing the change from caching the row as it was before.
     """
+    if kwargs.get("created"):
+        return  # a new key has never been looked up: nothing to forget
     entry = _cache_key(instance.key_hash)
     _forget(entry)
     transaction.on_commit(lambda: _forget(entry))
@@ -77,7 +86,7 @@ def forget_key(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
 
 def _forget(entry: str) -> None:
     try:
-        cache.delete(entry)
+        cache.set(entry, FORGOTTEN, KEY_CACHE_SECONDS)
     except Exception:
         # The entry still expires within KEY_CACHE_SECONDS, and the hub's tick closes the
         # streams of a revoked key meanwhile.

@@ -8,6 +8,7 @@ import pytest
 
 from accounts.auth import AuthError
 from accounts.models import ApiKey, hash_key
+from events import keycache
 from events.keycache import authenticate_stream_key
 from tests.security.asgi_client import call
 
@@ -66,3 +67,14 @@ def test_a_deleted_key_is_refused(api_key: str) -> None:
     with pytest.raises(AuthError) as refused:
         authenticate_stream_key(api_key)
     assert refused.value.code == "invalid_api_key"
+
+
+def test_a_lookup_that_read_the_row_before_a_revocation_cannot_cache_it(api_key: str) -> None:
+    before = stored(api_key)  # what a lookup racing the revocation read
+    stored(api_key).revoke()  # drops the entry, leaving its marker
+
+    keycache._store(keycache._cache_key(hash_key(api_key)), before, only_if_absent=True)
+
+    with pytest.raises(AuthError) as refused:
+        authenticate_stream_key(api_key)
+    assert refused.value.code == "api_key_revoked"
