@@ -74,9 +74,13 @@ function open() {
     if (current.readyState === EventSource.CLOSED) diagnose();
   };
   types.forEach(function (type) {
-    current.addEventListener(type, function (message) {
-      if (source === current) receive(type, message);
-    });
+    listen(current, type);
+  });
+}
+
+function listen(current, type) {
+  current.addEventListener(type, function (message) {
+    if (source === current) receive(type, message);
   });
 }
 
@@ -148,7 +152,7 @@ function join(port, message) {
   }
   if (!source) {
     url = message.url;
-    types = message.types;
+    types = (message.types || []).slice();
     floor = cursor;
     lastId = cursor;
     buffer = [];
@@ -159,6 +163,12 @@ function join(port, message) {
     return;
   }
   post(port, { kind: "state", state: state });
+  // A page served after a release may know event types this worker's first tab did not.
+  (message.types || []).forEach(function (type) {
+    if (types.indexOf(type) !== -1) return;
+    types.push(type);
+    listen(source, type);
+  });
   if (cursor < floor) {
     // Older than what the worker holds: replay from there; the other tabs skip what they have.
     floor = cursor;
