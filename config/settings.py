@@ -303,7 +303,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CONTENT_SECURITY_POLICY = envstr(
     "CONTENT_SECURITY_POLICY",
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'",
 )
 # Strict-Transport-Security max-age; 0 sends none. A year in production.

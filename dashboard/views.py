@@ -35,6 +35,7 @@ from dashboard.forms import (
     DecisionForm,
     UploadForm,
 )
+from dashboard.live import shared_feed
 from deals import services, uploads
 from deals.models import (
     Batch,
@@ -47,7 +48,7 @@ from deals.models import (
     Statement,
     Transaction,
 )
-from events.catalogue import DEAL
+from events.catalogue import BATCH, DEAL
 from events.feeds import feed_cursor
 from events.models import Event
 
@@ -153,6 +154,7 @@ def _deal_list_context(request: HttpRequest, membership: Membership, form: DealF
         "live": {
             "feed": reverse("events-org"),
             "cursor": cursor,
+            "shared": shared_feed(membership),
             # New deals are added to the first, unfiltered page in the default order only;
             # elsewhere they would appear out of place.
             "insertNew": not filtered and not view and sort in ("", "newest") and page.number == 1,
@@ -325,6 +327,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
         "live": {
             "feed": reverse("events-deal", args=[deal.pk]),
             "cursor": cursor,
+            "shared": shared_feed(membership, DEAL, deal.pk),
             "dealId": deal.pk,
             "reviewUrl": reverse("deal-review", args=[deal.pk]),
         },
@@ -492,6 +495,7 @@ def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
             "live": {
                 "feed": reverse("events-batch", args=[batch.pk]),
                 "cursor": cursor,
+                "shared": shared_feed(membership, BATCH, batch.pk),
                 "total": batch.total,
                 # A finished batch's feed only replays and closes: nothing to wait for.
                 "finished": finished,
@@ -542,6 +546,7 @@ def activity(request: HttpRequest) -> HttpResponse:
             "live": {
                 "feed": reverse("events-org"),
                 "cursor": cursor,
+                "shared": shared_feed(membership),
                 "type": event_type,
                 "types": list(types),
                 "dealUrl": url_prefix("deal-detail", 0),

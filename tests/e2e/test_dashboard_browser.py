@@ -16,9 +16,11 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -409,6 +411,29 @@ def test_pages_reconnect_after_a_restart_and_catch_up(browser, served):
     context.close()
 
 
+def unavailable_on(port: int) -> tuple[ThreadingHTTPServer, list[str]]:
+    """A server on `port` that answers 503 to everything, recording the feed requests."""
+    refused: list[str] = []
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/api/v1/events"):
+                refused.append(self.path)
+            body = b"upstream unavailable"
+            self.send_response(503)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, refused
+
+
 def test_a_page_reconnects_by_itself_when_the_browser_gives_up(browser, served):
     """An error status makes EventSource stop for good (readyState CLOSED); the page then
     retries on its own, from the last event it applied."""
@@ -420,17 +445,12 @@ def test_a_page_reconnects_by_itself_when_the_browser_gives_up(browser, served):
     mark_no_reload(page)
     before = shown_event_ids(page, "#activity")
 
-    # A proxy in front of a restarting server: feed requests get 503 until it recovers.
-    refused: list[str] = []
-
-    def unavailable(route) -> None:
-        refused.append(route.request.url)
-        route.fulfill(status=503, body="upstream unavailable")
-
-    feed = re.compile(r".*/api/v1/events(\?.*)?$")
-    page.route(feed, unavailable)
+    # A proxy in front of a restarting server: feed requests get 503 until it recovers. It
+    # answers on the server's own port, so it sees the tabs' shared worker too (which
+    # Playwright's routing does not).
     web = next(process for process in stack.processes if process.name.startswith("web-"))
     web.stop()
+    proxy, refused = unavailable_on(port)
     page.wait_for_selector("[data-live-status][data-state=reconnecting]")
     manage(
         {**stack.env, "JOB_RUNNER": "inline"},
@@ -448,8 +468,9 @@ def test_a_page_reconnects_by_itself_when_the_browser_gives_up(browser, served):
     assert len(refused) >= 3, refused
     assert page.get_attribute("[data-live-status]", "data-state") == "reconnecting"
 
+    proxy.shutdown()
+    proxy.server_close()
     stack.start_web("uvicorn", port=port)
-    page.unroute(feed)
     wait_live(page)
     page.wait_for_selector("#activity >> text=Published During The Outage")
     ids = shown_event_ids(page, "#activity")

@@ -186,7 +186,15 @@
   };
   const MAX_RETRY_MS = 15000;
 
-  /* One EventSource with resume and a visible connection state.
+  const FINAL_STATES = ["signed-out", "gone", "finished"];
+
+  /* The page's live feed, with resume and a visible connection state.
+   *
+   * Where the browser has SharedWorker, every tab shares one EventSource to the organisation's
+   * feed held by feed-worker.js (six HTTP/1.1 connections per host would otherwise hang the
+   * seventh tab): the worker sends this tab every event after its cursor and the connection
+   * state, and the page keeps the events of its deal or batch (`config.shared`). Elsewhere the
+   * tab opens its own EventSource to the page's feed, as follows.
    *
    * The browser reconnects by itself after a dropped connection, sending Last-Event-ID. It
    * gives up for good (readyState CLOSED) on an error status, a wrong content type or a 204;
@@ -203,7 +211,17 @@
     this.timer = null;
     this.done = false;
     this.types = Object.keys(vocab.titles);
+    this.shared = config.shared || null;
+    this.port = null;
   }
+
+  // Whether an event of the organisation's feed belongs to this page's feed (a deal's or a
+  // batch's: the event types of that feed whose data names the page's object).
+  LiveFeed.prototype.accepts = function (type, data) {
+    const route = this.shared;
+    if (!route || !route.field) return true;
+    return route.types.indexOf(type) !== -1 && String(data[route.field]) === String(route.value);
+  };
 
   LiveFeed.prototype.feedUrl = function () {
     const url = new URL(this.url, window.location.href);
@@ -221,9 +239,71 @@
   LiveFeed.prototype.start = function () {
     const feed = this;
     window.addEventListener("online", function () {
-      if (!feed.done && (!feed.source || feed.source.readyState === EventSource.CLOSED)) feed.open();
+      if (feed.port) feed.port.postMessage({ op: "online" });
+      else if (!feed.done && (!feed.source || feed.source.readyState === EventSource.CLOSED)) feed.open();
     });
-    this.open();
+    if (this.shared && window.SharedWorker) this.connect();
+    else this.open();
+  };
+
+  LiveFeed.prototype.connect = function () {
+    const feed = this;
+    let worker;
+    try {
+      worker = new SharedWorker(this.shared.worker, { name: this.shared.name });
+    } catch (error) {
+      this.open(); // refused (a policy, a sandbox): this tab's own EventSource
+      return;
+    }
+    const port = worker.port;
+    this.port = port;
+    worker.onerror = function () {
+      // The worker could not start: fall back to this tab's own EventSource.
+      if (feed.port !== port) return;
+      feed.port = null;
+      if (!feed.done) feed.open();
+    };
+    port.onmessage = function (event) {
+      if (feed.port === port) feed.fromWorker(event.data);
+    };
+    port.start();
+    // A lock this tab holds until it closes tells the worker when it has gone, since a port has
+    // no close event (Web Locks need a secure context; elsewhere "pagehide" says so).
+    const lock = navigator.locks ? "dealstream-tab-" + Date.now() + "-" + Math.random().toString(36).slice(2) : null;
+    function join() {
+      if (feed.done || feed.port !== port) return;
+      port.postMessage({
+        op: "join",
+        url: new URL(feed.shared.feed, window.location.href).toString(),
+        cursor: feed.lastId,
+        types: feed.types,
+        lock: lock,
+      });
+    }
+    if (lock) {
+      navigator.locks.request(lock, function () {
+        join();
+        return new Promise(function () {}); // held for the tab's lifetime
+      });
+    } else {
+      join();
+    }
+    window.addEventListener("pagehide", function () {
+      if (feed.port === port) port.postMessage({ op: "leave" });
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) join(); // back from the back-forward cache: resume after lastId
+    });
+  };
+
+  LiveFeed.prototype.fromWorker = function (message) {
+    if (!message) return;
+    if (message.kind === "state") {
+      if (FINAL_STATES.indexOf(message.state) !== -1) this.stop(message.state);
+      else this.setState(message.state);
+    } else if (message.kind === "event") {
+      this.receive(message.type, { lastEventId: String(message.id || ""), data: message.data });
+    }
   };
 
   LiveFeed.prototype.open = function () {
@@ -268,7 +348,7 @@
       window.location.reload();
       return;
     }
-    this.onEvent(type, data, id);
+    if (this.accepts(type, data)) this.onEvent(type, data, id);
   };
 
   LiveFeed.prototype.diagnose = function () {
@@ -300,6 +380,8 @@
     this.done = true;
     clearTimeout(this.timer);
     if (this.source) this.source.close();
+    if (this.port) this.port.postMessage({ op: "leave" });
+    this.port = null;
     this.setState(state);
   };
 
