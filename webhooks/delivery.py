@@ -184,6 +184,20 @@ def run_endpoint(endpoint_id: str) -> int:
     return delivered
 
 
+def _keep_claim(endpoint: WebhookEndpoint, token: str) -> bool:
+    """Renew the lease when less than one request's worth of it is left; False if it was lost."""
+    now = timezone.now()
+    margin = datetime.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 5)
+    if endpoint.claimed_until is not None and endpoint.claimed_until - now > margin:
+        return True
+    endpoint.claimed_until = now + _lease()
+    return bool(
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, claim_token=token).update(
+            claimed_until=endpoint.claimed_until
+        )
+    )
+
+
 def _move_cursor(endpoint: WebhookEndpoint, token: str, to: int, **fields: Any) -> bool:
     """Advance the cursor unless a replay moved it meanwhile (then the run re-reads it)."""
     moved = WebhookEndpoint.objects.filter(pk=endpoint.pk, claim_token=token, cursor=endpoint.cursor).update(
@@ -211,10 +225,7 @@ def _deliver_in_order(endpoint: WebhookEndpoint, token: str, events: list[Event]
             if not _move_cursor(endpoint, token, skipped_to):
                 return delivered, False
             skipped_to = None
-        # Renew the lease before a request that may take the whole timeout.
-        if not WebhookEndpoint.objects.filter(pk=endpoint.pk, claim_token=token).update(
-            claimed_until=timezone.now() + _lease()
-        ):
+        if not _keep_claim(endpoint, token):
             return delivered, True
         attempt_number = endpoint.attempt + 1
         attempt = send(endpoint, str(event.id), event_body(event))

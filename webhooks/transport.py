@@ -79,9 +79,13 @@ def check_destination(url: str, *, allow_private: bool, timeout: float) -> list[
     if not allow_private and (host in _BLOCKED_HOSTS or host.endswith(_BLOCKED_SUFFIXES)):
         raise DeliveryError("The URL points to a private address")
     try:
-        addresses = resolve_host(host, port, timeout=timeout)
-    except ProductReadError:
-        raise DeliveryError("The URL's host name could not be found") from None
+        # An address in the URL needs no lookup (nor the resolver thread one costs).
+        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = resolve_host(host, port, timeout=timeout)
+        except ProductReadError:
+            raise DeliveryError("The URL's host name could not be found") from None
     # Every answer must pass: one public and one private address could still lead inside.
     if not allow_private and not all(is_public_address(address) for address in addresses):
         raise DeliveryError("The URL points to a private address")
