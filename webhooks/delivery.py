@@ -43,6 +43,8 @@ RUN_MAX_SECONDS = 5.0
 # Retries further away than this are left to the periodic sweep instead of a timer.
 TIMER_MAX_SECONDS = 60.0
 PING_TYPE = "webhook.ping"
+# A run queued longer ago than this without starting is presumed lost (e.g. with its broker).
+QUEUED_RUN_LOST_AFTER = datetime.timedelta(seconds=30)
 
 
 def _lease() -> datetime.timedelta:
@@ -122,11 +124,20 @@ def schedule_run(endpoint_id: str, delay: float = 0.0) -> None:
 
 
 def on_event_committed(sender: Any, event: Event, **_: Any) -> None:
-    """Receiver of `events.signals.event_committed`: wake the endpoints subscribed to the event."""
+    """Receiver of `events.signals.event_committed`: wake the endpoints subscribed to the event.
+
+    An endpoint that already has a run queued is left alone: that run starts after this event
+    committed, so it will read it. (A queued run lost with its broker is noticed after
+    QUEUED_RUN_LOST_AFTER, and the sweep starts one anyway.)
+    """
     now = timezone.now()
-    candidates = WebhookEndpoint.objects.filter(_due(now), organization_id=event.organization_id)
+    not_queued = Q(run_queued_at__isnull=True) | Q(run_queued_at__lt=now - QUEUED_RUN_LOST_AFTER)
+    candidates = WebhookEndpoint.objects.filter(_due(now), not_queued, organization_id=event.organization_id)
     for endpoint_id, patterns in candidates.values_list("pk", "event_types"):
-        if matches(patterns, event.type):
+        if not matches(patterns, event.type):
+            continue
+        # Only the trigger that marks the endpoint queues the run; concurrent ones find it marked.
+        if WebhookEndpoint.objects.filter(not_queued, pk=endpoint_id).update(run_queued_at=now):
             schedule_run(endpoint_id)
 
 
@@ -148,7 +159,7 @@ def run_endpoint(endpoint_id: str) -> int:
     token = uuid.uuid4().hex
     now = timezone.now()
     claimed = WebhookEndpoint.objects.filter(_due(now), pk=endpoint_id).update(
-        claim_token=token, claimed_until=now + _lease()
+        claim_token=token, claimed_until=now + _lease(), run_queued_at=None
     )
     if not claimed:
         return 0  # another run has it, or it is disabled or waiting for a retry

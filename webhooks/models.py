@@ -44,6 +44,9 @@ class WebhookEndpoint(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the current run of failures began; None while deliveries succeed.
     failing_since = models.DateTimeField(null=True, blank=True)
+    # Set when a run is queued and cleared when it starts: events published meanwhile need
+    # no run of their own (the queued one will read them).
+    run_queued_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=40, blank=True, default="")
     claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

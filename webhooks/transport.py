@@ -8,13 +8,16 @@ exactly the checked address (a second DNS answer cannot swap it), redirects are 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import httpcore
 
 from valuations.product_page import ProductReadError, check_url, is_public_address, resolve_host
@@ -92,6 +95,12 @@ def check_destination(url: str, *, allow_private: bool, timeout: float) -> list[
     return addresses
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Built once: loading the CA bundle costs tens of milliseconds, more than a delivery.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class _PinnedBackend(httpcore.SyncBackend):
     """Connects to the checked addresses whatever host httpcore asks for (TLS still checks the name)."""
 
@@ -128,7 +137,9 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
     timeouts = {"connect": left, "read": left, "write": left, "pool": left}
     try:
         with (
-            httpcore.ConnectionPool(network_backend=_PinnedBackend(addresses), max_connections=1) as pool,
+            httpcore.ConnectionPool(
+                ssl_context=_ssl_context(), network_backend=_PinnedBackend(addresses), max_connections=1
+            ) as pool,
             pool.stream(
                 "POST",
                 target.url(),
