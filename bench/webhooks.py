@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -61,6 +63,23 @@ class Receiver:
             return len(self.rows)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (a Celery worker's pool), so far."""
+    total = 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            pids += [
+                int(child) for child in Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            ]
+        except OSError:
+            continue
+    return total
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
@@ -71,7 +90,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = {"WEBHOOK_ALLOW_PRIVATE_URLS": "1", "RATE_LIMIT_PER_MINUTE": "100000", "LOG_LEVEL": "WARNING"}
     with distributed_stack(**settings) as stack:
         base_url = stack.start_web()
-        stack.start_worker(concurrency=args.worker_processes or args.endpoints)
+        worker = stack.start_worker(concurrency=args.worker_processes or args.endpoints)
         stack.start_beat()
         tenant = make_tenants(stack, "webhook-bench", keys=1)["webhook-bench"]
         with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {tenant.key}"}) as api:
@@ -82,6 +101,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 created.raise_for_status()
         per_publisher = args.count // args.publishers
+        worker_cpu = cpu_seconds(worker.popen.pid)
         started = time.time()
         publishers = [
             start_publisher(
@@ -101,6 +121,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         while receiver.count() < expected and time.monotonic() < deadline:
             time.sleep(0.2)
         finished = time.time()
+        worker_cpu = cpu_seconds(worker.popen.pid) - worker_cpu
     with receiver.lock:
         rows = list(receiver.rows)
     lags = [(received - sent_at) * 1000 for _, _, received, sent_at in rows]
@@ -128,6 +149,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "lag_ms_p90": round(percentile(lags, 0.90), 1),
         "lag_ms_p99": round(percentile(lags, 0.99), 1),
         "lag_ms_max": round(max(lags, default=float("nan")), 1),
+        # Independent of how busy the machine is: the delivery work itself, per delivery.
+        "worker_cpu_ms_per_delivery": round(worker_cpu * 1000 / max(len(rows), 1), 2),
         "duplicates": duplicates,
         "order_violations": order_violations,
     }
