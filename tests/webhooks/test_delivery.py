@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from dealstream import verify_webhook
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -248,3 +250,19 @@ def test_it_runs_one_delivery_at_a_time_per_endpoint(
     WebhookEndpoint.objects.filter(pk=created["id"]).update(claimed_until=timezone.now())
     assert delivery.deliver_due() == [created["id"]]
     assert len(receiver.requests()) == 1
+
+
+def test_it_delivers_nothing_from_a_rolled_back_publish(
+    api: APIClient, org: Organization, receiver: Receiver, django_capture_on_commit_callbacks: Capture
+) -> None:
+    create_webhook(api, receiver.url, ["deal.created"])
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        publish_event(org.pk, "deal.created", {"deal_id": 1, "business_name": "A", "created_by": "x"})
+        raise RuntimeError("the request failed after publishing")
+    assert callbacks == []
+    assert receiver.requests() == []
+    assert not Event.objects.filter(organization=org).exists()
