@@ -111,16 +111,20 @@ def schedule_run(endpoint_id: str, delay: float = 0.0) -> None:
     from jobs.runner import submit
     from webhooks.tasks import deliver_webhook
 
-    if delay <= 0:
-        submit(deliver_webhook, endpoint_id)
-    elif delay > TIMER_MAX_SECONDS or settings.JOB_RUNNER == "inline":
-        return  # the sweep starts it when it falls due
-    elif settings.JOB_RUNNER == "celery":
-        deliver_webhook.apply_async(args=(endpoint_id,), countdown=delay)
-    else:
-        timer = threading.Timer(delay, submit, args=(deliver_webhook, endpoint_id))
-        timer.daemon = True
-        timer.start()
+    try:
+        if delay <= 0:
+            submit(deliver_webhook, endpoint_id)
+        elif delay > TIMER_MAX_SECONDS or settings.JOB_RUNNER == "inline":
+            return  # the sweep starts it when it falls due
+        elif settings.JOB_RUNNER == "celery":
+            deliver_webhook.apply_async(args=(endpoint_id,), countdown=delay)
+        else:
+            timer = threading.Timer(delay, submit, args=(deliver_webhook, endpoint_id))
+            timer.daemon = True
+            timer.start()
+    except Exception:
+        # The broker is away: nothing is lost, the periodic sweep starts the run once it is back.
+        logger.warning("Could not queue a delivery run of webhook %s; the sweep will", endpoint_id)
 
 
 def on_event_committed(sender: Any, event: Event, **_: Any) -> None:

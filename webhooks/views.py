@@ -135,7 +135,12 @@ class WebhookPingView(_WriteScope, APIView):
         from webhooks.tasks import ping_webhook
 
         endpoint = get_endpoint(request, webhook_id)
-        transaction.on_commit(lambda: submit(ping_webhook, endpoint.pk))
+        try:
+            submit(ping_webhook, endpoint.pk)
+        except Exception:
+            raise ApiError(
+                503, "temporarily_unavailable", "The ping could not be queued; try again shortly."
+            ) from None
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 
