@@ -170,3 +170,12 @@ def test_it_refuses_a_bad_replay_position(api: APIClient) -> None:
         response = api.post(f"/api/v1/webhooks/{created['id']}/replay", body, format="json")
         assert response.status_code == 400, (body, response.content)
         assert "since_id" in error_of(response)["fields"]
+
+
+@pytest.mark.usefixtures("allow_private")
+def test_it_answers_an_offset_past_any_row_with_an_empty_page(api: APIClient) -> None:
+    created = create_webhook(api, URL)
+    for path in ("/api/v1/webhooks", f"/api/v1/webhooks/{created['id']}/deliveries"):
+        response = api.get(path, {"offset": 10**40, "limit": 5})
+        assert response.status_code == 200, response.content
+        assert response.json() == {"results": [], "next": None}
