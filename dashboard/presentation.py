@@ -104,6 +104,7 @@ EVENT_TITLES: dict[str, str] = {
     "batch.document_processed": "Batch document processed",
     "batch.document_failed": "Batch document failed",
     "batch.completed": "Batch finished",
+    "webhook.endpoint_disabled": "Webhook disabled",
     "stream.reset": "Feed restarted",
 }
 
@@ -122,6 +123,7 @@ EVENT_SENTENCES: dict[str, str] = {
     "batch.document_processed": "Document {document_id} processed ({progress} done).",
     "batch.document_failed": "Document {document_id} failed ({progress} done): {error}",
     "batch.completed": "Batch finished: {succeeded} of {total} documents processed, {failed} failed.",
+    "webhook.endpoint_disabled": "The webhook to {url} was disabled: {reason}",
     "stream.reset": "The live feed restarted; the page is being refreshed.",
 }
 
@@ -138,6 +140,7 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "deal.rescored",
     "statement.removed",
     "batch.completed",
+    "webhook.endpoint_disabled",
 )
 # Steps on the way to an outcome: the deal and batch pages move their bars with them; a feed
 # of outcomes leaves them out (a batch document's outcome is already its statement's line).
