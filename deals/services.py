@@ -49,7 +49,7 @@ from deals.models import (
     Transaction,
     statement_upload_path,
 )
-from deals.parsing import ParsedStatement
+from deals.parsing import ParsedStatement, not_statements
 from deals.quality import (
     EarlierStatement,
     StatementFacts,
@@ -183,6 +183,7 @@ def add_statements(
     """
     deal = _get_deal(organization, deal_id)
     _refuse_if_decided(deal)
+    _refuse_non_statements(documents)
     jobs.check_quota(organization, len(documents))
     # Files are written before the transaction: publishing events holds the organisation's
     # event sequence until commit, which must not wait for 50 files to reach the disk.
@@ -239,6 +240,19 @@ def _get_deal(organization: Organization, deal_id: int) -> Deal:
 def _refuse_if_decided(deal: Deal) -> None:
     if deal.is_decided:
         raise Conflict(f"The deal is already {deal.status}; it accepts no more statements.", "deal_decided")
+
+
+def _refuse_non_statements(documents: Sequence[Document]) -> None:
+    """415 for a file that is clearly not a statement (a photo, a Word document...), saying what
+    to upload instead; nothing of the upload is stored."""
+    for doc in documents:
+        kind = not_statements.describe(doc.content)
+        if kind is not None:
+            raise ApiError(
+                415,
+                "not_a_statement",
+                f"{doc.filename} is {kind}, not a bank statement. {not_statements.advice(kind)}",
+            )
 
 
 def _supersede_open_proposal(deal: Deal) -> None:
