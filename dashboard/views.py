@@ -48,6 +48,7 @@ from deals.models import (
     ProposalStatus,
     ProposedChange,
     Statement,
+    StatementStatus,
     Transaction,
 )
 from deals.transaction_list import filter_transactions
@@ -345,11 +346,9 @@ def _statement_rows(statements: QuerySet[Statement]) -> list[dict[str, Any]]:
 def _transactions_context(request: HttpRequest, deal: Deal, membership: Membership) -> dict[str, Any]:
     """One page of the deal's transactions under the filters of the query string; the same
     query as `GET /api/v1/deals/{id}/transactions` (deals.transaction_list)."""
+    # Only a processed statement has stored transactions to filter on.
     statements = list(
-        deal.statements.filter(transactions__isnull=False)
-        .distinct()
-        .order_by("pk")
-        .values_list("pk", "filename")
+        deal.statements.filter(status=StatementStatus.COMPLETED).order_by("pk").values_list("pk", "filename")
     )
     form = TransactionFilterForm(
         request.GET,

@@ -73,16 +73,16 @@ def describe(content: IO[bytes]) -> str | None:
 
 def _zipped_kind(content: IO[bytes], start: int) -> str | None:
     content.seek(start)
-    # An OpenDocument file starts with its uncompressed "mimetype" member.
-    first = content.read(HEAD_BYTES * 2)
-    for mimetype, words in _OPEN_DOCUMENTS.items():
-        if mimetype in first:
-            return words
-    content.seek(start)
     try:
-        names = zipfile.ZipFile(content).namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+        archive = zipfile.ZipFile(content)
+        names = archive.namelist()
+        # An OpenDocument file says what it is in its small "mimetype" member.
+        member = archive.getinfo("mimetype") if "mimetype" in names else None
+        mimetype = archive.read(member).strip() if member and member.file_size <= 200 else b""
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError, EOFError):
         return None
+    if mimetype in _OPEN_DOCUMENTS:
+        return _OPEN_DOCUMENTS[mimetype]
     for folder, words in _ZIPPED_DOCUMENTS:
         if any(name.startswith(folder) for name in names):
             return words

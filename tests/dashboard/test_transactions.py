@@ -136,6 +136,7 @@ def test_an_underwriter_marks_a_deposit_as_not_revenue_with_a_reason(
     deposit = Transaction.objects.filter(deal=known_deal, counted_as_revenue=True).order_by("date").first()
     assert deposit is not None
     before = known_deal.health_score
+    assert before is not None
     response = underwriter_client.post(
         reverse("transaction-revenue-page", args=[known_deal.pk, deposit.pk]),
         {"counted": "no", "note": "a loan, not sales", "back": "category=revenue&page=1"},

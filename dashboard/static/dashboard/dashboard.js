@@ -557,6 +557,7 @@
       "statement.removed": function (data) {
         const row = list.querySelector('[data-statement-id="' + data.statement_id + '"]');
         if (row) row.remove();
+        if (!list.querySelector("[data-statement-id]")) $("#statements-empty").hidden = false;
         announce(describe("statement.removed", data));
         refreshMoney();
       },
