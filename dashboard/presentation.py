@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from deals.models import DealStatus, Decision, StatementStatus
+from deals.models import DealStatus, Decision, StatementStatus, TransactionCategory
 from deals.pipeline import STAGES
 from deals.underwriting import APPROVE_MIN_SCORE
 
@@ -45,6 +45,15 @@ FLAG_LABELS: dict[str, str] = {
     "deposit_concentration": "Deposits from one source",
     "low_revenue": "Low revenue",
 }
+
+# The transaction filter that shows what each flag rests on: the rows the screening marked with
+# it, or for flags about days and totals, the rows those are made of.
+FLAG_FILTERS: dict[str, dict[str, str]] = {
+    **{code: {"flag": code} for code in FLAG_LABELS},
+    "multiple_lenders": {"category": "lender_repayment"},
+    "low_revenue": {"revenue": "counted"},
+}
+CATEGORY_LABELS: dict[str, str] = {str(value): str(label) for value, label in TransactionCategory.choices}
 
 # Labels of the figures the score is computed from (deals.underwriting.DealFigures).
 FIGURE_LABELS: dict[str, str] = {
