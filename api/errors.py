@@ -25,7 +25,6 @@ from core.errors import (
     NotFound,
     QuotaExceeded,
     TooLarge,
-    Unavailable,
     Unprocessable,
     Unsupported,
 )
@@ -60,7 +59,6 @@ STATUS_OF: dict[type[DomainError], int] = {
     TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     Unsupported: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     Unprocessable: status.HTTP_422_UNPROCESSABLE_ENTITY,
-    Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 

@@ -71,9 +71,3 @@ class Unsupported(DomainError):
     """The upload is of a kind the product does not take (a file that is no statement)."""
 
     default_code = "unsupported_media_type"
-
-
-class Unavailable(DomainError):
-    """A service the request needs is away for a moment; the same request may succeed shortly."""
-
-    default_code = "temporarily_unavailable"

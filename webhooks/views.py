@@ -16,8 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import get_actor
+from api.errors import error_body
 from api.idempotency import idempotent
-from core.errors import NotFound, Unavailable
+from core.errors import NotFound
 from webhooks import delivery
 from webhooks.models import PREVIOUS_SECRET_VALID_FOR, WebhookDelivery, WebhookEndpoint
 from webhooks.serializers import (
@@ -138,7 +139,11 @@ class WebhookPingView(_WriteScope, APIView):
         try:
             submit(ping_webhook, endpoint.pk)
         except Exception:
-            raise Unavailable("The ping could not be queued; try again shortly.") from None
+            # The broker is away: no domain refusal, an HTTP answer that invites a retry.
+            return Response(
+                error_body("temporarily_unavailable", "The ping could not be queued; try again shortly."),
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 
