@@ -26,6 +26,7 @@ from core.errors import (
     QuotaExceeded,
     TooLarge,
     Unprocessable,
+    Unsupported,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
     TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    Unsupported: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     Unprocessable: status.HTTP_422_UNPROCESSABLE_ENTITY,
 }
 

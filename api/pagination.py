@@ -7,6 +7,8 @@ from typing import Any
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
+MAX_OFFSET = 2**62
+
 
 class ResultsPagination(LimitOffsetPagination):
     default_limit = 50
@@ -24,6 +26,11 @@ class ResultsPagination(LimitOffsetPagination):
                 "next": {"type": "string", "nullable": True, "format": "uri"},
             },
         }
+
+    def get_offset(self, request: Any) -> int:
+        # Past this nothing can be listed anyway; a larger number would overflow the database's
+        # 64-bit OFFSET (a 500) instead of answering an empty page.
+        return min(super().get_offset(request), MAX_OFFSET)
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
         # Fetch one row past the page instead of running COUNT(*): lists only need `next`.

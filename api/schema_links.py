@@ -28,11 +28,13 @@ JOB = "/api/v1/jobs/{job_id}"
 JOB_CANCEL = "/api/v1/jobs/{job_id}/cancel"
 DEAL_EVENTS = "/api/v1/events/deals/{deal_id}"
 JOB_EVENTS = "/api/v1/jobs/{job_id}/stream"
+WEBHOOK = "/api/v1/webhooks/{webhook_id}"
 
 _CREATED_DEAL = ("/api/v1/deals", "post", "201")
 _DEAL = (DEAL, "get", "200")
 _ACCEPTED_STATEMENT = (STATEMENTS, "post", "202")
 _ACCEPTED_JOB = ("/api/v1/jobs", "post", "202")
+_CREATED_WEBHOOK = ("/api/v1/webhooks", "post", "201")
 
 LINKS: tuple[Link, ...] = (
     Link("GetDeal", _CREATED_DEAL, (DEAL, "get"), {"deal_id": "$response.body#/id"}),
@@ -109,6 +111,18 @@ LINKS: tuple[Link, ...] = (
         ("/api/v1/valuations", "get", "200"),
         ("/api/v1/valuations/{valuation_id}", "get"),
         {"valuation_id": "$response.body#/results/0/id"},
+    ),
+    *(
+        Link(name, _CREATED_WEBHOOK, (WEBHOOK + suffix, method), {"webhook_id": "$response.body#/id"})
+        for name, suffix, method in (
+            ("GetWebhook", "", "get"),
+            ("ChangeWebhook", "", "patch"),
+            ("DeleteWebhook", "", "delete"),
+            ("RotateWebhookSecret", "/rotate-secret", "post"),
+            ("PingWebhook", "/ping", "post"),
+            ("ReplayWebhook", "/replay", "post"),
+            ("ListWebhookDeliveries", "/deliveries", "get"),
+        )
     ),
 )
 

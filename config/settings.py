@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "deals",
     "valuations",
     "dashboard",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +272,18 @@ if WORKER_METRICS_PORT and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     raise ImproperlyConfigured(
         "WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: a directory of this worker's own"
     )
+# Webhooks (docs/webhooks.md): the Svix retry schedule (seconds before each attempt), the
+# time an endpoint may keep failing before it is disabled, and the sweep that retries.
+WEBHOOK_ALLOW_PRIVATE_URLS = envbool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+WEBHOOK_TIMEOUT_SECONDS = envfloat("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+WEBHOOK_RETRY_SCHEDULE: list[float] = []
+for _delay in envlist("WEBHOOK_RETRY_SCHEDULE", ["0", "5", "300", "1800", "7200", "18000", "36000", "36000"]):
+    try:
+        WEBHOOK_RETRY_SCHEDULE.append(float(_delay))
+    except ValueError:
+        raise ImproperlyConfigured(f"WEBHOOK_RETRY_SCHEDULE must list seconds, got {_delay!r}") from None
+WEBHOOK_DISABLE_AFTER_SECONDS = envfloat("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600.0, minimum=1.0)
+WEBHOOK_SWEEP_SECONDS = envfloat("WEBHOOK_SWEEP_SECONDS", 5.0, minimum=0.1)
 MONTHLY_JOB_LIMIT = envint("MONTHLY_JOB_LIMIT", 500, minimum=0)
 IDEMPOTENCY_WINDOW_HOURS = 24
 
@@ -379,4 +392,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "prune-events": {"task": "events.tasks.prune_events", "schedule": 3600.0},
     "prune-valuations": {"task": "valuations.tasks.prune_valuations", "schedule": 3600.0},
     "prune-idempotency-records": {"task": "api.tasks.prune_idempotency_records", "schedule": 3600.0},
+    "deliver-webhooks": {"task": "webhooks.tasks.deliver_due_webhooks", "schedule": WEBHOOK_SWEEP_SECONDS},
+    "prune-webhook-deliveries": {"task": "webhooks.tasks.prune_webhook_deliveries", "schedule": 3600.0},
 }

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("jobs.urls")),
     path("api/v1/", include("deals.urls")),
     path("api/v1/", include("valuations.urls")),
+    path("api/v1/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls")),
 ]

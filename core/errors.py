@@ -65,3 +65,9 @@ class Unprocessable(DomainError):
     be fetched); the same request may succeed later."""
 
     default_code = "unprocessable"
+
+
+class Unsupported(DomainError):
+    """The upload is of a kind the product does not take (a file that is no statement)."""
+
+    default_code = "unsupported_media_type"

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from deals.models import DealStatus, Decision, StatementStatus
+from deals.models import DealStatus, Decision, StatementStatus, TransactionCategory
 from deals.pipeline import STAGES
 from deals.underwriting import APPROVE_MIN_SCORE
 
@@ -45,6 +45,15 @@ FLAG_LABELS: dict[str, str] = {
     "deposit_concentration": "Deposits from one source",
     "low_revenue": "Low revenue",
 }
+
+# The transaction filter that shows what each flag rests on: the rows the screening marked with
+# it, or for flags about days and totals, the rows those are made of.
+FLAG_FILTERS: dict[str, dict[str, str]] = {
+    **{code: {"flag": code} for code in FLAG_LABELS},
+    "multiple_lenders": {"category": "lender_repayment"},
+    "low_revenue": {"revenue": "counted"},
+}
+CATEGORY_LABELS: dict[str, str] = {str(value): str(label) for value, label in TransactionCategory.choices}
 
 # Labels of the figures the score is computed from (deals.underwriting.DealFigures).
 FIGURE_LABELS: dict[str, str] = {
@@ -104,6 +113,7 @@ EVENT_TITLES: dict[str, str] = {
     "batch.document_processed": "Batch document processed",
     "batch.document_failed": "Batch document failed",
     "batch.completed": "Batch finished",
+    "webhook.endpoint_disabled": "Webhook disabled",
     "stream.reset": "Feed restarted",
 }
 
@@ -122,6 +132,7 @@ EVENT_SENTENCES: dict[str, str] = {
     "batch.document_processed": "Document {document_id} processed ({progress} done).",
     "batch.document_failed": "Document {document_id} failed ({progress} done): {error}",
     "batch.completed": "Batch finished: {succeeded} of {total} documents processed, {failed} failed.",
+    "webhook.endpoint_disabled": "The webhook to {url} was disabled: {reason}",
     "stream.reset": "The live feed restarted; the page is being refreshed.",
 }
 
@@ -138,6 +149,7 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "deal.rescored",
     "statement.removed",
     "batch.completed",
+    "webhook.endpoint_disabled",
 )
 # Steps on the way to an outcome: the deal and batch pages move their bars with them; a feed
 # of outcomes leaves them out (a batch document's outcome is already its statement's line).

@@ -23,6 +23,18 @@ urlpatterns = [
     path("deals/new", views.create_deal, name="deal-create"),
     path("deals/<int:deal_id>", views.deal_detail, name="deal-detail"),
     path("deals/<int:deal_id>/review", views.deal_review, name="deal-review"),
+    path("deals/<int:deal_id>/row", views.deal_row, name="deal-row"),
+    path("deals/<int:deal_id>/transactions", views.deal_transactions, name="deal-transactions-page"),
+    path(
+        "deals/<int:deal_id>/transactions/<int:transaction_id>/revenue",
+        views.correct_revenue,
+        name="transaction-revenue-page",
+    ),
+    path(
+        "deals/<int:deal_id>/statements/<int:statement_id>/remove",
+        views.remove_statement,
+        name="statement-remove-page",
+    ),
     path("deals/<int:deal_id>/statements", views.upload_statements, name="deal-upload"),
     path("deals/<int:deal_id>/decision", views.decide_deal, name="deal-decide"),
     path("changes/<str:change_id>/approve", views.approve_change, name="change-approve-page"),

@@ -9,13 +9,14 @@ the browser opens its feed from that id, so nothing published in between is lost
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -29,10 +30,13 @@ from dashboard import charts, presentation
 from dashboard.forms import (
     AWAITING_DECISION,
     DEAL_SORTS,
+    TRANSACTIONS_PER_PAGE,
     ActivityFilterForm,
     DealFilterForm,
     DealForm,
     DecisionForm,
+    RevenueForm,
+    TransactionFilterForm,
     UploadForm,
 )
 from dashboard.live import shared_feed
@@ -46,8 +50,11 @@ from deals.models import (
     ProposalStatus,
     ProposedChange,
     Statement,
+    StatementStatus,
     Transaction,
 )
+from deals.transaction_list import filter_transactions
+from deals.underwriting import FLAG_ORDER
 from events.catalogue import BATCH, DEAL
 from events.feeds import feed_cursor
 from events.models import Event
@@ -172,6 +179,21 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def deal_row(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """One row of the deal list, fetched by the list when a deal's flags may have changed."""
+    membership = require_member(request)
+    deal = get_object_or_404(
+        Deal.objects.annotate(statement_count=Count("statements")),
+        organization=membership.organization,
+        pk=deal_id,
+    )
+    return render(
+        request, "dashboard/_deal_row.html", {"deal": deal, "flag_labels": presentation.FLAG_LABELS}
+    )
+
+
+@login_required
 @require_POST
 def create_deal(request: HttpRequest) -> HttpResponse:
     membership = require_writer(request)
@@ -184,14 +206,16 @@ def create_deal(request: HttpRequest) -> HttpResponse:
     return redirect("deal-detail", deal_id=deal.pk)
 
 
-def _flags(deal: Deal) -> list[tuple[str, str, list[str]]]:
-    """Each flag's code, label and the lines of evidence it rests on."""
+def _flags(deal: Deal) -> list[tuple[str, str, list[str], str]]:
+    """Each flag's code, label, the lines of evidence it rests on and the transaction filter
+    (a query string) that lists the transactions behind it."""
     details = {detail.get("code"): detail for detail in deal.flag_details or []}
     return [
         (
             code,
             presentation.FLAG_LABELS.get(code, code),
             presentation.flag_evidence_lines(details.get(code, {})),
+            urlencode(presentation.FLAG_FILTERS.get(code, {"flag": code})),
         )
         for code in deal.flags or []
     ]
@@ -277,6 +301,8 @@ def _review_context(deal: Deal, membership: Membership) -> dict[str, Any]:
         "proposal": proposal,
         "last_proposal": last_proposal,
         "can_write": membership.can_write,
+        # A statement can be taken out of the score until the deal is decided.
+        "can_remove": membership.can_write and not deal.is_decided,
         "can_decide": can_decide,
         "waits_for_documents": waits_for_documents,
         "decision_form": DecisionForm() if can_decide else None,
@@ -305,6 +331,54 @@ def _statement_rows(statements: QuerySet[Statement]) -> list[dict[str, Any]]:
     ]
 
 
+def _transactions_context(request: HttpRequest, deal: Deal, membership: Membership) -> dict[str, Any]:
+    """One page of the deal's transactions under the filters of the query string; the same
+    query as `GET /api/v1/deals/{id}/transactions` (deals.transaction_list)."""
+    # Only a processed statement has stored transactions to filter on.
+    statements = list(
+        deal.statements.filter(status=StatementStatus.COMPLETED).order_by("pk").values_list("pk", "filename")
+    )
+    form = TransactionFilterForm(
+        request.GET,
+        flags=[(code, presentation.FLAG_LABELS.get(code, code)) for code in FLAG_ORDER],
+        statements=statements,
+        months=list(Transaction.objects.filter(deal=deal).dates("date", "month")),
+    )
+    filters = form.filters()
+    rows = filter_transactions(deal.pk, **filters).only(
+        "id",
+        "statement_id",
+        "date",
+        "description",
+        "counterparty",
+        "amount",
+        "balance",
+        "category",
+        "flags",
+        "counted_as_revenue",
+        "revenue_override",
+        "revenue_note",
+        "revenue_changed_by",
+    )
+    page = Paginator(rows, TRANSACTIONS_PER_PAGE).get_page(form.cleaned_data.get("page"))
+    query = form.query(page=None)
+    return {
+        "deal": deal,
+        "transactions": page,
+        "transaction_filters": form,
+        "transactions_filtered": bool(filters),
+        "transactions_query": query,
+        # Where a correction returns to: this very page of this very filter.
+        "transactions_back": form.query(page=page.number if page.number > 1 else None),
+        "category_labels": presentation.CATEGORY_LABELS,
+        "flag_labels": presentation.FLAG_LABELS,
+        "can_correct": membership.can_write and not deal.is_decided,
+        "transactions_version": (
+            f"{deal.updated_at.timestamp()}:{page.paginator.count}:{query}:{page.number}"
+        ),
+    }
+
+
 @login_required
 @require_GET
 def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
@@ -318,6 +392,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
     can_upload = membership.can_write and not deal.is_decided
     context = {
         **_review_context(deal, membership),
+        **_transactions_context(request, deal, membership),
         "statements": _statement_rows(deal.statements.order_by("pk")),
         "batches": deal.batches.order_by("-created_at")[:10],
         "events": list(events),
@@ -330,6 +405,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
             "shared": shared_feed(membership, DEAL, deal.pk),
             "dealId": deal.pk,
             "reviewUrl": reverse("deal-review", args=[deal.pk]),
+            "transactionsUrl": reverse("deal-transactions-page", args=[deal.pk]),
         },
     }
     return render(request, "dashboard/deal_detail.html", context)
@@ -344,6 +420,80 @@ def deal_review(request: HttpRequest, deal_id: int) -> HttpResponse:
     return render(request, "dashboard/_deal_review.html", _review_context(deal, membership))
 
 
+@login_required
+@require_GET
+def deal_transactions(request: HttpRequest, deal_id: int) -> HttpResponse:
+    """The transactions block alone (same filters), fetched by the deal page when the deal is
+    re-scored or a statement comes or goes."""
+    membership = require_member(request)
+    deal = _organization_deal(membership, deal_id)
+    return render(
+        request, "dashboard/_deal_transactions.html", _transactions_context(request, deal, membership)
+    )
+
+
+def _back_to_transactions(deal_id: int, query: str) -> HttpResponse:
+    # Only a query string is taken from the form, re-encoded, behind our own path: never a redirect
+    # elsewhere.
+    clean = QueryDict(query).urlencode()
+    return redirect(reverse("deal-detail", args=[deal_id]) + (f"?{clean}" if clean else "") + "#transactions")
+
+
+@login_required
+@require_POST
+def correct_revenue(request: HttpRequest, deal_id: int, transaction_id: int) -> HttpResponse:
+    """Count a transaction as revenue or not, with a reason (`services.correct_revenue`, as the
+    API's `POST /deals/{id}/transactions/{tx}/revenue`): the deal is re-scored for every tab."""
+    membership = require_writer(request)
+    deal = _organization_deal(membership, deal_id)
+    form = RevenueForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether the transaction counts as revenue.")
+        return _back_to_transactions(deal.pk, request.POST.get("back", ""))
+    counted = form.cleaned_data["counted"]
+    try:
+        services.correct_revenue(
+            membership.organization,
+            deal.pk,
+            transaction_id,
+            counted=counted,
+            note=form.cleaned_data["note"].strip(),
+            changed_by=actor_label(request),
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _back_to_transactions(deal.pk, form.cleaned_data["back"])
+    deal.refresh_from_db(fields=["health_score"])
+    treatment = "counted as revenue" if counted else "no longer counted as revenue"
+    score = "not scored" if deal.health_score is None else f"{deal.health_score:.1f}"
+    messages.success(
+        request, f"Transaction {transaction_id} is {treatment}. The health score is now {score}."
+    )
+    return _back_to_transactions(deal.pk, form.cleaned_data["back"])
+
+
+@login_required
+@require_POST
+def remove_statement(request: HttpRequest, deal_id: int, statement_id: int) -> HttpResponse:
+    """Take a failed or wrong statement out of the deal (`services.remove_statement`, as the API's
+    `DELETE /deals/{id}/statements/{statement_id}`); every open tab follows `statement.removed`."""
+    membership = require_writer(request)
+    deal = _organization_deal(membership, deal_id)
+    statement = get_object_or_404(Statement, deal=deal, pk=statement_id)
+    try:
+        services.remove_statement(
+            membership.organization, deal.pk, statement.pk, removed_by=actor_label(request)
+        )
+    except DomainError as exc:
+        return _refused(request, deal.pk, exc)
+    messages.success(
+        request, f"{statement.filename} was removed from the deal; the score no longer counts it."
+    )
+    return redirect("deal-detail", deal_id=deal.pk)
+
+
 def _refused(request: HttpRequest, deal_id: int, exc: DomainError) -> HttpResponse:
     """A service said no (409 decided, 402 quota, 413 too large...): say why on the deal page."""
     if isinstance(exc, NotFound):
@@ -354,7 +504,7 @@ def _refused(request: HttpRequest, deal_id: int, exc: DomainError) -> HttpRespon
     return redirect("deal-detail", deal_id=deal_id)
 
 
-def _documents(files: list[Any]) -> tuple[list[services.Document], bool]:
+def _documents(files: list[Any]) -> tuple[list[uploads.Document], bool]:
     """The documents of an upload and whether they form a batch.
 
     One plain file is a statement, exactly as `POST /deals/{id}/statements` takes it; several
@@ -366,7 +516,7 @@ def _documents(files: list[Any]) -> tuple[list[services.Document], bool]:
             raise TooLarge(
                 f"{upload.name} is larger than {uploads.max_upload_bytes() // (1024 * 1024)} MB.",
             )
-        return [services.Document(uploads.clean_name(upload.name or ""), upload, upload.size)], False
+        return [uploads.Document(uploads.clean_name(upload.name or ""), upload, upload.size)], False
     return uploads.expand_uploads(files), True
 
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, Invalid, NotFound, Unsupported
 from deals import ledger
 from deals.evidence import deal_flag_details
 from deals.models import (
@@ -38,7 +38,7 @@ from deals.models import (
     Transaction,
     statement_upload_path,
 )
-from deals.parsing import ParsedStatement
+from deals.parsing import ParsedStatement, not_statements
 from deals.quality import (
     EarlierStatement,
     StatementFacts,
@@ -139,6 +139,7 @@ def add_statements(
     """
     deal = _get_deal(organization, deal_id)
     _refuse_if_decided(deal)
+    _refuse_non_statements(documents)
     jobs.check_quota(organization, len(documents))
     # Files are written before the transaction: publishing events holds the organisation's
     # event sequence until commit, which must not wait for 50 files to reach the disk.
@@ -195,6 +196,18 @@ def _get_deal(organization: Organization, deal_id: int) -> Deal:
 def _refuse_if_decided(deal: Deal) -> None:
     if deal.is_decided:
         raise Conflict(f"The deal is already {deal.status}; it accepts no more statements.", "deal_decided")
+
+
+def _refuse_non_statements(documents: Sequence[Document]) -> None:
+    """415 for a file that is clearly not a statement (a photo, a Word document...), saying what
+    to upload instead; nothing of the upload is stored."""
+    for doc in documents:
+        kind = not_statements.describe(doc.content)
+        if kind is not None:
+            raise Unsupported(
+                f"{doc.filename} is {kind}, not a bank statement. {not_statements.advice(kind)}",
+                "not_a_statement",
+            )
 
 
 def _supersede_open_proposal(deal: Deal) -> None:

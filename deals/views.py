@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -42,6 +41,7 @@ from deals.serializers import (
     TransactionListQuery,
     TransactionOut,
 )
+from deals.transaction_list import filter_transactions
 from events.catalogue import BATCH, DEAL
 from events.positions import POSITION_HEADER_SCHEMA, read_with_position
 
@@ -306,27 +306,7 @@ class DealTransactionsView(ListAPIView[Transaction]):
         query = TransactionListQuery(data=self.request.query_params)
         if not query.is_valid():
             raise _invalid(query.errors)
-        params = query.validated_data
-        rows = Transaction.objects.filter(deal_id=deal_id)
-        if "statement_id" in params:
-            rows = rows.filter(statement_id=params["statement_id"])
-        if "category" in params:
-            rows = rows.filter(category=params["category"])
-        if "flag" in params:
-            rows = rows.filter(_has_flag(params["flag"]))
-        if "date_from" in params:
-            rows = rows.filter(date__gte=params["date_from"])
-        if "date_to" in params:
-            rows = rows.filter(date__lte=params["date_to"])
-        return rows.order_by("date", "statement_id", "position")
-
-
-def _has_flag(flag: str) -> Q:
-    if connection.features.supports_json_field_contains:
-        return Q(flags__contains=[flag])
-    # SQLite (embedded mode) has no JSON containment; flag codes are plain words, so the quoted
-    # code inside the stored array's text is an exact element match.
-    return Q(flags__icontains=f'"{flag}"')
+        return filter_transactions(deal_id, **query.validated_data)
 
 
 class TransactionRevenueView(APIView):

@@ -18,6 +18,7 @@ EVENT_FEEDS: dict[str, frozenset[str]] = {
     "proposal.rejected": frozenset({DEAL, ORG}),
     "deal.rescored": frozenset({DEAL, ORG}),
     "statement.removed": frozenset({DEAL, ORG}),
+    "webhook.endpoint_disabled": frozenset({ORG}),
     "batch.document_processed": frozenset({BATCH, ORG}),
     "batch.document_failed": frozenset({BATCH, ORG}),
     "batch.completed": frozenset({BATCH, ORG}),

@@ -8,6 +8,7 @@ that id exactly as an unfiltered one does, it only sends fewer of the events it 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -50,15 +51,28 @@ def parse_types(values: Iterable[str]) -> frozenset[str] | None:
         raise BadTypes(f"types= has more than {MAX_PATTERNS} patterns.")
     selected: set[str] = set()
     for pattern in patterns:
-        if not _PATTERN.match(pattern):
-            raise BadTypes(f"{pattern[:70]!r} is not an event type or a pattern such as 'processing.*'.")
-        matches = {name for name in EVENT_FEEDS if _matches(pattern, name)}
-        if not matches:
-            raise BadTypes(f"{pattern!r} matches no event type.")
-        selected |= matches
+        problem = pattern_problem(pattern)
+        if problem:
+            raise BadTypes(problem)
+        selected |= {name for name in EVENT_FEEDS if _matches(pattern, name)}
     return frozenset(selected)
 
 
+def pattern_problem(pattern: str) -> str | None:
+    """Why a pattern is refused, or None: it must be well formed and match some catalogue event."""
+    if not _PATTERN.match(pattern):
+        return f"{pattern[:70]!r} is not an event type or a pattern such as 'processing.*'."
+    if not any(_matches(pattern, name) for name in EVENT_FEEDS):
+        return f"{pattern!r} matches no event type."
+    return None
+
+
+def matches(patterns: Iterable[str], event_type: str) -> bool:
+    """Whether `event_type` is selected by any of `patterns` (a stored subscription's list)."""
+    return any(_matches(pattern, event_type) for pattern in patterns)
+
+
+@functools.lru_cache(maxsize=1024)
 def _matches(pattern: str, name: str) -> bool:
     if "*" not in pattern:
         return pattern == name

@@ -22,6 +22,7 @@ from core.context import request_id_var
 from events.catalogue import BATCH, DEAL, JOB, ORG, feeds_of
 from events.encoding import encode_event
 from events.models import Event, OrgEventSequence
+from events.signals import event_committed
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +132,18 @@ def publish_event(
         created_at=now,
     )
     _store(event)
-    transaction.on_commit(lambda: fan_out(event))
+    transaction.on_commit(lambda: _after_commit(event))
     metrics.EVENTS_PUBLISHED.labels(event_type).inc()
     return event
+
+
+def _after_commit(event: Event) -> None:
+    fan_out(event)
+    # Listeners (webhook delivery) run after the live fan-out was handed off; one that
+    # fails must not undo a publish that has committed.
+    for _receiver, outcome in event_committed.send_robust(sender=Event, event=event):
+        if isinstance(outcome, Exception):
+            logger.warning("A listener of committed events failed: %r", outcome)
 
 
 def event_message(event: Event) -> dict[str, Any]:

@@ -210,6 +210,17 @@ def _checked_addresses(target: _Target, *, allow_private: bool, deadline: float)
     return addresses
 
 
+def check_destination(url: str, *, allow_private: bool, timeout: float) -> list[IPAddress]:
+    """The addresses a request to `url` would connect to; raises OutboundError when refused.
+
+    The same checks as `request` makes before connecting, for callers that vet a URL when it
+    is stored (a webhook endpoint) rather than only when it is used.
+    """
+    return _checked_addresses(
+        _parse_target(url), allow_private=allow_private, deadline=time.monotonic() + timeout
+    )
+
+
 # --------------------------------------------------------------------------
 # Transport: pinned addresses and one deadline for every socket operation
 # --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pdfminer.pdfparser import PDFParser
 
 from deals.parsing import pdf_streams
 from deals.parsing.limits import DEFAULT_LIMITS, ParseLimits
+from deals.parsing.not_statements import SIGNATURES
 from deals.parsing.statement import ExtractedDocument, StatementError
 
 logger = logging.getLogger(__name__)
@@ -24,26 +25,9 @@ logger = logging.getLogger(__name__)
 MAX_FILE_BYTES = 25 * 1024 * 1024
 UNSUPPORTED = "Unsupported file format"
 
-# Binary formats people upload by mistake; recognising them early gives the plain reason
-# instead of a decoding attempt on garbage.
-_BINARY_SIGNATURES = (
-    b"PK\x03\x04",  # zip, xlsx, docx
-    b"PK\x05\x06",  # empty zip
-    b"\x89PNG",
-    b"\xff\xd8\xff",  # jpeg
-    b"GIF8",
-    b"II*\x00",  # tiff
-    b"MM\x00*",
-    b"MZ\x90\x00",  # windows executable
-    b"\x7fELF",
-    b"\x1f\x8b",  # gzip
-    b"\xd0\xcf\x11\xe0",  # ole2: xls, doc
-    b"Rar!\x1a\x07",
-    b"7z\xbc\xaf",
-    b"RIFF",
-    b"\x00\x00\x01\x00",  # ico
-    b"{\\rtf",
-)
+# Binary formats people upload by mistake (deals.parsing.not_statements); recognising them early
+# gives the plain reason instead of a decoding attempt on garbage.
+_BINARY_SIGNATURES = tuple(signature for signature, _ in SIGNATURES)
 _OFX_MARKER = re.compile(r"OFXHEADER|<OFX>|<\?OFX", re.I)
 _MARKUP_START = re.compile(r"\s*<")
 _SEPARATORS = (",", ";", "\t", "|")

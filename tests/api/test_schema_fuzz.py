@@ -33,6 +33,7 @@ from config.wsgi import application
 from deals.models import ProposalStatus, ProposedChange, Transaction
 from tests.deals.ledger_files import create_deal, upload_processed
 from tests.jobs.factories import healthy_csv, upload
+from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +98,10 @@ def seeded(django_capture_on_commit_callbacks: Callable[..., Any]) -> Iterator[S
         "job_id": job.json()["id"],
         "change_id": change.pk,
         "valuation_id": listed[0]["id"],
+        # Made directly: creating one over the API would resolve its host name.
+        "webhook_id": WebhookEndpoint.objects.create(
+            organization=organization, url="https://hooks.example.com/dealstream", event_types=["*"]
+        ).pk,
     }
     # Django's WSGI handler closes, around each request, a connection that is inside a
     # transaction; the test's transaction (and the rows above) must outlive every call. Django's

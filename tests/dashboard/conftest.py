@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.test import Client
 from accounts.models import Membership, Organization, Role
 from deals import services
 from deals.models import Deal, DealStatus, ProposedChange
+from tests.dashboard import known_statement as known
 from tests.jobs.factories import healthy_csv
 
 
@@ -84,3 +86,24 @@ def open_proposal(deal: Deal) -> ProposedChange:
     proposal = deal.open_proposal
     assert proposal is not None
     return proposal
+
+
+def upload_document(org: Organization, deal: Deal, name: str, content: bytes, capture: Any) -> Deal:
+    """Add one statement through deals.services and run its job at once."""
+    document = services.Document(name, io.BytesIO(content), len(content))
+    with capture(execute=True):
+        services.add_statements(org, deal.pk, [document], created_by="test")
+    deal.refresh_from_db()
+    return deal
+
+
+@pytest.fixture
+def known_deal(org: Organization, django_capture_on_commit_callbacks: Any) -> Deal:
+    """A deal scored from the hand-checked statement of tests.dashboard.known_statement."""
+    deal = services.create_deal(
+        org,
+        business_name="Harbor Bakery",
+        amount_requested=Decimal(known.AMOUNT_REQUESTED),
+        created_by="test",
+    )
+    return upload_document(org, deal, "harbor.csv", known.known_csv(), django_capture_on_commit_callbacks)

@@ -3,7 +3,6 @@ monthly breakdown and statement details, rendered by the server for a known stat
 
 from __future__ import annotations
 
-import io
 import re
 from decimal import Decimal
 from typing import Any
@@ -16,28 +15,10 @@ from accounts.models import Organization
 from deals import services
 from deals.models import Deal, DealStatus, ProposedChange
 from tests.dashboard import known_statement as known
+from tests.dashboard.conftest import upload_document as _upload
 from tests.jobs.factories import bad_file
 
 pytestmark = pytest.mark.django_db
-
-
-def _upload(org: Organization, deal: Deal, name: str, content: bytes, capture: Any) -> Deal:
-    document = services.Document(name, io.BytesIO(content), len(content))
-    with capture(execute=True):
-        services.add_statements(org, deal.pk, [document], created_by="test")
-    deal.refresh_from_db()
-    return deal
-
-
-@pytest.fixture
-def known_deal(org: Organization, django_capture_on_commit_callbacks: Any) -> Deal:
-    deal = services.create_deal(
-        org,
-        business_name="Harbor Bakery",
-        amount_requested=Decimal(known.AMOUNT_REQUESTED),
-        created_by="test",
-    )
-    return _upload(org, deal, "harbor.csv", known.known_csv(), django_capture_on_commit_callbacks)
 
 
 def _page(client: Client, deal: Deal) -> str:

@@ -36,7 +36,13 @@ def test_it_lists_the_warnings_of_the_deal(
 def test_it_says_the_deal_waits_for_documents_when_nothing_could_be_read(
     underwriter_client: Client, org: Organization, deal: Deal, django_capture_on_commit_callbacks: Any
 ):
-    process(org, deal, "scan.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, django_capture_on_commit_callbacks)
+    process(
+        org,
+        deal,
+        "scan.png",
+        b"Scanned copy of the statement to follow by post\n",
+        django_capture_on_commit_callbacks,
+    )
     page = underwriter_client.get(f"/deals/{deal.pk}").content.decode()
     assert 'id="waits-for-documents"' in page
     assert 'id="proposal"' not in page

@@ -118,3 +118,21 @@ def test_an_unreadable_file_fails_its_statement_with_a_reason(
     assert statement.status == StatementStatus.FAILED
     html = underwriter_client.get(f"/deals/{deal.pk}").content.decode()
     assert statement.error in html
+
+
+def test_a_picture_is_refused_with_what_to_export_instead(underwriter_client: Client, deal: Deal):
+    response = post(underwriter_client, deal, named(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "IMG_0412.png"))
+    assert response.status_code == 415
+    message = response.json()["error"]["message"]
+    assert message.startswith("IMG_0412.png is a PNG picture, not a bank statement.")
+    assert "CSV or OFX/QFX" in message
+    assert not Statement.objects.exists()
+    assert not Job.objects.exists()
+    # Without the script, the same words on the page.
+    response = post(
+        underwriter_client, deal, named(b"\xff\xd8\xff\xe0" + b"\x00" * 64, "scan.jpg"), json=False
+    )
+    assert response.status_code == 302
+    html = underwriter_client.get(f"/deals/{deal.pk}").content.decode()
+    assert "scan.jpg is a JPEG picture, not a bank statement." in html
+    assert not Statement.objects.exists()

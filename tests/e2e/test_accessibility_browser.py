@@ -90,6 +90,7 @@ def test_every_dashboard_page_passes_axe_and_reflows_on_a_phone(
         "deal list": "/",
         "awaiting decision": "/?view=awaiting&sort=score",
         "deal page": f"/deals/{deal_id}",
+        "deal transactions": f"/deals/{deal_id}?flag=nsf#transactions",
         "activity": "/activity",
         "decisions only": "/activity?type=decisions",
         "batch page": f"/batches/{batch_id}",
@@ -112,6 +113,12 @@ def test_every_dashboard_page_passes_axe_and_reflows_on_a_phone(
             page.goto(base + path)
             if path.startswith(("/activity", "/deals", "/?", "/")) and "batches" not in path:
                 wait_live(page)
+            if name == "deal transactions":
+                # The table is there, with every correction and removal form open to be checked.
+                assert page.locator("#transaction-table tbody tr").count() > 0
+                page.evaluate(
+                    "() => document.querySelectorAll('#deal-review details, #transactions details').forEach(d => d.open = true)"
+                )
             if width in WIDTHS:
                 findings[f"{name} @ {width}"] = blocking_violations(page)
             if width in PHONE_WIDTHS and page_width(page) > width:

@@ -305,7 +305,8 @@ def test_a_batch_page_counts_documents_and_shows_failures(browser, served):
                 "mimeType": "text/csv",
                 "buffer": statement_csv(4, deposit="950.00").encode(),
             },
-            {"name": "scan.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff\xe0 not a statement"},
+            # Text, so taken (a picture would refuse the whole upload), but no statement.
+            {"name": "note.txt", "mimeType": "text/plain", "buffer": b"Scanned copy to follow by post\n"},
         ],
     )
     page.click("#upload-status >> text=Follow the batch")
@@ -316,7 +317,7 @@ def test_a_batch_page_counts_documents_and_shows_failures(browser, served):
     assert (bar.get_attribute("aria-valuenow"), bar.get_attribute("aria-valuemax")) == ("3", "3")
     failed = page.query_selector('tr[data-status="failed"]')
     assert failed is not None
-    assert "scan.jpg" in failed.inner_text()
+    assert "note.txt" in failed.inner_text()
     assert failed.query_selector(".error-text").inner_text().strip()
     context.close()
 

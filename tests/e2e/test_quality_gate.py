@@ -77,7 +77,7 @@ def run_flow(stack: Stack, base_url: str) -> None:
 
         # 2. Nothing readable: the deal waits for documents, with no proposal.
         empty_id = new_deal(client, "Blurry Photo Ltd")
-        upload(client, empty_id, "scan.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+        upload(client, empty_id, "scan.png", b"Scanned copy of the statement to follow by post\n")
         events = poll_events(client, empty_id, under_review)
         assert [e["data"]["error"] for e in events if e["type"] == "processing.failed"] == [
             "Unsupported file format"

@@ -31,6 +31,7 @@ CONTRACT_FEEDS = {
     "proposal.rejected": {"deal", "org"},
     "deal.rescored": {"deal", "org"},
     "statement.removed": {"deal", "org"},
+    "webhook.endpoint_disabled": {"org"},
     "batch.document_processed": {"batch", "org"},
     "batch.document_failed": {"batch", "org"},
     "batch.completed": {"batch", "org"},

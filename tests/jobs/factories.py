@@ -68,8 +68,9 @@ def ofx_medium() -> bytes:
 
 
 def bad_file() -> bytes:
-    """A PNG header: recognised as a picture, refused as "Unsupported file format"."""
-    return b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    """A note in plain text: taken at upload (it might be a statement), then failed by the
+    pipeline as "Unsupported file format". A picture is refused at upload (deals.parsing.not_statements)."""
+    return b"Scanned copy of the statement to follow by post\nThank you\n"
 
 
 def statement_files() -> list[tuple[str, bytes]]:

@@ -29,6 +29,7 @@ from dealstream.errors import (
     ValidationError,
 )
 from dealstream.sse import Event
+from dealstream.webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "APIConnectionError",
@@ -52,5 +53,7 @@ __all__ = [
     "ServerError",
     "StreamError",
     "ValidationError",
+    "WebhookVerificationError",
     "__version__",
+    "verify_webhook",
 ]

@@ -19,6 +19,8 @@ from dealstream.models import (
     StatementUpload,
     Usage,
     Valuation,
+    Webhook,
+    WebhookDelivery,
 )
 
 API = "/api/v1"
@@ -151,6 +153,47 @@ def value_decision(
 
 def purge_valuations(client_id: str) -> Call[PurgeResult]:
     return Call("DELETE", f"{API}/valuations", params={"client_id": client_id})
+
+
+# -- webhooks
+
+
+def create_webhook(url: str, event_types: Sequence[str], description: str | None) -> Call[Webhook]:
+    body = _without_none({"url": url, "event_types": list(event_types), "description": description})
+    return Call("POST", f"{API}/webhooks", json=body, creates=True)
+
+
+def list_webhooks() -> Call[Page[Webhook]]:
+    return Call("GET", f"{API}/webhooks")
+
+
+def get_webhook(webhook_id: str) -> Call[Webhook]:
+    return Call("GET", f"{API}/webhooks/{_segment(webhook_id)}")
+
+
+def update_webhook(webhook_id: str, changes: Mapping[str, Any]) -> Call[Webhook]:
+    return Call("PATCH", f"{API}/webhooks/{_segment(webhook_id)}", json=dict(changes))
+
+
+def delete_webhook(webhook_id: str) -> Call[None]:
+    return Call("DELETE", f"{API}/webhooks/{_segment(webhook_id)}")
+
+
+def rotate_webhook_secret(webhook_id: str) -> Call[Webhook]:
+    # Not replayable: a second rotation would retire the secret the first one returned.
+    return Call("POST", f"{API}/webhooks/{_segment(webhook_id)}/rotate-secret", replayable=False)
+
+
+def ping_webhook(webhook_id: str) -> Call[dict[str, str]]:
+    return Call("POST", f"{API}/webhooks/{_segment(webhook_id)}/ping")
+
+
+def replay_webhook(webhook_id: str, since_id: int) -> Call[dict[str, int]]:
+    return Call("POST", f"{API}/webhooks/{_segment(webhook_id)}/replay", json={"since_id": since_id})
+
+
+def list_webhook_deliveries(webhook_id: str) -> Call[Page[WebhookDelivery]]:
+    return Call("GET", f"{API}/webhooks/{_segment(webhook_id)}/deliveries")
 
 
 # -- streams

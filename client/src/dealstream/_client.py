@@ -37,6 +37,8 @@ from dealstream.models import (
     StatementUpload,
     Usage,
     Valuation,
+    Webhook,
+    WebhookDelivery,
 )
 from dealstream.sse import Event
 
@@ -81,6 +83,7 @@ class Dealstream:
         self.batches = Batches(self)
         self.jobs = Jobs(self)
         self.valuations = Valuations(self)
+        self.webhooks = Webhooks(self)
         self.stream = Streams(self)
 
     @property
@@ -434,6 +437,59 @@ class Valuations(_Resource):
     def purge(self, client_id: str) -> PurgeResult:
         """Delete every stored valuation requested by `client_id` (its `client.id`)."""
         return self._client._request(_calls.purge_valuations(client_id))
+
+
+class Webhooks(_Resource):
+    """Webhook endpoints: the organisation's events pushed, signed, to your URL."""
+
+    def create(self, url: str, event_types: Sequence[str], *, description: str | None = None) -> Webhook:
+        """Create an endpoint; the answer's `secret` (`whsec_…`) is shown only this once."""
+        return self._client._request(_calls.create_webhook(url, event_types, description))
+
+    def list(self) -> Iterator[Webhook]:
+        """Every endpoint of the organisation, oldest first."""
+        return self._client._paginate(_calls.list_webhooks())
+
+    def get(self, webhook_id: str) -> Webhook:
+        return self._client._request(_calls.get_webhook(webhook_id))
+
+    def update(
+        self,
+        webhook_id: str,
+        *,
+        url: str | None = None,
+        event_types: Sequence[str] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+    ) -> Webhook:
+        """Change an endpoint; `enabled=True` turns a disabled one back on."""
+        changes: dict[str, Any] = {
+            "url": url,
+            "event_types": list(event_types) if event_types is not None else None,
+            "description": description,
+            "enabled": enabled,
+        }
+        body = {name: value for name, value in changes.items() if value is not None}
+        return self._client._request(_calls.update_webhook(webhook_id, body))
+
+    def delete(self, webhook_id: str) -> None:
+        self._client._request(_calls.delete_webhook(webhook_id))
+
+    def rotate_secret(self, webhook_id: str) -> Webhook:
+        """A new secret (in the answer); the previous one keeps signing for 24 hours."""
+        return self._client._request(_calls.rotate_webhook_secret(webhook_id))
+
+    def ping(self, webhook_id: str) -> None:
+        """Send a `webhook.ping`; its outcome shows in `deliveries`."""
+        self._client._request(_calls.ping_webhook(webhook_id))
+
+    def replay(self, webhook_id: str, since_id: int) -> dict[str, int]:
+        """Deliver again every subscribed event after `since_id`, in order."""
+        return self._client._request(_calls.replay_webhook(webhook_id, since_id))
+
+    def deliveries(self, webhook_id: str) -> Iterator[WebhookDelivery]:
+        """Every delivery attempt, newest first, fetching further pages as you iterate."""
+        return self._client._paginate(_calls.list_webhook_deliveries(webhook_id))
 
 
 class Streams(_Resource):

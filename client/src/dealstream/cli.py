@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from dealstream import _webhooks_cli
 from dealstream._async_client import AsyncDealstream
 from dealstream._client import Dealstream
 from dealstream._core import VERSION
@@ -121,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     valuate.add_argument("--product", type=Path, metavar="FILE.json", help="overrideProduct as a JSON file")
     valuate.add_argument("--json", action="store_true", help="one JSON event per line")
 
+    _webhooks_cli.add_commands(commands)
+
     usage = commands.add_parser("usage", help="this month's job usage", description="This month's job usage.")
     usage.add_argument("--json", action="store_true", help="print the usage as JSON")
     return parser
@@ -157,6 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(upload(args))
         if args.command == "valuate":
             return valuate(args)
+        if args.command == "webhooks":
+            with _client(args) as client:
+                return _webhooks_cli.run_webhooks(args, client, _out)
+        if args.command == "listen":
+            with _client(args) as client:
+                return _webhooks_cli.run_listen(args, client, _out)
         return show_usage(args)
     except UsageError as exc:
         _err(f"error: {exc}")

@@ -222,3 +222,33 @@ class Valuation(TypedDict, total=False):
 
 class PurgeResult(TypedDict):
     deleted: int
+
+
+class Webhook(TypedDict, total=False):
+    """A webhook endpoint; `secret` is only in the answers of `create` and `rotate_secret`."""
+
+    id: str
+    url: str
+    event_types: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str
+    previous_secret_expires_at: str | None
+    created_at: str
+    updated_at: str
+    secret: str
+
+
+class WebhookDelivery(TypedDict, total=False):
+    """One delivery attempt: `status` is `delivered`, `retrying` (see `next_attempt_at`) or `failed`."""
+
+    id: int
+    event_id: int | None
+    type: str
+    attempt: int
+    status: str
+    response_code: int | None
+    duration_ms: int
+    error: str
+    next_attempt_at: str | None
+    created_at: str

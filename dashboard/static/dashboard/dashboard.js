@@ -392,6 +392,31 @@
     function rowOf(dealId) {
       return rows.querySelector('tr[data-deal-id="' + dealId + '"]');
     }
+    // The flags are not in the events: the row's flags cell comes from the server, as a reload
+    // would render it, whenever the deal is scored again.
+    const flagTimers = {};
+    function refreshFlags(dealId, delay) {
+      if (!rowOf(dealId)) return;
+      clearTimeout(flagTimers[dealId]);
+      flagTimers[dealId] = setTimeout(function () {
+        fetch(config.dealUrl + dealId + "/row", { credentials: "same-origin", headers: { Accept: "text/html" } })
+          .then(function (response) {
+            if (!response.ok) throw new Error("row refresh failed: " + response.status);
+            return response.text();
+          })
+          .then(function (html) {
+            const holder = document.createElement("tbody");
+            holder.innerHTML = html;
+            const fresh = holder.querySelector('[data-cell="flags"]');
+            const row = rowOf(dealId);
+            if (fresh && row) $('[data-cell="flags"]', row).replaceWith(fresh);
+          })
+          .catch(function () {
+            refreshFlags(dealId, Math.min((delay || 500) * 2, MAX_RETRY_MS));
+          });
+      }, delay === undefined ? 150 : delay);
+    }
+
     const handlers = {
       "deal.created": function (data) {
         if (!config.insertNew || rowOf(data.deal_id)) return;
@@ -439,6 +464,18 @@
       "processing.completed": function (data) {
         const row = rowOf(data.deal_id);
         if (row) setScoreBadge($("[data-score-badge]", row), data.health_score);
+        refreshFlags(data.deal_id);
+      },
+      "deal.rescored": function (data) {
+        const row = rowOf(data.deal_id);
+        if (row) setScoreBadge($("[data-score-badge]", row), data.health_score);
+        refreshFlags(data.deal_id);
+      },
+      "statement.removed": function (data) {
+        const row = rowOf(data.deal_id);
+        if (!row) return;
+        const cell = $('[data-cell="statements"]', row);
+        cell.textContent = String(Math.max(0, (Number(cell.textContent) || 0) - 1));
       },
     };
     new LiveFeed({
@@ -494,39 +531,60 @@
       }
     }
 
-    let refreshTimer = null;
-    let refreshRetryMs = 1000;
-    function refreshReview(delay) {
-      // Events come in bursts (completed, status, proposal): one fetch for the burst. A fetch
-      // that fails is tried again, backing off, until the block shows the deal as it is.
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(function () {
-        fetch(config.reviewUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
-          .then(function (response) {
-            if (!response.ok) throw new Error("review refresh failed: " + response.status);
-            return response.text();
-          })
-          .then(function (html) {
-            refreshRetryMs = 1000;
-            const holder = document.createElement("div");
-            holder.innerHTML = html;
-            const fresh = holder.firstElementChild;
-            const current = $("#deal-review");
-            if (!fresh || !current || current.dataset.version === fresh.dataset.version) return;
-            const hadFocus = current.contains(document.activeElement);
-            current.replaceWith(fresh);
-            if (hadFocus) {
-              const heading = $("#decision-title");
-              heading.tabIndex = -1;
-              heading.focus();
-            }
-          })
-          .catch(function () {
-            const wait = refreshRetryMs;
-            refreshRetryMs = Math.min(refreshRetryMs * 2, MAX_RETRY_MS);
-            refreshReview(wait);
-          });
-      }, delay === undefined ? 150 : delay);
+    /* A server-rendered block of the page that re-renders on the server when events change it.
+     *
+     * Events come in bursts (completed, status, proposal): one fetch for the burst. A fetch that
+     * fails is tried again, backing off, until the block shows the deal as it is. The block is
+     * swapped only when its data-version changed, so a keyboard user's focus is not thrown away
+     * by an unrelated event; if it was inside, it moves to the block's heading.
+     */
+    function LiveBlock(selector, url, heading) {
+      let timer = null;
+      let retryMs = 1000;
+      return function refresh(delay) {
+        clearTimeout(timer);
+        timer = setTimeout(function () {
+          fetch(url(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+            .then(function (response) {
+              if (!response.ok) throw new Error("refresh failed: " + response.status);
+              return response.text();
+            })
+            .then(function (html) {
+              retryMs = 1000;
+              const holder = document.createElement("div");
+              holder.innerHTML = html;
+              const fresh = holder.firstElementChild;
+              const current = $(selector);
+              if (!fresh || !current || current.dataset.version === fresh.dataset.version) return;
+              const hadFocus = current.contains(document.activeElement);
+              current.replaceWith(fresh);
+              if (hadFocus) {
+                const title = $(heading);
+                title.tabIndex = -1;
+                title.focus();
+              }
+            })
+            .catch(function () {
+              const wait = retryMs;
+              retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+              refresh(wait);
+            });
+        }, delay === undefined ? 150 : delay);
+      };
+    }
+
+    const refreshDecision = LiveBlock("#deal-review", function () {
+      return config.reviewUrl;
+    }, "#decision-title");
+    // The transactions block keeps the filters and page of the address bar.
+    const refreshTransactions = LiveBlock("#transactions", function () {
+      return config.transactionsUrl + window.location.search;
+    }, "#transactions-title");
+    // What the transactions block shows changes with the deal's transactions (a statement done
+    // or removed, a correction) and with whether it can still be corrected (a decision).
+    function refreshMoney() {
+      refreshDecision();
+      refreshTransactions();
     }
 
     function closeUploads() {
@@ -549,40 +607,41 @@
         showStatement(data.statement_id, "completed", 100, "completed", { text: "" });
         setScoreBadge($("#deal-score [data-score-badge]"), data.health_score);
         announce(describe("processing.completed", data));
-        refreshReview();
+        refreshMoney();
       },
       "processing.failed": function (data) {
         showStatement(data.statement_id, data.canceled ? "canceled" : "failed", null, "", { error: data.error });
         announce(describe("processing.failed", data));
-        refreshReview();
+        refreshDecision();
       },
       "deal.status_changed": function (data) {
         setStatusBadge($("#deal-status [data-status-badge]"), data.new_status);
         if (data.new_status === "approved" || data.new_status === "declined") closeUploads();
-        refreshReview();
+        refreshDecision();
       },
       "proposed_change": function (data) {
         announce(describe("proposed_change", data));
-        refreshReview();
+        refreshDecision();
       },
       "deal.decision": function (data) {
         announce(describe("deal.decision", data));
-        refreshReview();
+        refreshMoney();
       },
       "proposal.rejected": function (data) {
         announce(describe("proposal.rejected", data));
-        refreshReview();
+        refreshDecision();
       },
       "deal.rescored": function (data) {
         setScoreBadge($("#deal-score [data-score-badge]"), data.health_score);
         announce(describe("deal.rescored", data));
-        refreshReview();
+        refreshMoney();
       },
       "statement.removed": function (data) {
         const row = list.querySelector('[data-statement-id="' + data.statement_id + '"]');
         if (row) row.remove();
+        if (!list.querySelector("[data-statement-id]")) $("#statements-empty").hidden = false;
         announce(describe("statement.removed", data));
-        refreshReview();
+        refreshMoney();
       },
     };
 
