@@ -337,11 +337,14 @@ def request(
     allow_private: bool,
     timeout: float,
     max_bytes: int,
+    truncate: bool = False,
 ) -> Response:
     """Send one request and return the answer, whatever its status; a redirect is not followed.
 
     `timeout` is the deadline for everything (DNS, connect, TLS, sending `body`, reading the
-    answer); `max_bytes` caps the body, declared, on the wire and decoded. `allow_private`
+    answer); `max_bytes` caps the body, declared, on the wire and decoded: a longer body is an
+    OutboundError, or with `truncate` is cut at the cap (for callers that only need the status
+    and a prefix to show, such as a webhook delivery log). `allow_private`
     lifts the public-address rule (tests, local demos). Raises OutboundError.
     """
     started = time.monotonic()
@@ -378,7 +381,9 @@ def request(
             answer_headers = {
                 name.decode("latin-1").lower(): value.decode("latin-1") for name, value in answer.headers
             }
-            content = _read_body(answer, answer_headers, max_bytes=max_bytes, deadline=deadline)
+            content = _read_body(
+                answer, answer_headers, max_bytes=max_bytes, deadline=deadline, truncate=truncate
+            )
     except httpcore.TimeoutException:
         raise _timeout() from None
     except (httpcore.NetworkError, httpcore.ProtocolError):
@@ -397,27 +402,30 @@ def _too_large(max_bytes: int) -> OutboundError:
 
 
 def _read_body(
-    answer: httpcore.Response, headers: dict[str, str], *, max_bytes: int, deadline: float
+    answer: httpcore.Response, headers: dict[str, str], *, max_bytes: int, deadline: float, truncate: bool
 ) -> bytes:
     declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isdigit() and int(declared) > max_bytes and not truncate:
         raise _too_large(max_bytes)
     decoder = _decompressor(headers.get("content-encoding", ""))
     received = 0
     content = bytearray()
     for chunk in answer.iter_stream():
         received += len(chunk)
-        if received > max_bytes:
-            raise _too_large(max_bytes)
         # Bounded output per call: a small compressed body must not expand into
         # gigabytes in memory before we can count it.
         content += chunk if decoder is None else decoder.decompress(chunk, max_bytes + 1 - len(content))
-        if len(content) > max_bytes:
+        if received > max_bytes or len(content) > max_bytes:
+            if truncate:
+                # The rest is never read: the connection closes with the pool.
+                return bytes(content[:max_bytes])
             raise _too_large(max_bytes)
         if time.monotonic() > deadline:
             raise _timeout()
     if decoder is not None:
         content += decoder.flush()
         if len(content) > max_bytes:
+            if truncate:
+                return bytes(content[:max_bytes])
             raise _too_large(max_bytes)
     return bytes(content)

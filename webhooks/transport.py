@@ -3,7 +3,7 @@
 The one function here, `post`, is the only network call of webhook delivery. The rules are
 `outbound.http`'s: http(s) only, every address the host resolves to must be public (unless
 allowed), the connection goes to exactly the checked address, redirects are not followed (a
-3xx is just a failed delivery) and the answer's body is not read beyond a few KB.
+3xx is just a failed delivery) and the answer's body is not read beyond its first 64 KB.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
             allow_private=allow_private,
             timeout=timeout,
             max_bytes=MAX_RESPONSE_BYTES,
+            # A 2xx is a delivery however long the answer: only its start is kept for the log.
+            truncate=True,
         )
     except OutboundError as exc:
         raise DeliveryError(exc.message) from None

@@ -121,6 +121,12 @@ def test_it_caps_the_response_body(server: _Server) -> None:
     assert post(server.url("/large"), max_bytes=5000).body == b"x" * 5000
 
 
+def test_it_cuts_a_long_body_at_the_cap_when_asked(server: _Server) -> None:
+    response = post(server.url("/large"), max_bytes=4000, truncate=True)
+    assert response.status == 200
+    assert response.body == b"x" * 4000
+
+
 def test_it_refuses_a_private_address_without_the_flag(
     server: _Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
