@@ -59,6 +59,8 @@ _STREAM_HEADERS = {
 QUERY_KEY_SCHEMES: dict[str, dict[str, Any]] = {
     "TokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
     "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key"},
+    # A single-use stream ticket (POST /api/v1/stream-tickets): the way to keep keys out of URLs.
+    "TicketQuery": {"type": "apiKey", "in": "query", "name": "ticket"},
 }
 _SECURITY: list[dict[str, list[str]]] = [
     {"ApiKey": []},
@@ -66,6 +68,19 @@ _SECURITY: list[dict[str, list[str]]] = [
     {"TokenQuery": []},
     {"ApiKeyQuery": []},
 ]
+_FEED_SECURITY: list[dict[str, list[str]]] = [*_SECURITY, {"TicketQuery": []}]
+
+_TYPES = {
+    "in": "query",
+    "name": "types",
+    "required": False,
+    "description": (
+        "Only these event types: comma-separated, `*` as a wildcard (`processing.*,deal.decision`). "
+        "Ids stay the global ones, so resuming a filtered stream is exact. A pattern that "
+        "matches no event type: 400 `invalid_types`."
+    ),
+    "schema": {"type": "string"},
+}
 
 _RESUME = [
     {
@@ -116,9 +131,9 @@ def _stream_200(description: str, example: str, resumable: bool = True) -> dict[
 
 def _errors(*statuses: str) -> dict[str, Any]:
     meaning = {
-        "400": "`invalid_last_event_id`, or invalid input (per-field messages).",
-        "401": "No key, or an unknown, revoked or expired one.",
-        "403": "The key lacks the scope.",
+        "400": "`invalid_last_event_id`, `invalid_types`, or invalid input (per-field messages).",
+        "401": "No key, or an unknown, revoked or expired one; a used, expired or unknown ticket.",
+        "403": "The key lacks the scope, or the ticket was issued for another feed or filter.",
         "404": "No such object in the caller's organisation.",
         "429": "Over the rate limit, or `too_many_streams` (streams per key); see `Retry-After`.",
         "503": "`stream_unavailable`: the channel layer is away; retry after `Retry-After`.",
@@ -136,8 +151,8 @@ def _feed(operation_id: str, summary: str, description: str, example: str, **ext
             "summary": summary,
             "description": description,
             "tags": [STREAM_TAG],
-            "parameters": [*path_parameters, *_RESUME],
-            "security": _SECURITY,
+            "parameters": [*path_parameters, *_RESUME, _TYPES],
+            "security": _FEED_SECURITY,
             "responses": responses,
         }
     }
