@@ -18,6 +18,7 @@ django.setup(set_prefix=False)
 
 from api.body_limit import BodyLimitMiddleware  # noqa: E402 - needs the apps loaded
 from events.sse import keep_only_what_the_stream_needs  # noqa: E402
+from events.stream_middleware import STREAM_SCOPE_KEY  # noqa: E402
 from events.streams import is_stream_view  # noqa: E402
 
 # Each open stream keeps ~165 long-lived objects; with thousands of streams the default
@@ -57,7 +58,8 @@ class StreamingAwareASGIHandler(ASGIHandler):
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and is_stream_request(scope):
-            await self.handle(scope, receive, send)
+            # Marked so the middlewares run their I/O-free hooks inline (events/stream_middleware.py).
+            await self.handle({**scope, STREAM_SCOPE_KEY: True}, receive, send)
             return
         await super().__call__(scope, receive, send)
 

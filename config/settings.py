@@ -107,15 +107,17 @@ INSTALLED_APPS = [
     "webhooks",
 ]
 
+# Django's own middlewares, as subclasses that spare stream opens a thread hand-off per hook
+# (events/stream_middleware.py); every other request runs them exactly as Django does.
 MIDDLEWARE = [
     "api.middleware.request_context_middleware",
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "events.stream_middleware.SecurityMiddleware",
+    "events.stream_middleware.SessionMiddleware",
+    "events.stream_middleware.CommonMiddleware",
+    "events.stream_middleware.CsrfViewMiddleware",
+    "events.stream_middleware.AuthenticationMiddleware",
+    "events.stream_middleware.MessageMiddleware",
+    "events.stream_middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
