@@ -187,10 +187,9 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
             "django": {"handlers": ["console"], "level": level, "propagate": False},
             "django.security.DisallowedHost": {"filters": ["host_header"]},
             "celery": {"handlers": ["console"], "level": level, "propagate": False},
-            # The schedule sends its housekeeping tasks every few seconds, and the trace logs
-            # each success: at INFO both drown what a reader looks for. Failures stay (ERROR);
-            # task timings are in the metrics.
-            "celery.beat": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+            # The housekeeping tasks run every few seconds, and the trace logs each success: at
+            # INFO that drowns what a reader looks for. Failures stay (ERROR); task timings are
+            # in the metrics.
             "celery.app.trace": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         },
     }
