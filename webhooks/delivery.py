@@ -32,6 +32,7 @@ from events.publish import publish_event
 from webhooks import transport
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.signing import delivery_headers
+from webhooks.subscriptions import forget_subscriptions, subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -132,16 +133,16 @@ def on_event_committed(sender: Any, event: Event, **_: Any) -> None:
 
     An endpoint that already has a run queued is left alone: that run starts after this event
     committed, so it will read it. (A queued run lost with its broker is noticed after
-    QUEUED_RUN_LOST_AFTER, and the sweep starts one anyway.)
+    QUEUED_RUN_LOST_AFTER, and the sweep starts one anyway.) An organisation without a
+    subscribed endpoint costs no query (`subscriptions` is cached).
     """
     now = timezone.now()
     not_queued = Q(run_queued_at__isnull=True) | Q(run_queued_at__lt=now - QUEUED_RUN_LOST_AFTER)
-    candidates = WebhookEndpoint.objects.filter(_due(now), not_queued, organization_id=event.organization_id)
-    for endpoint_id, patterns in candidates.values_list("pk", "event_types"):
+    for endpoint_id, patterns in subscriptions(event.organization_id):
         if not matches(patterns, event.type):
             continue
         # Only the trigger that marks the endpoint queues the run; concurrent ones find it marked.
-        if WebhookEndpoint.objects.filter(not_queued, pk=endpoint_id).update(run_queued_at=now):
+        if WebhookEndpoint.objects.filter(_due(now), not_queued, pk=endpoint_id).update(run_queued_at=now):
             schedule_run(endpoint_id)
 
 
@@ -317,6 +318,7 @@ def _disable(
         )
         if not disabled:
             return
+        forget_subscriptions(WebhookEndpoint, endpoint)
         _record(endpoint, event, attempt_number, attempt, DeliveryStatus.FAILED)
         publish_event(
             endpoint.organization_id,

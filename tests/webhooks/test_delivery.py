@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from dealstream import verify_webhook
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -266,3 +267,33 @@ def test_it_delivers_nothing_from_a_rolled_back_publish(
     assert callbacks == []
     assert receiver.requests() == []
     assert not Event.objects.filter(organization=org).exists()
+
+
+def test_it_asks_the_database_nothing_on_a_publish_in_an_organisation_without_webhooks(
+    org: Organization, django_capture_on_commit_callbacks: Capture
+) -> None:
+    publish(org, django_capture_on_commit_callbacks, "deal.created")  # the organisation's answer is now kept
+    with CaptureQueriesContext(connection) as queries:
+        publish(org, django_capture_on_commit_callbacks, "deal.created", "processing.started")
+    endpoint_table = WebhookEndpoint._meta.db_table
+    assert len(queries) == 2  # one insert per event, nothing else
+    assert not [query for query in queries if endpoint_table in query["sql"]]
+
+
+def test_it_wakes_an_endpoint_created_after_its_organisation_was_asked(
+    api: APIClient, org: Organization, receiver: Receiver, django_capture_on_commit_callbacks: Capture
+) -> None:
+    publish(org, django_capture_on_commit_callbacks, "deal.created")  # kept: no endpoint
+    created = create_webhook(api, receiver.url, ["deal.created"])
+    WebhookEndpoint.objects.filter(pk=created["id"]).update(
+        cursor=Event.objects.filter(organization=org).last().pk
+    )
+    publish(org, django_capture_on_commit_callbacks, "deal.created")
+    assert len(receiver.requests()) == 1
+    # Deleting it is seen at once too: the next event reads the endpoints again and wakes none.
+    assert api.delete(f"/api/v1/webhooks/{created['id']}").status_code == 204
+    with CaptureQueriesContext(connection) as queries:
+        publish(org, django_capture_on_commit_callbacks, "deal.created")
+    endpoint_table = WebhookEndpoint._meta.db_table
+    assert [query["sql"].split()[0] for query in queries if endpoint_table in query["sql"]] == ["SELECT"]
+    assert len(receiver.requests()) == 1
