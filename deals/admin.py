@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin import OrganizationScopedAdmin
+from accounts.admin.tenancy import OrganizationScopedAdmin
 from deals.models import Batch, Deal, ProposedChange, Statement
 
 STATEMENT_RESULT_FIELDS = (
