@@ -17,7 +17,13 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Literal
 
-from deals.parsing.values import has_decimal_part, infer_decimal_comma, looks_like_date, parse_amount
+from deals.parsing.values import (
+    has_decimal_part,
+    infer_decimal_comma,
+    looks_like_amount,
+    looks_like_date,
+    parse_amount,
+)
 
 Role = Literal[
     "date",
@@ -501,7 +507,7 @@ def profile_columns(header: Sequence[str], rows: Sequence[Sequence[str]], width:
             if looks_like_date(cell):
                 profile.dates += 1
                 continue
-            if _reads_as_amount(cell):
+            if looks_like_amount(cell):
                 profile.amounts += 1
                 digits = sum(c.isdigit() for c in cell)
                 if has_decimal_part(cell):
@@ -515,18 +521,6 @@ def profile_columns(header: Sequence[str], rows: Sequence[Sequence[str]], width:
             else:
                 profile.text_chars += len(cell)
     return profiles
-
-
-def _reads_as_amount(cell: str) -> bool:
-    if not any(c.isdigit() for c in cell):
-        return False
-    for comma in (False, True):
-        try:
-            parse_amount(cell, decimal_comma=comma)
-        except ValueError:
-            continue
-        return True
-    return False
 
 
 # Choosing ------------------------------------------------------------------------------------------
