@@ -60,12 +60,10 @@ def scope_users(queryset: QuerySet[Any], request: HttpRequest, lookup: str = "")
     """
     if is_superuser(request):
         return queryset
-    organization_id = admin_organization_id(request)
-    if organization_id is None:
-        return queryset.none()
-    return queryset.filter(
+    members = scope_to_organization(queryset, request, f"{lookup}membership__organization_id")
+    return members.filter(
         Q(**{f"{lookup}is_staff": False}) | Q(**{f"{lookup}pk": request.user.pk}),
-        **{f"{lookup}membership__organization_id": organization_id, f"{lookup}is_superuser": False},
+        **{f"{lookup}is_superuser": False},
     )
 
 
