@@ -25,17 +25,19 @@ from itertools import pairwise
 
 from deals.parsing.cards import as_card_statement, is_card_export, issuer_signs, thanks_for_payments
 from deals.parsing.columns import (
-    CREDIT_MARKS,
-    DEBIT_MARKS,
     Columns,
     NoAmountColumn,
     choose_columns,
     header_date_columns,
-    header_roles,
     infer_headerless_columns,
+    profile_columns,
+)
+from deals.parsing.headers import (
+    CREDIT_MARKS,
+    DEBIT_MARKS,
+    header_roles,
     is_position_header,
     normalize_header,
-    profile_columns,
 )
 from deals.parsing.statement import (
     AccountType,
