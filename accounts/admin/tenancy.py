@@ -94,7 +94,8 @@ class OrganizationScopedAdmin(admin.ModelAdmin[_M]):
 
 
 class ReadOnlyAdminMixin:
-    """Rows written by the product itself (events, jobs): look, never edit by hand."""
+    """Rows written by the product itself (events, jobs, statements, batches, proposals): look,
+    never add or edit by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
