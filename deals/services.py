@@ -43,6 +43,9 @@ from jobs.models import Job
 
 STATEMENT_JOB = "statement"
 BATCH_DOCUMENT_JOB = "batch_document"
+# Why a decided deal refuses a change (409 `deal_decided`).
+NO_MORE_STATEMENTS = "it accepts no more statements"
+SCORE_IS_FINAL = "its score can no longer change"
 
 
 # --- deals -------------------------------------------------------------------------------
@@ -106,7 +109,7 @@ def add_statements(
     decided deal refuses statements (409). The jobs start once the transaction commits.
     """
     deal = _find_deal(organization, deal_id)
-    _refuse_if_decided(deal)
+    _refuse_if_decided(deal, NO_MORE_STATEMENTS)
     _refuse_non_statements(documents)
     jobs.check_quota(organization, len(documents))
     # Files are written before the transaction: publishing events holds the organisation's
@@ -117,7 +120,7 @@ def add_statements(
             saved.append(default_storage.save(statement_upload_path(deal, doc.filename), File(doc.content)))
         with transaction.atomic():
             deal = _find_deal(organization, deal_id, lock=True)
-            _refuse_if_decided(deal)
+            _refuse_if_decided(deal, NO_MORE_STATEMENTS)
             job_type = BATCH_DOCUMENT_JOB if as_batch else STATEMENT_JOB
             created = jobs.create_jobs(
                 organization,
@@ -154,9 +157,9 @@ def add_statements(
     return statements, batch
 
 
-def _refuse_if_decided(deal: Deal) -> None:
+def _refuse_if_decided(deal: Deal, consequence: str) -> None:
     if deal.is_decided:
-        raise Conflict(f"The deal is already {deal.status}; it accepts no more statements.", "deal_decided")
+        raise Conflict(f"The deal is already {deal.status}; {consequence}.", "deal_decided")
 
 
 def _refuse_non_statements(documents: Sequence[Document]) -> None:
@@ -247,7 +250,7 @@ def correct_revenue(
     409 on a decided deal."""
     with transaction.atomic():
         deal = _find_deal(organization, deal_id, lock=True)
-        _refuse_change_if_decided(deal)
+        _refuse_if_decided(deal, SCORE_IS_FINAL)
         # The deal's lock serialises every writer of its transactions (completions included).
         row = Transaction.objects.filter(deal=deal, pk=transaction_id).first()
         if row is None:
@@ -286,7 +289,7 @@ def remove_statement(organization: Organization, deal_id: int, statement_id: int
     organisation's deal or statement; 409 on a decided deal or while the statement is processed."""
     with transaction.atomic():
         deal = _find_deal(organization, deal_id, lock=True)
-        _refuse_change_if_decided(deal)
+        _refuse_if_decided(deal, SCORE_IS_FINAL)
         statement = (
             Statement.objects.select_for_update(no_key=True).filter(deal=deal, pk=statement_id).first()
         )
@@ -310,8 +313,3 @@ def remove_statement(organization: Organization, deal_id: int, statement_id: int
         if name:
             transaction.on_commit(lambda: default_storage.delete(name))
     return deal
-
-
-def _refuse_change_if_decided(deal: Deal) -> None:
-    if deal.is_decided:
-        raise Conflict(f"The deal is already {deal.status}; its score can no longer change.", "deal_decided")
