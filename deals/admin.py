@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin import OrganizationScopedAdmin
+from accounts.admin.tenancy import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from deals.models import Batch, Deal, ProposedChange, Statement
 
 STATEMENT_RESULT_FIELDS = (
@@ -117,7 +117,9 @@ class DealAdmin(OrganizationScopedAdmin[Deal]):
 
 
 @admin.register(Statement)
-class StatementAdmin(OrganizationScopedAdmin[Statement]):
+class StatementAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[Statement]):
+    """Statements arrive by upload, so that they get a job and go through the pipeline."""
+
     organization_lookup = "deal__organization"
     list_display = ("id", "deal", "filename", "status", "stage", "format", "transaction_count", "created_at")
     list_filter = ("status", "format", "deal__organization")
@@ -126,16 +128,9 @@ class StatementAdmin(OrganizationScopedAdmin[Statement]):
     fields = ("deal", "job", "batch", *STATEMENT_RESULT_FIELDS, "summary", "metrics", "screening")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Statements arrive by upload, so that they get a job and go through the pipeline.
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Statement | None = None) -> bool:
-        return False
-
 
 @admin.register(Batch)
-class BatchAdmin(OrganizationScopedAdmin[Batch]):
+class BatchAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[Batch]):
     list_display = ("id", "deal", "organization", "status", "progress", "succeeded", "failed", "created_at")
     list_filter = ("status", "organization")
     search_fields = ("id", "deal__business_name")
@@ -158,15 +153,9 @@ class BatchAdmin(OrganizationScopedAdmin[Batch]):
     def progress(self, batch: Batch) -> str:
         return batch.progress_label
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Batch | None = None) -> bool:
-        return False
-
 
 @admin.register(ProposedChange)
-class ProposedChangeAdmin(OrganizationScopedAdmin[ProposedChange]):
+class ProposedChangeAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[ProposedChange]):
     """Proposals are approved or rejected on the deal page or over the API, never edited here."""
 
     organization_lookup = "deal__organization"
@@ -187,9 +176,3 @@ class ProposedChangeAdmin(OrganizationScopedAdmin[ProposedChange]):
         "created_at",
     )
     fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: ProposedChange | None = None) -> bool:
-        return False

@@ -1,7 +1,8 @@
 """A statement's stored transactions: writing them when the statement completes, and reading
 them back to re-screen and re-measure the statement after an underwriter's revenue correction.
 
-Runs inside the caller's transaction, with the deal and statement rows locked (deals.services).
+Runs inside the caller's transaction, with the deal and statement rows locked
+(deals.statement_outcomes, deals.services).
 """
 
 from __future__ import annotations

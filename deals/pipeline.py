@@ -2,7 +2,7 @@
 
 Plain functions: the Celery task only hands over the job id. Parsing and scoring are the pure
 functions of deals.parsing and deals.underwriting; this module runs them in order through the
-job handle (jobs/handle.py), and at every stage boundary asks deals.services to check for
+job handle (jobs/handle.py), and at every stage boundary asks deals.statement_outcomes to check for
 cancellation and publish the stage.
 
 Events of one statement, in order:
@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from core.metrics import STAGE_DURATION
-from deals import services
+from deals import statement_outcomes
 from deals.categories import categorize_statement
 from deals.models import Statement
 from deals.parsing import ParsedStatement, StatementError
@@ -68,16 +68,16 @@ def process_statement(run: JobRun) -> None:
     try:
         _run_stages(run, statement)
     except JobCanceled:
-        services.cancel_statement(run, statement.pk)
+        statement_outcomes.cancel_statement(run, statement.pk)
     except StatementError as exc:
-        services.fail_statement(run, statement.pk, exc.reason)
+        statement_outcomes.fail_statement(run, statement.pk, exc.reason)
     except SoftTimeLimitExceeded:
-        services.fail_statement(run, statement.pk, TIME_LIMIT_REASON)
+        statement_outcomes.fail_statement(run, statement.pk, TIME_LIMIT_REASON)
     except (DatabaseError, JobLost):
         raise
     except Exception:
         logger.exception("Statement %s failed unexpectedly", statement.pk)
-        services.fail_statement(run, statement.pk, INTERNAL_REASON)
+        statement_outcomes.fail_statement(run, statement.pk, INTERNAL_REASON)
 
 
 def abandon_statement(run: JobRun, reason: str) -> None:
@@ -86,7 +86,7 @@ def abandon_statement(run: JobRun, reason: str) -> None:
     if statement is None:
         run.fail(reason)
         return
-    services.fail_statement(run, statement.pk, reason)
+    statement_outcomes.fail_statement(run, statement.pk, reason)
 
 
 def parse_limits(time_left: float | None = None) -> ParseLimits:
@@ -113,7 +113,7 @@ def _run_stages(run: JobRun, statement: Statement) -> None:
             # text is extracted and again once it is parsed, and is killed if this block is left
             # early (cancellation, the task's time limit).
             limits = parse_limits(time_left=deadline - time.monotonic())
-            reading = child.enter_context(SandboxedParse(services.read_statement_file(statement), limits))
+            reading = child.enter_context(SandboxedParse(_read_statement_file(statement), limits))
             reading.extracted()
         with _stage(run, statement, "parsing", deadline):
             parsed = parse_document(reading)
@@ -124,9 +124,15 @@ def _run_stages(run: JobRun, statement: Statement) -> None:
     with _stage(run, statement, "scoring", deadline):
         metrics = compute_statement_metrics(parsed, revenue=revenue)
         _test_delay()
-        services.complete_statement(
+        statement_outcomes.complete_statement(
             run, statement, parsed, screening, metrics, categories=categories, revenue=revenue
         )
+
+
+def _read_statement_file(statement: Statement) -> bytes:
+    """The uploaded bytes, from MEDIA_ROOT (shared by web and worker processes)."""
+    with statement.file.open("rb") as handle:
+        return handle.read()
 
 
 def parse_document(reading: SandboxedParse) -> ParsedStatement:
@@ -142,7 +148,7 @@ def _stage(run: JobRun, statement: Statement, stage: str, deadline: float) -> It
     _test_delay()
     if time.monotonic() > deadline:
         raise SoftTimeLimitExceeded()
-    services.begin_stage(run, statement, stage, STAGES[stage])
+    statement_outcomes.begin_stage(run, statement, stage, STAGES[stage])
     started = time.perf_counter()
     try:
         yield

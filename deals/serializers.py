@@ -17,6 +17,7 @@ from deals.models import (
     Transaction,
     TransactionCategory,
 )
+from deals.transaction_list import TRANSACTION_COLUMNS
 from deals.underwriting import FLAG_ORDER
 from events.positions import EventPositionField
 
@@ -317,23 +318,7 @@ class TransactionOut(serializers.ModelSerializer[Transaction]):
 
     class Meta:
         model = Transaction
-        fields = [
-            "id",
-            "statement_id",
-            "date",
-            "description",
-            "counterparty",
-            "amount",
-            "balance",
-            "category",
-            "flags",
-            "counted_as_revenue",
-            "revenue_override",
-            "revenue_note",
-            "revenue_changed_by",
-            "revenue_changed_at",
-            "row",
-        ]
+        fields = list(TRANSACTION_COLUMNS)
         read_only_fields = fields
 
 

@@ -14,6 +14,25 @@ from deals.models import Transaction
 # balance below zero.
 NEGATIVE_BALANCE = "negative_balance"
 
+# What a listed transaction shows, in the API (`TransactionOut`) and on the dashboard's table.
+TRANSACTION_COLUMNS = (
+    "id",
+    "statement_id",
+    "date",
+    "description",
+    "counterparty",
+    "amount",
+    "balance",
+    "category",
+    "flags",
+    "counted_as_revenue",
+    "revenue_override",
+    "revenue_note",
+    "revenue_changed_by",
+    "revenue_changed_at",
+    "row",
+)
+
 
 def filter_transactions(
     deal_id: int,

@@ -2,6 +2,10 @@
 
 Pure functions over `Transaction`s. Every rule, threshold and weight here is documented in
 docs/underwriting.md with worked examples; change the two together.
+
+One module although long: it changes for one reason, the underwriting rules of that document.
+Screening's counts and the metrics are what the score weighs, so a threshold moved on one side
+is checked against the other in the same place.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from deals.parsing.columns import header_roles, normalize_header
+from deals.parsing.headers import header_roles, normalize_header
 from deals.parsing.statement import Transaction
 
 _CARD_PREAMBLE = re.compile(

@@ -4,6 +4,10 @@ Layouts vary by bank; what they share is a date column and either one signed amo
 amount plus a debit/credit marker, or separate debit/credit columns. Columns are chosen by their
 cells (deals.parsing.columns); a file without a header row is read by inferring them. A file
 that does not support a figure is refused in plain words rather than read into wrong numbers.
+
+One module although long: it changes for one reason, a CSV layout it does not read yet, and the
+steps (header search, preamble, body, summary rows, ordering) share the reading state of one
+file; which column is which is apart, in deals.parsing.columns.
 """
 
 from __future__ import annotations
@@ -21,17 +25,19 @@ from itertools import pairwise
 
 from deals.parsing.cards import as_card_statement, is_card_export, issuer_signs, thanks_for_payments
 from deals.parsing.columns import (
-    CREDIT_MARKS,
-    DEBIT_MARKS,
     Columns,
     NoAmountColumn,
     choose_columns,
     header_date_columns,
-    header_roles,
     infer_headerless_columns,
+    profile_columns,
+)
+from deals.parsing.headers import (
+    CREDIT_MARKS,
+    DEBIT_MARKS,
+    header_roles,
     is_position_header,
     normalize_header,
-    profile_columns,
 )
 from deals.parsing.statement import (
     AccountType,

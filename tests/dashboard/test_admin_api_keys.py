@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.admin import ISSUED_KEYS_SESSION_KEY, ISSUED_KEYS_TTL_SECONDS
+from accounts.admin.api_keys import ISSUED_KEYS_SESSION_KEY, ISSUED_KEYS_TTL_SECONDS
 from accounts.models import ROTATION_GRACE, ApiKey, Membership, Organization, Role, hash_key
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Organization
-from dashboard import views
+from dashboard import deal_page
 from deals import services
 from deals.models import Deal, Statement, Transaction
 from events.models import Event
@@ -98,7 +98,7 @@ def test_an_unknown_filter_value_is_ignored_not_an_error(
 def test_it_pages_on_the_server_and_keeps_the_filters(
     underwriter_client: Client, known_deal: Deal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "TRANSACTIONS_PER_PAGE", 3)
+    monkeypatch.setattr(deal_page, "TRANSACTIONS_PER_PAGE", 3)
     everything = _ids(known_deal)
     first = _page(underwriter_client, known_deal)
     assert _rows(first) == everything[:3]
