@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from accounts.admin import OrganizationScopedAdmin, ReadOnlyAdminMixin
+from accounts.admin.tenancy import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from events.catalogue import EVENT_FEEDS
 from events.models import Event
 

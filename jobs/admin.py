@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.admin import OrganizationScopedAdmin, ReadOnlyAdminMixin
+from accounts.admin.tenancy import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from core.errors import Conflict
 from jobs import services
 from jobs.models import Job

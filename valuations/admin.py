@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from accounts.admin import OrganizationScopedAdmin
+from accounts.admin.tenancy import OrganizationScopedAdmin
 from valuations import services
 from valuations.models import Valuation
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.admin import api_keys, users
-from accounts.admin.tenancy import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from accounts.throttling import ThrottledAdminAuthenticationForm
 
-# Every app's admin builds on these two: they stay importable from `accounts.admin`.
-__all__ = ["OrganizationScopedAdmin", "ReadOnlyAdminMixin", "api_keys", "users"]
+__all__ = ["api_keys", "users"]
 
 admin.site.site_header = "Dealstream administration"
 admin.site.site_title = "Dealstream admin"
