@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -160,16 +160,15 @@ def resolve_product(request: ValuationRequest, organization_id: int) -> Resolved
 # --- scoring and storing ------------------------------------------------------------------
 
 
-def scorer_version() -> str:
-    """The `version` every response carries: the same value as the `X-Scorer-Version` header."""
-    return str(settings.SCORER_VERSION)
+def score(product: Product) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+    """The engine's partial stages (`price`, `resale`, `circularity`) and the response body.
 
-
-def valuation_stages(
-    product: Product, *, generated_at: datetime | None = None
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The engine's stages (`price`, `resale`, `circularity`, then `complete` with the response)."""
-    return score_stages(product, generated_at=generated_at or timezone.now(), version=scorer_version())
+    Its `version` is the `X-Scorer-Version` header's value.
+    """
+    *partials, (_, response) = score_stages(
+        product, generated_at=timezone.now(), version=str(settings.SCORER_VERSION)
+    )
+    return partials, response
 
 
 def describe_stage(stage: str, data: Mapping[str, Any], resolved: ResolvedProduct | None = None) -> str:
@@ -213,38 +212,14 @@ def record_valuation(
     )
 
 
-StageCallback = Callable[[str, dict[str, Any]], None]
-
-
-def value_product(
-    organization_id: int,
-    request: ValuationRequest,
-    *,
-    request_id: str = "",
-    on_stage: StageCallback | None = None,
-    on_stored: Callable[[Valuation], None] | None = None,
-) -> Valuation:
+def value_product(organization_id: int, request: ValuationRequest, *, request_id: str = "") -> Valuation:
     """Get the product, score it and store the valuation; `result` is the response body.
 
-    `on_stage(stage, data)` is called after the product is known (`"product"`) and after
-    each scoring stage, before anything is stored; `on_stored(valuation)` inside the
-    transaction that stores it. Raises ValuationFailed.
+    Raises ValuationFailed.
     """
     resolved = resolve_product(request, organization_id)
-    if on_stage is not None:
-        on_stage("product", {"source": resolved.source, "cached": resolved.cached})
-    response: dict[str, Any] | None = None
-    for stage, data in valuation_stages(resolved.product):
-        if stage == "complete":
-            response = data
-        elif on_stage is not None:
-            on_stage(stage, data)
-    assert response is not None, "the engine always ends with a complete stage"
-    with transaction.atomic():
-        valuation = record_valuation(organization_id, request, resolved, response, request_id=request_id)
-        if on_stored is not None:
-            on_stored(valuation)
-    return valuation
+    _, response = score(resolved.product)
+    return record_valuation(organization_id, request, resolved, response, request_id=request_id)
 
 
 # --- reading and removing -----------------------------------------------------------------

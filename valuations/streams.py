@@ -14,12 +14,11 @@ import binascii
 import contextvars
 import functools
 import logging
-import threading
 import time
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -36,7 +35,7 @@ from events.hub import db_call
 from events.streams import GeneratorSource, StreamRequest, stream_view
 from valuations import services
 from valuations.models import Valuation
-from valuations.services import ResolvedProduct, ValuationFailed, ValuationRequest
+from valuations.services import ValuationFailed, ValuationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +50,14 @@ MAX_HEARTBEAT_SECONDS = 3.0
 INTERNAL_ERROR = "internal_error"
 #: The `dealstream_open_streams` label of both streams.
 STREAM_KIND = "valuation"
-
-
+#: The POST stream's progress while the page is being fetched.
+FETCHING_PERCENT = 5
 #: Concurrent page fetches of the streams in this process; more wait their turn.
 FETCH_THREADS = 16
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
-
-def heartbeat_interval() -> float:
-    return min(MAX_HEARTBEAT_SECONDS, float(settings.SSE_HEARTBEAT_SECONDS))
-
-
+# Created on first use by the event loop's thread, so no lock is needed.
+@functools.cache
 def _fetch_pool() -> ThreadPoolExecutor:
     """Threads for page fetches only.
 
@@ -71,11 +65,7 @@ def _fetch_pool() -> ThreadPoolExecutor:
     a handful of threads) a few slow shops would stall every stream's database work and
     authentication in this process; on their own pool they can only delay each other.
     """
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="valuation-fetch")
-        return _pool
+    return ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="valuation-fetch")
 
 
 # --- the steps of one streamed valuation ----------------------------------------------------
@@ -85,13 +75,13 @@ def _fetch_pool() -> ThreadPoolExecutor:
 class Step:
     """Something worth telling the client, before it is dressed as one stream's events."""
 
-    kind: Literal["fetching", "product", "stage", "complete", "failed"]
-    stage: str = ""
+    #: `fetching`, `product`, an engine stage, then `complete` or `failed`.
+    stage: str
+    message: str = ""
+    #: The scores known so far after an engine stage; the response when complete.
     data: dict[str, Any] | None = None
-    resolved: ResolvedProduct | None = None
     valuation: Valuation | None = None
     code: str = ""
-    message: str = ""
 
 
 async def valuation_steps(
@@ -100,11 +90,10 @@ async def valuation_steps(
     """Run one valuation, yielding its steps; always ends with `complete` or `failed`."""
     try:
         if parsed.override is not None:
-            resolved = services.resolve_product(
-                parsed, organization_id
-            )  # no I/O: the client sent the product
+            # No I/O: the client sent the product.
+            resolved = services.resolve_product(parsed, organization_id)
         else:
-            yield Step("fetching", message=f"Reading the product page {parsed.url}")
+            yield Step("fetching", f"Reading the product page {parsed.url}")
             # The fetch blocks for up to its deadline, so it runs on a thread while the
             # stream edge keeps the connection alive with heartbeats.
             context = contextvars.copy_context()  # keeps the request id on the fetch's log lines
@@ -117,29 +106,22 @@ async def valuation_steps(
             finally:
                 # A client that left stops waiting; the fetch itself ends at its own deadline.
                 fetch.cancel()
-        yield Step("product", stage="product", resolved=resolved)
-
-        response: dict[str, Any] | None = None
-        # Scoring is pure and takes well under a millisecond per stage: no thread needed.
-        for stage, data in services.valuation_stages(resolved.product):
-            if stage == "complete":
-                response = data
-            else:
-                yield Step("stage", stage=stage, data=data)
-        assert response is not None
+        yield Step("product", services.describe_stage("product", {}, resolved))
+        # Scoring is pure and takes well under a millisecond: no thread needed.
+        partials, response = services.score(resolved.product)
+        for stage, data in partials:
+            yield Step(stage, services.describe_stage(stage, data), data)
         valuation = await db_call(services.record_valuation)(
             organization_id, parsed, resolved, response, request_id=request_id
         )
     except ValuationFailed as exc:
-        yield Step("failed", code=exc.code, message=exc.message)
+        yield Step("failed", exc.message, code=exc.code)
         return
     except Exception:
         logger.exception("Streamed valuation of %s failed", parsed.url)
-        yield Step(
-            "failed", code=INTERNAL_ERROR, message="Something went wrong on our side; it has been logged."
-        )
+        yield Step("failed", "Something went wrong on our side; it has been logged.", code=INTERNAL_ERROR)
         return
-    yield Step("complete", data=valuation.result, valuation=valuation)
+    yield Step("complete", services.describe_stage("complete", response), valuation.result, valuation)
 
 
 def _heartbeat() -> bytes:
@@ -168,14 +150,10 @@ async def stream_get_events(
             return encode_event("log", data)
 
         async for step in steps:
-            if step.kind == "fetching":
-                yield log(step.message, "fetching")
-            elif step.kind in ("product", "stage"):
-                yield log(services.describe_stage(step.stage, step.data or {}, step.resolved), step.stage)
-            elif step.kind == "complete":
+            if step.stage == "complete":
                 assert step.data is not None
                 yield encode_event("result", {"type": "result", **step.data})
-            else:
+            elif step.stage == "failed":
                 failure = {
                     "type": "failure",
                     "message": step.message,
@@ -183,6 +161,8 @@ async def stream_get_events(
                     "request_id": request_id,
                 }
                 yield encode_event("failure", failure)
+            else:
+                yield log(step.message, step.stage)
     finally:
         # Stop the valuation now, not whenever the garbage collector gets to it.
         await steps.aclose()
@@ -226,26 +206,22 @@ async def stream_post_events(
             return encode_event("progress", data)
 
         async for step in steps:
-            if step.kind == "fetching":
-                yield progress(5, "fetching", step.message)
-            elif step.kind == "product":
-                message = services.describe_stage("product", {}, step.resolved)
-                yield progress(services.STAGE_PERCENT["product"], "product", message)
-            elif step.kind == "stage":
-                assert step.data is not None
-                message = services.describe_stage(step.stage, step.data)
-                yield progress(services.STAGE_PERCENT[step.stage], step.stage, message)
-                yield encode_event("partial", {"type": "partial", "stage": step.stage, **step.data, **_now()})
-            elif step.kind == "complete":
+            if step.stage == "complete":
                 assert step.data is not None
                 assert step.valuation is not None
                 await claim.finish(200, {"valuation_id": step.valuation.pk})
-                yield progress(100, "complete", services.describe_stage("complete", step.data))
+                yield progress(100, "complete", step.message)
                 yield _complete_event(step.valuation.pk, step.data)
-            else:
+            elif step.stage == "failed":
                 if step.code != INTERNAL_ERROR:
                     await claim.finish(400, {"error": {"code": step.code, "message": step.message}})
                 yield _error_event(step.code, step.message)
+            else:
+                percent = services.STAGE_PERCENT.get(step.stage, FETCHING_PERCENT)
+                yield progress(percent, step.stage, step.message)
+                if step.data is not None:
+                    partial = {"type": "partial", "stage": step.stage, **step.data, **_now()}
+                    yield encode_event("partial", partial)
     finally:
         await steps.aclose()
 
@@ -293,6 +269,13 @@ async def replayed_post_events(record: IdempotencyRecord, request_id: str) -> As
 # --- the two endpoints --------------------------------------------------------------------------
 
 
+def _source(events: AsyncGenerator[bytes, None], **options: Any) -> GeneratorSource:
+    heartbeat_seconds = min(MAX_HEARTBEAT_SECONDS, float(settings.SSE_HEARTBEAT_SECONDS))
+    return GeneratorSource(
+        STREAM_KIND, events, heartbeat_seconds=heartbeat_seconds, heartbeat=_heartbeat, **options
+    )
+
+
 def _decode_payload(raw: str) -> object:
     """The JSON object in a base64url `payload` (padding optional; `btoa`'s alphabet accepted too)."""
     if not raw:
@@ -333,7 +316,7 @@ async def value_decision_stream_get(stream: StreamRequest) -> GeneratorSource | 
         return json_error(400, "invalid_payload", str(exc), {"payload": [str(exc)]})
     parsed = services.parse_request(body)  # a ValidationError is the REST endpoint's 400
     events = stream_get_events(parsed, stream.actor.organization.pk, request_id_var.get() or "")
-    return GeneratorSource(STREAM_KIND, events, heartbeat_seconds=heartbeat_interval(), heartbeat=_heartbeat)
+    return _source(events)
 
 
 @stream_view(methods=("POST",), scope=STREAM_SCOPE)
@@ -359,20 +342,9 @@ async def value_decision_stream_post(stream: StreamRequest) -> GeneratorSource |
         fingerprint = idempotency.body_fingerprint("POST", request.path, body)
         record, first = await db_call(idempotency.claim)(stream.actor.organization, key, fingerprint)
         if not first:
-            replayed = GeneratorSource(
-                STREAM_KIND,
-                replayed_post_events(record, request_id),
-                heartbeat_seconds=heartbeat_interval(),
-                heartbeat=_heartbeat,
-            )
+            replayed = _source(replayed_post_events(record, request_id))
             replayed.response_headers = {idempotency.REPLAYED_HEADER: "true"}
             return replayed
         claim = Claim(record)
     events = stream_post_events(parsed, stream.actor.organization.pk, request_id, claim)
-    return GeneratorSource(
-        STREAM_KIND,
-        events,
-        heartbeat_seconds=heartbeat_interval(),
-        heartbeat=_heartbeat,
-        on_close=claim.release_unless_settled,
-    )
+    return _source(events, on_close=claim.release_unless_settled)
