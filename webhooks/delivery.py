@@ -29,6 +29,7 @@ from ulid import ULID
 from events.filters import matches
 from events.models import Event
 from events.publish import publish_event
+from outbound.http import OutboundError
 from webhooks import transport
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.signing import delivery_headers
@@ -52,16 +53,15 @@ def _lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 30)
 
 
+def _body(msg_id: str | int, type_: str, timestamp: str, data: Any) -> bytes:
+    payload = {"id": msg_id, "type": type_, "timestamp": timestamp, "data": data}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
 def event_body(event: Event) -> bytes:
     """The body of a delivery: the stored event, with the id it has on SSE and in the log."""
     timestamp = event.data.get("timestamp") if isinstance(event.data, dict) else None
-    payload = {
-        "id": event.id,
-        "type": event.type,
-        "timestamp": timestamp or event.created_at.isoformat(),
-        "data": event.data,
-    }
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _body(event.id, event.type, timestamp or event.created_at.isoformat(), event.data)
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,19 @@ def send(endpoint: WebhookEndpoint, msg_id: str, body: bytes) -> Attempt:
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS,
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
         )
-    except transport.DeliveryError as exc:
+    except OutboundError as exc:
         return Attempt(None, round((time.monotonic() - started) * 1000), exc.message[:300])
     error = "" if 200 <= response.status < 300 else f"The endpoint answered HTTP {response.status}"
     return Attempt(response.status, round(response.elapsed * 1000), error)
 
 
 # --- triggering runs ----------------------------------------------------------------------
+
+
+def _has_pending_events() -> Exists:
+    return Exists(
+        Event.objects.filter(organization_id=OuterRef("organization_id"), id__gt=OuterRef("cursor"))
+    )
 
 
 def _due(now: datetime.datetime) -> Q:
@@ -148,8 +154,7 @@ def on_event_committed(sender: Any, event: Event, **_: Any) -> None:
 def deliver_due() -> list[str]:
     """Start a run for every due endpoint with events after its cursor (the periodic sweep)."""
     now = timezone.now()
-    pending = Event.objects.filter(organization_id=OuterRef("organization_id"), id__gt=OuterRef("cursor"))
-    due = list(WebhookEndpoint.objects.filter(_due(now), Exists(pending)).values_list("pk", flat=True))
+    due = list(WebhookEndpoint.objects.filter(_due(now), _has_pending_events()).values_list("pk", flat=True))
     for endpoint_id in due:
         schedule_run(endpoint_id)
     return due
@@ -193,8 +198,7 @@ def run_endpoint(endpoint_id: str) -> int:
         )
     # An event that committed while this run held the claim found the endpoint busy and
     # started nothing: look once more now that the claim is released.
-    pending = Event.objects.filter(organization_id=OuterRef("organization_id"), id__gt=OuterRef("cursor"))
-    if WebhookEndpoint.objects.filter(_due(timezone.now()), Exists(pending), pk=endpoint_id).exists():
+    if WebhookEndpoint.objects.filter(_due(timezone.now()), _has_pending_events(), pk=endpoint_id).exists():
         schedule_run(endpoint_id)
     return delivered
 
@@ -328,16 +332,17 @@ def _disable(
 
 def _record(
     endpoint: WebhookEndpoint,
-    event: Event,
+    event: Event | None,
     attempt_number: int,
     attempt: Attempt,
     status: str,
     next_attempt_at: datetime.datetime | None = None,
-) -> None:
-    WebhookDelivery.objects.create(
+) -> WebhookDelivery:
+    """Log one attempt; `event` is None for a ping."""
+    return WebhookDelivery.objects.create(
         endpoint=endpoint,
-        event_id=event.id,
-        type=event.type,
+        event_id=event.id if event else None,
+        type=event.type if event else PING_TYPE,
         attempt=attempt_number,
         status=status,
         response_code=attempt.status,
@@ -375,22 +380,10 @@ def ping(endpoint_id: str) -> WebhookDelivery | None:
     if endpoint is None:
         return None
     msg_id = f"ping_{ULID()}"
-    now = timezone.now()
-    body = json.dumps(
-        {"id": msg_id, "type": PING_TYPE, "timestamp": now.isoformat(), "data": {"webhook_id": endpoint.pk}},
-        separators=(",", ":"),
-    ).encode()
+    body = _body(msg_id, PING_TYPE, timezone.now().isoformat(), {"webhook_id": endpoint.pk})
     attempt = send(endpoint, msg_id, body)
-    return WebhookDelivery.objects.create(
-        endpoint=endpoint,
-        event_id=None,
-        type=PING_TYPE,
-        attempt=1,
-        status=DeliveryStatus.DELIVERED if attempt.delivered else DeliveryStatus.FAILED,
-        response_code=attempt.status,
-        duration_ms=attempt.duration_ms,
-        error=attempt.error,
-    )
+    status = DeliveryStatus.DELIVERED if attempt.delivered else DeliveryStatus.FAILED
+    return _record(endpoint, None, 1, attempt, status)
 
 
 def prune_deliveries() -> int:

@@ -69,10 +69,6 @@ class Circularity:
     takeback_available: bool
     tokens: tuple[str, ...]
 
-    def as_response(self) -> dict[str, Any]:
-        """The spec's camelCase `circularity` object."""
-        return dataclasses.asdict(self, dict_factory=_camel_case)
-
 
 @dataclass(frozen=True)
 class FairPriceRange:
@@ -81,9 +77,6 @@ class FairPriceRange:
     min: int
     max: int
     currency: str
-
-    def as_response(self) -> dict[str, Any]:
-        return dataclasses.asdict(self, dict_factory=_camel_case)
 
 
 @dataclass(frozen=True)
@@ -749,16 +742,11 @@ def score_stages(
     to stay deterministic; it defaults to the current UTC time.
     """
     # Scoring takes well under a millisecond: the stages hand out, in the order a stream
-    # shows them, what one `score_product` computed.
-    valuation = score_product(product)
-    partial: dict[str, Any] = {
-        "productId": valuation.product_id,
-        "priceFairnessScore": valuation.price_fairness_score,
-        "fairPriceRange": valuation.fair_price_range.as_response(),
-    }
-    yield "price", dict(partial)
-    partial["resalePotentialScore"] = valuation.resale_potential_score
-    yield "resale", dict(partial)
-    partial["circularity"] = valuation.circularity.as_response()
-    yield "circularity", dict(partial)
-    yield "complete", valuation.as_response(generated_at=generated_at or datetime.now(UTC), version=version)
+    # shows them, what one `score_product` computed, each adding its fields to the last.
+    response = score_product(product).as_response(
+        generated_at=generated_at or datetime.now(UTC), version=version
+    )
+    fields = ["productId", "priceFairnessScore", "fairPriceRange", "resalePotentialScore", "circularity"]
+    for stage, known in (("price", 3), ("resale", 4), ("circularity", 5)):
+        yield stage, {name: response[name] for name in fields[:known]}
+    yield "complete", response
