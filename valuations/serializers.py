@@ -343,11 +343,9 @@ class ValuationSerializer(serializers.ModelSerializer[Valuation]):
         read_only_fields = fields
 
 
-class ValuationListQuery(serializers.Serializer[dict[str, Any]]):
-    client_id = serializers.CharField(max_length=MAX_CLIENT_ID_LENGTH, required=False)
+class ValuationClientQuery(serializers.Serializer[dict[str, Any]]):
+    """`?client_id=`: required by a purge, optional on a list (`partial=True`)."""
 
-
-class ValuationPurgeQuery(serializers.Serializer[dict[str, Any]]):
     client_id = serializers.CharField(
         min_length=1, max_length=MAX_CLIENT_ID_LENGTH, help_text="The client to purge."
     )

@@ -227,7 +227,7 @@ def value_product(organization_id: int, request: ValuationRequest, *, request_id
 
 def purge_client(organization_id: int, client_id: str) -> int:
     """Delete every stored valuation of one client of one organisation; returns how many."""
-    deleted, _ = Valuation.objects.of_client(organization_id, client_id).delete()
+    deleted, _ = Valuation.objects.filter(organization_id=organization_id, client_id=client_id).delete()
     return deleted
 
 
@@ -241,7 +241,9 @@ def prune_valuations(*, now: datetime | None = None, days: int | None = None) ->
         # DELETE ... LIMIT is not portable.
         with transaction.atomic():
             ids = list(
-                Valuation.objects.older_than(cutoff).order_by().values_list("pk", flat=True)[:PRUNE_BATCH]
+                Valuation.objects.filter(created_at__lt=cutoff)
+                .order_by()
+                .values_list("pk", flat=True)[:PRUNE_BATCH]
             )
             if not ids:
                 return total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -17,11 +18,10 @@ from api.parsers import BoundedJSONParser
 from core.context import request_id_var
 from core.errors import Invalid
 from valuations import services
-from valuations.models import Valuation, ValuationQuerySet
+from valuations.models import Valuation
 from valuations.serializers import (
     PurgeResultSerializer,
-    ValuationListQuery,
-    ValuationPurgeQuery,
+    ValuationClientQuery,
     ValuationSerializer,
     ValueDecisionRequestSerializer,
     ValueDecisionResponseSerializer,
@@ -71,8 +71,8 @@ class ValuationListView(ListAPIView[Valuation]):
 
     serializer_class = ValuationSerializer
 
-    def get_queryset(self) -> ValuationQuerySet:
-        query = ValuationListQuery(data=self.request.query_params)
+    def get_queryset(self) -> QuerySet[Valuation]:
+        query = ValuationClientQuery(data=self.request.query_params, partial=True)
         if not query.is_valid():
             raise ValidationError(query.errors)
         valuations = Valuation.objects.filter(organization=get_actor(self.request).organization)
@@ -95,13 +95,13 @@ class ValuationListView(ListAPIView[Valuation]):
         summary="Purge one client's stored valuations",
         description="Deletes every stored valuation of `client_id` in the caller's organisation; answers `{deleted}`.",
         # Documented as the query serializer checks it: a blank or over-long id is a 400.
-        parameters=[ValuationPurgeQuery],
+        parameters=[ValuationClientQuery],
         request=None,
         responses={200: PurgeResultSerializer, 400: _ERROR},
         tags=["valuations"],
     )
     def delete(self, request: Request) -> Response:
-        query = ValuationPurgeQuery(data=request.query_params)
+        query = ValuationClientQuery(data=request.query_params)
         if not query.is_valid():
             # A DELETE without a client would be a purge of everything: refuse it explicitly.
             raise Invalid("Say whose valuations to delete with ?client_id=.", fields=query.errors)
@@ -116,7 +116,7 @@ class ValuationDetailView(RetrieveAPIView[Valuation]):
     serializer_class = ValuationSerializer
     lookup_url_kwarg = "valuation_id"
 
-    def get_queryset(self) -> ValuationQuerySet:
+    def get_queryset(self) -> QuerySet[Valuation]:
         return Valuation.objects.filter(organization=get_actor(self.request).organization)
 
     @extend_schema(

@@ -119,12 +119,7 @@ class WebhookRotateSecretView(_WriteScope, APIView):
             endpoint.save(
                 update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
             )
-        body = {
-            "id": endpoint.pk,
-            "secret": endpoint.secret,
-            "previous_secret_expires_at": endpoint.previous_secret_expires_at,
-        }
-        return Response(SecretOut(body).data)
+        return Response(SecretOut(endpoint).data)
 
 
 class WebhookPingView(_WriteScope, APIView):

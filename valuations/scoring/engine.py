@@ -370,6 +370,10 @@ class _MaterialFacts:
     dominant: tuple[FibreProfile, Decimal] | None
     unknown_names: tuple[str, ...]
 
+    @property
+    def sheds_microfibres(self) -> bool:
+        return self.composition != "unknown" and self.microfibre_risk >= tables.MICROFIBRE_TOKEN_MIN
+
 
 def _analyse_materials(materials: tuple[Material, ...]) -> _MaterialFacts:
     listed = [m for m in materials if m.percentage > 0]
@@ -622,21 +626,15 @@ def _score_circularity(facts: _Facts) -> Circularity:
         + weights["reparability"] * reparability
     )
 
-    tokens: set[str] = set()
-    if takeback:
-        tokens.add("brand_takeback_program")
-    if materials.composition == "mono":
-        tokens.add("mono_material")
-    if materials.composition == "mixed":
-        tokens.add("mixed_material_complex")
-    if materials.recycled_percent >= tables.RECYCLED_CONTENT_TOKEN_MIN:
-        tokens.add("recycled_content")
-    if materials.composition != "unknown" and materials.microfibre_risk >= tables.MICROFIBRE_TOKEN_MIN:
-        tokens.add("microfiber_risk")
-    if facts.pfas_free:
-        tokens.add("pfas_free")
-    if design:
-        tokens.add("high_durability_design")
+    tokens = {
+        "brand_takeback_program": takeback,
+        "mono_material": materials.composition == "mono",
+        "mixed_material_complex": materials.composition == "mixed",
+        "recycled_content": materials.recycled_percent >= tables.RECYCLED_CONTENT_TOKEN_MIN,
+        "microfiber_risk": materials.sheds_microfibres,
+        "pfas_free": facts.pfas_free,
+        "high_durability_design": design,
+    }
 
     return Circularity(
         circular_impact_score=circular_impact,
@@ -645,7 +643,7 @@ def _score_circularity(facts: _Facts) -> Circularity:
         reparability_score=reparability,
         recyclability_score=recyclability,
         takeback_available=takeback,
-        tokens=tuple(t for t in tables.TOKEN_ORDER if t in tokens),
+        tokens=tuple(t for t in tables.TOKEN_ORDER if tokens[t]),
     )
 
 
@@ -689,7 +687,7 @@ def _explain(product: Product, facts: _Facts, price: _PriceResult, resale: _Resa
         lines.append(f"Not in our material tables, so not scored: {names}.")
     if materials.recycled_percent > 0:
         lines.append(f"{materials.recycled_percent}% recycled content keeps existing material in use.")
-    if materials.composition != "unknown" and materials.microfibre_risk >= tables.MICROFIBRE_TOKEN_MIN:
+    if materials.sheds_microfibres:
         lines.append("Synthetic fibres shed microplastics when washed.")
 
     if facts.brand is not None and facts.brand.takeback:
