@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -73,8 +72,7 @@ class ValuationListView(ListAPIView[Valuation]):
 
     def get_queryset(self) -> QuerySet[Valuation]:
         query = ValuationClientQuery(data=self.request.query_params, partial=True)
-        if not query.is_valid():
-            raise ValidationError(query.errors)
+        query.is_valid(raise_exception=True)
         valuations = Valuation.objects.filter(organization=get_actor(self.request).organization)
         if "client_id" in query.validated_data:
             valuations = valuations.filter(client_id=query.validated_data["client_id"])
