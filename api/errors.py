@@ -38,9 +38,6 @@ _CODE_NAMES = {
     "permission_denied": "forbidden",
     "parse_error": "malformed_request",
     "throttled": "rate_limited",
-    "unsupported_media_type": "unsupported_media_type",
-    "method_not_allowed": "method_not_allowed",
-    "not_found": "not_found",
     "invalid": "invalid_request",
 }
 

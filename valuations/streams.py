@@ -124,14 +124,15 @@ async def valuation_steps(
     yield Step("complete", services.describe_stage("complete", response), valuation.result, valuation)
 
 
+def _event(name: str, **fields: Any) -> bytes:
+    """An event whose data is `type`, `fields` and the time it is sent."""
+    return encode_event(name, {"type": name, **fields, "timestamp": timezone.now().isoformat()})
+
+
 def _heartbeat() -> bytes:
     # The valuation streams' contract (spec §6) names its keep-alive: a `heartbeat` event a
     # browser's EventSource can see, where the feeds send the `: heartbeat` comment.
-    return encode_event("heartbeat", {"type": "heartbeat", "ts": int(time.time()), **_now()})
-
-
-def _now() -> dict[str, Any]:
-    return {"timestamp": timezone.now().isoformat()}
+    return _event("heartbeat", ts=int(time.time()))
 
 
 # --- GET …/stream-get: heartbeat, log…, result | failure ----------------------------------------
@@ -144,11 +145,6 @@ async def stream_get_events(
     steps = valuation_steps(parsed, organization_id, request_id)
     try:
         yield _heartbeat()
-
-        def log(message: str, stage: str) -> bytes:
-            data = {"type": "log", "message": message, "request_id": request_id, "stage": stage, **_now()}
-            return encode_event("log", data)
-
         async for step in steps:
             if step.stage == "complete":
                 assert step.data is not None
@@ -162,7 +158,7 @@ async def stream_get_events(
                 }
                 yield encode_event("failure", failure)
             else:
-                yield log(step.message, step.stage)
+                yield _event("log", message=step.message, request_id=request_id, stage=step.stage)
     finally:
         # Stop the valuation now, not whenever the garbage collector gets to it.
         await steps.aclose()
@@ -199,54 +195,37 @@ async def stream_post_events(
     """
     steps = valuation_steps(parsed, organization_id, request_id)
     try:
-        yield _start_event(request_id, parsed.url, parsed.source)
-
-        def progress(percent: int, stage: str, message: str) -> bytes:
-            data = {"type": "progress", "progress": percent, "stage": stage, "message": message, **_now()}
-            return encode_event("progress", data)
-
+        yield _event("start", request_id=request_id, url=parsed.url, source=parsed.source)
         async for step in steps:
             if step.stage == "complete":
                 assert step.data is not None
                 assert step.valuation is not None
                 await claim.finish(200, {"valuation_id": step.valuation.pk})
-                yield progress(100, "complete", step.message)
+                yield _event("progress", progress=100, stage="complete", message=step.message)
                 yield _complete_event(step.valuation.pk, step.data)
             elif step.stage == "failed":
                 if step.code != INTERNAL_ERROR:
                     await claim.finish(400, {"error": {"code": step.code, "message": step.message}})
-                yield _error_event(step.code, step.message)
+                yield _event("error", code=step.code, message=step.message)
             else:
                 percent = services.STAGE_PERCENT.get(step.stage, FETCHING_PERCENT)
-                yield progress(percent, step.stage, step.message)
+                yield _event("progress", progress=percent, stage=step.stage, message=step.message)
                 if step.data is not None:
-                    partial = {"type": "partial", "stage": step.stage, **step.data, **_now()}
-                    yield encode_event("partial", partial)
+                    yield _event("partial", stage=step.stage, **step.data)
     finally:
         await steps.aclose()
 
 
-def _start_event(request_id: str, url: str, source: str, **extra: Any) -> bytes:
-    data = {"type": "start", "request_id": request_id, "url": url, "source": source, **extra, **_now()}
-    return encode_event("start", data)
-
-
 def _complete_event(valuation_id: str, result: dict[str, Any]) -> bytes:
     price_range = result["fairPriceRange"]
-    complete = {
-        "type": "complete",
-        "valuation": result,
-        "price_min": price_range["min"],
-        "price_max": price_range["max"],
-        "currency": price_range["currency"],
-        "valuation_id": valuation_id,
-        **_now(),
-    }
-    return encode_event("complete", complete)
-
-
-def _error_event(code: str, message: str) -> bytes:
-    return encode_event("error", {"type": "error", "code": code, "message": message, **_now()})
+    return _event(
+        "complete",
+        valuation=result,
+        price_min=price_range["min"],
+        price_max=price_range["max"],
+        currency=price_range["currency"],
+        valuation_id=valuation_id,
+    )
 
 
 async def replayed_post_events(record: IdempotencyRecord, request_id: str) -> AsyncGenerator[bytes, None]:
@@ -255,15 +234,15 @@ async def replayed_post_events(record: IdempotencyRecord, request_id: str) -> As
     valuation = None
     if "valuation_id" in body:
         valuation = await db_call(Valuation.objects.filter(pk=body["valuation_id"]).first)()
-    yield _start_event(
-        request_id, valuation.url if valuation else "", valuation.source if valuation else "", replayed=True
-    )
+    url, source = (valuation.url, valuation.source) if valuation else ("", "")
+    yield _event("start", request_id=request_id, url=url, source=source, replayed=True)
     if valuation is not None:
         yield _complete_event(valuation.pk, valuation.result)
     elif "error" in body:
-        yield _error_event(body["error"]["code"], body["error"]["message"])
+        yield _event("error", code=body["error"]["code"], message=body["error"]["message"])
     else:  # the valuation was purged since
-        yield _error_event("not_found", "The valuation this request created has since been deleted.")
+        message = "The valuation this request created has since been deleted."
+        yield _event("error", code="not_found", message=message)
 
 
 # --- the two endpoints --------------------------------------------------------------------------
