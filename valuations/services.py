@@ -20,14 +20,10 @@ from django.utils import timezone
 from rest_framework import serializers as drf_serializers
 
 from core.errors import DomainError, Invalid, Unprocessable
+from outbound.http import PRIVATE_ADDRESS
 from valuations.models import Valuation, ValuationSource
-from valuations.product_page import (
-    NO_PRICE,
-    NO_PRODUCT,
-    PRIVATE_ADDRESS,
-    ProductReadError,
-    fetch_product,
-)
+from valuations.page_fetch import ProductReadError
+from valuations.product_page import NO_PRICE, NO_PRODUCT, fetch_product
 from valuations.scoring import SCORER_VERSION as ENGINE_VERSION
 from valuations.scoring.engine import STAGE_PROGRESS, Product, score_stages
 from valuations.serializers import ValuationRequest, ValueDecisionRequestSerializer
