@@ -98,19 +98,14 @@ def _read_failure(exc: ProductReadError) -> ValuationFailed:
     (timeout, unreachable, error status, too large, not HTML), a condition the
     client may retry later.
     """
+    fields = {"url": [f"{exc.message}."]}
     if exc.message in (NO_PRODUCT, NO_PRICE):
-        return ValuationRefused(
-            f"{exc.message}; send its details in overrideProduct instead.",
-            "product_not_found",
-            fields={"url": [f"{exc.message}."]},
-        )
+        message = f"{exc.message}; send its details in overrideProduct instead."
+        return ValuationRefused(message, "product_not_found", fields=fields)
     if exc.message == PRIVATE_ADDRESS:
-        return ValuationRefused(
-            f"{exc.message}; only public web pages are read.",
-            "url_not_allowed",
-            fields={"url": [f"{exc.message}."]},
-        )
-    return PageUnavailable(f"{exc.message}.", "page_unavailable", fields={"url": [f"{exc.message}."]})
+        message = f"{exc.message}; only public web pages are read."
+        return ValuationRefused(message, "url_not_allowed", fields=fields)
+    return PageUnavailable(f"{exc.message}.", "page_unavailable", fields=fields)
 
 
 def page_product(request: ValuationRequest, organization_id: int) -> tuple[Product, bool]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,6 +63,15 @@ class ValueDecisionView(APIView):
         return response
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="valuations_list",
+        summary="List stored valuations",
+        description="Newest first, paginated as `{results, next}`; `?client_id=` keeps one client's.",
+        parameters=[OpenApiParameter("client_id", str, description="Only this client's valuations.")],
+        tags=["valuations"],
+    )
+)
 class ValuationListView(ListAPIView[Valuation]):
     """`GET /api/v1/valuations` (newest first, `?client_id=`) and `DELETE ?client_id=` (purge)."""
 
@@ -77,16 +84,6 @@ class ValuationListView(ListAPIView[Valuation]):
         if "client_id" in query.validated_data:
             valuations = valuations.filter(client_id=query.validated_data["client_id"])
         return valuations
-
-    @extend_schema(
-        operation_id="valuations_list",
-        summary="List stored valuations",
-        description="Newest first, paginated as `{results, next}`; `?client_id=` keeps one client's.",
-        parameters=[OpenApiParameter("client_id", str, description="Only this client's valuations.")],
-        tags=["valuations"],
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="valuations_purge",
@@ -108,6 +105,14 @@ class ValuationListView(ListAPIView[Valuation]):
         return Response({"deleted": deleted})
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="valuations_retrieve",
+        summary="Read a stored valuation",
+        description="The request as sent and the response as answered; another organisation's id is a 404.",
+        tags=["valuations"],
+    )
+)
 class ValuationDetailView(RetrieveAPIView[Valuation]):
     """`GET /api/v1/valuations/{id}`; another organisation's valuation is a 404."""
 
@@ -116,12 +121,3 @@ class ValuationDetailView(RetrieveAPIView[Valuation]):
 
     def get_queryset(self) -> QuerySet[Valuation]:
         return Valuation.objects.filter(organization=get_actor(self.request).organization)
-
-    @extend_schema(
-        operation_id="valuations_retrieve",
-        summary="Read a stored valuation",
-        description="The request as sent and the response as answered; another organisation's id is a 404.",
-        tags=["valuations"],
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)

@@ -311,9 +311,8 @@ def _disable(
     failing_since: datetime.datetime,
 ) -> None:
     days = settings.WEBHOOK_DISABLE_AFTER_SECONDS / 86400
-    reason = f"Every delivery failed for {days:g} days (since {failing_since.isoformat()}): {attempt.error}"[
-        :200
-    ]
+    reason = f"Every delivery failed for {days:g} days (since {failing_since.isoformat()}): {attempt.error}"
+    reason = reason[:200]
     with transaction.atomic():
         # The endpoint's row lock comes before the publish's sequence lock (docs/architecture.md).
         disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, claim_token=token).update(
