@@ -88,20 +88,15 @@ class BodyLimitMiddleware:
             return
         limit, code = body_limit(scope["path"])
         headers = _headers(scope)
+        request_id = request_id_from(headers)
         too_large = f"The request body is larger than {limit // MB} MB."
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                await _refuse(
-                    send,
-                    400,
-                    "malformed_request",
-                    "Content-Length must be a number.",
-                    request_id_from(headers),
-                )
+                await _refuse(send, 400, "malformed_request", "Content-Length must be a number.", request_id)
                 return
             if int(declared) > limit:
-                await _refuse(send, 413, code, too_large, request_id_from(headers))
+                await _refuse(send, 413, code, too_large, request_id)
                 return
         received = 0
         started = False
@@ -117,7 +112,7 @@ class BodyLimitMiddleware:
                 if received > limit:
                     refused = True
                     if not started:
-                        await _refuse(send, 413, code, too_large, request_id_from(headers))
+                        await _refuse(send, 413, code, too_large, request_id)
                     # Django treats a disconnect while reading as an aborted request and
                     # stops: nothing more is read, spooled, or answered.
                     return {"type": "http.disconnect"}

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,8 +143,8 @@ async def stream_get_events(
     parsed: ValuationRequest, organization_id: int, request_id: str
 ) -> AsyncGenerator[bytes, None]:
     """`: heartbeat` first, a `log` per step, then `result` (the response) or `failure`."""
-    steps = valuation_steps(parsed, organization_id, request_id)
-    try:
+    # Closing the steps stops the valuation now, not whenever the garbage collector gets to it.
+    async with aclosing(valuation_steps(parsed, organization_id, request_id)) as steps:
         yield _heartbeat()
         async for step in steps:
             if step.stage == "complete":
@@ -159,9 +160,6 @@ async def stream_get_events(
                 yield encode_event("failure", failure)
             else:
                 yield _event("log", message=step.message, request_id=request_id, stage=step.stage)
-    finally:
-        # Stop the valuation now, not whenever the garbage collector gets to it.
-        await steps.aclose()
 
 
 # --- POST …/stream: start, progress/partial…, complete | error -------------------------------
@@ -193,8 +191,7 @@ async def stream_post_events(
     With an Idempotency-Key, the outcome is stored in `claim` before it is sent (the
     valuation's id, or the refusal) so that a retry replays it.
     """
-    steps = valuation_steps(parsed, organization_id, request_id)
-    try:
+    async with aclosing(valuation_steps(parsed, organization_id, request_id)) as steps:
         yield _event("start", request_id=request_id, url=parsed.url, source=parsed.source)
         async for step in steps:
             if step.stage == "complete":
@@ -212,8 +209,6 @@ async def stream_post_events(
                 yield _event("progress", progress=percent, stage=step.stage, message=step.message)
                 if step.data is not None:
                     yield _event("partial", stage=step.stage, **step.data)
-    finally:
-        await steps.aclose()
 
 
 def _complete_event(valuation_id: str, result: dict[str, Any]) -> bytes:
