@@ -288,6 +288,9 @@ def _first(meta: dict[str, str], *keys: str) -> str | None:
     return None
 
 
+_PRODUCT_OG_TYPES: Final = ("product", "product.item", "og:product")
+
+
 def _from_meta(soup: BeautifulSoup) -> tuple[_Found, bool]:
     """OpenGraph / product meta tags, and whether they say the page is a product."""
     meta: dict[str, str] = {}
@@ -313,11 +316,7 @@ def _from_meta(soup: BeautifulSoup) -> tuple[_Found, bool]:
         materials=_first(meta, "product:material", "material"),
         description=_first(meta, "og:description", "description"),
     )
-    is_product = raw_price is not None or meta.get("og:type", "").lower() in (
-        "product",
-        "product.item",
-        "og:product",
-    )
+    is_product = raw_price is not None or meta.get("og:type", "").lower() in _PRODUCT_OG_TYPES
     return found, is_product
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 from ulid import ULID
@@ -356,10 +356,8 @@ def _record(
 
 def newest_event_id(organization_id: int) -> int:
     """Where a new endpoint starts: it receives the events published after its creation."""
-    newest = (
-        Event.objects.filter(organization_id=organization_id).order_by("-id").values_list("id", flat=True)
-    )
-    return newest.first() or 0
+    newest = Event.objects.filter(organization_id=organization_id).aggregate(Max("id"))["id__max"]
+    return newest or 0
 
 
 def replay(endpoint: WebhookEndpoint, since_id: int) -> int:
