@@ -260,6 +260,8 @@ class ValueDecisionRequestSerializer(serializers.Serializer[dict[str, Any]]):
     # `validated_data` as its input, so that stays the JSON as sent; the typed request the
     # workflow takes is left on `valuation_request`.
 
+    default_error_messages = {"invalid": "The request body must be a JSON object."}
+
     url = serializers.CharField(max_length=MAX_URL_LENGTH)
     overrideProduct = OverrideProductSerializer(required=False, allow_null=True)
     client = ClientSerializer(required=False)

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import serializers as drf_serializers
 
 from core.errors import DomainError, Invalid, Unprocessable
 from outbound.http import PRIVATE_ADDRESS
@@ -65,10 +64,6 @@ class PageUnavailable(ValuationFailed, Unprocessable):
 
 def parse_request(data: object) -> ValuationRequest:
     """Check a request body (guardrails included); raises DRF's ValidationError with per-field messages."""
-    if not isinstance(data, dict):
-        raise drf_serializers.ValidationError(
-            {"non_field_errors": ["The request body must be a JSON object."]}
-        )
     serializer = ValueDecisionRequestSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.valuation_request

@@ -626,6 +626,7 @@ def _score_circularity(facts: _Facts) -> Circularity:
         + weights["reparability"] * reparability
     )
 
+    # In the order a response lists them.
     tokens = {
         "brand_takeback_program": takeback,
         "mono_material": materials.composition == "mono",
@@ -643,7 +644,7 @@ def _score_circularity(facts: _Facts) -> Circularity:
         reparability_score=reparability,
         recyclability_score=recyclability,
         takeback_available=takeback,
-        tokens=tuple(t for t in tables.TOKEN_ORDER if tokens[t]),
+        tokens=tuple(token for token, present in tokens.items() if present),
     )
 
 
