@@ -47,10 +47,6 @@ def body_limit(path: str) -> tuple[int, str]:
     return int(settings.MAX_JSON_BODY_MB) * MB, "payload_too_large"
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-
-
 async def _refuse(send: Send, status: int, code: str, message: str, request_id: str) -> None:
     token = request_id_var.set(request_id)
     try:
@@ -87,7 +83,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit, code = body_limit(scope["path"])
-        headers = _headers(scope)
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+        }
         request_id = request_id_from(headers)
         too_large = f"The request body is larger than {limit // MB} MB."
         declared = headers.get("content-length")

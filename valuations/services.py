@@ -103,8 +103,8 @@ def _read_failure(exc: ProductReadError) -> ValuationFailed:
     return PageUnavailable(f"{exc.message}.", "page_unavailable", fields=fields)
 
 
-def page_product(request: ValuationRequest, organization_id: int) -> tuple[Product, bool]:
-    """The product on the page at `request.url` and whether it came from the organisation's cache.
+def page_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
+    """The product on the page at `request.url`, `cached` if it came from the organisation's cache.
 
     Raises ValuationFailed. The cache only speeds things up: if it is down, the
     page is fetched as if nothing were cached.
@@ -117,7 +117,8 @@ def page_product(request: ValuationRequest, organization_id: int) -> tuple[Produ
         cached = None
     if isinstance(cached, Product):
         # The product's identity is the normalised URL this client asked about.
-        return dataclasses.replace(cached, url=request.product_url), True
+        product = dataclasses.replace(cached, url=request.product_url)
+        return ResolvedProduct(product, ValuationSource.PAGE, cached=True)
     try:
         product = fetch_product(
             request.url,
@@ -132,15 +133,14 @@ def page_product(request: ValuationRequest, organization_id: int) -> tuple[Produ
         cache.set(key, product, PRODUCT_CACHE_SECONDS)
     except Exception:
         logger.warning("Could not cache the product of %s", request.url, exc_info=True)
-    return product, False
+    return ResolvedProduct(product, ValuationSource.PAGE)
 
 
 def resolve_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
     """The client's product when it sent one, else the page's (network; may be slow)."""
     if request.override is not None:
         return ResolvedProduct(request.override, ValuationSource.OVERRIDE)
-    product, cached = page_product(request, organization_id)
-    return ResolvedProduct(product, ValuationSource.PAGE, cached)
+    return page_product(request, organization_id)
 
 
 # --- scoring and storing ------------------------------------------------------------------

@@ -64,9 +64,8 @@ class WebhookListView(_WriteScope, ListAPIView[WebhookEndpoint]):
     serializer_class = WebhookOut
 
     def get_queryset(self) -> QuerySet[WebhookEndpoint]:
-        return WebhookEndpoint.objects.filter(organization=get_actor(self.request).organization).order_by(
-            "created_at", "id"
-        )
+        # Oldest first, by the model's ordering.
+        return WebhookEndpoint.objects.filter(organization=get_actor(self.request).organization)
 
     @extend_schema(request=WebhookIn, responses={201: WebhookCreatedOut})
     @idempotent
@@ -160,4 +159,4 @@ class WebhookDeliveriesView(_WriteScope, ListAPIView[WebhookDelivery]):
 
     def get_queryset(self) -> QuerySet[WebhookDelivery]:
         endpoint = get_endpoint(self.request, self.kwargs["webhook_id"])
-        return WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-id")
+        return WebhookDelivery.objects.filter(endpoint=endpoint)  # newest first, the model's ordering
