@@ -57,7 +57,7 @@ FETCHING_PERCENT = 5
 FETCH_THREADS = 16
 
 
-# Created on first use by the event loop's thread, so no lock is needed.
+# Streams call it on the event loop's one thread: a cache is enough, no lock is needed.
 @functools.cache
 def _fetch_pool() -> ThreadPoolExecutor:
     """Threads for page fetches only.
@@ -205,7 +205,7 @@ async def stream_post_events(
                     await claim.finish(400, {"error": {"code": step.code, "message": step.message}})
                 yield _event("error", code=step.code, message=step.message)
             else:
-                percent = services.STAGE_PERCENT.get(step.stage, FETCHING_PERCENT)
+                percent = FETCHING_PERCENT if step.stage == "fetching" else services.STAGE_PERCENT[step.stage]
                 yield _event("progress", progress=percent, stage=step.stage, message=step.message)
                 if step.data is not None:
                     yield _event("partial", stage=step.stage, **step.data)
