@@ -47,10 +47,6 @@ def body_limit(path: str) -> tuple[int, str]:
     return int(settings.MAX_JSON_BODY_MB) * MB, "payload_too_large"
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-
-
 async def _refuse(send: Send, status: int, code: str, message: str, request_id: str) -> None:
     token = request_id_var.set(request_id)
     try:
@@ -87,21 +83,18 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit, code = body_limit(scope["path"])
-        headers = _headers(scope)
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        request_id = request_id_from(headers)
         too_large = f"The request body is larger than {limit // MB} MB."
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                await _refuse(
-                    send,
-                    400,
-                    "malformed_request",
-                    "Content-Length must be a number.",
-                    request_id_from(headers),
-                )
+                await _refuse(send, 400, "malformed_request", "Content-Length must be a number.", request_id)
                 return
             if int(declared) > limit:
-                await _refuse(send, 413, code, too_large, request_id_from(headers))
+                await _refuse(send, 413, code, too_large, request_id)
                 return
         received = 0
         started = False
@@ -117,7 +110,7 @@ class BodyLimitMiddleware:
                 if received > limit:
                     refused = True
                     if not started:
-                        await _refuse(send, 413, code, too_large, request_id_from(headers))
+                        await _refuse(send, 413, code, too_large, request_id)
                     # Django treats a disconnect while reading as an aborted request and
                     # stops: nothing more is read, spooled, or answered.
                     return {"type": "http.disconnect"}

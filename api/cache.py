@@ -29,14 +29,10 @@ class SharedPoolRedisCacheClient(RedisCacheClient):
         url = self._servers[index]
         # Keyed by pid too: a forked worker must not reuse its parent's sockets.
         key = (os.getpid(), url)
-        pool = _pools.get(key)
-        if pool is None:
-            with _pools_lock:
-                pool = _pools.get(key)
-                if pool is None:
-                    pool = self._pool_class.from_url(url, **self._pool_options)
-                    _pools[key] = pool
-        return pool
+        with _pools_lock:
+            if key not in _pools:
+                _pools[key] = self._pool_class.from_url(url, **self._pool_options)
+            return _pools[key]
 
 
 class RedisCache(DjangoRedisCache):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.csrf import csrf_failure as default_csrf_failure
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -38,14 +40,12 @@ _CODE_NAMES = {
     "permission_denied": "forbidden",
     "parse_error": "malformed_request",
     "throttled": "rate_limited",
-    "unsupported_media_type": "unsupported_media_type",
-    "method_not_allowed": "method_not_allowed",
-    "not_found": "not_found",
     "invalid": "invalid_request",
 }
 
 TRANSIENT_RETRY_AFTER_SECONDS = 1
 RATE_LIMITED_MESSAGE = "Too many requests; retry after the Retry-After delay."
+INTERNAL_MESSAGE = "Something went wrong on our side; it has been logged."
 
 
 # The one place a domain error gets its HTTP status: the class nearest in the error's MRO wins,
@@ -129,7 +129,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
         return Response(
-            error_body("internal_error", "Something went wrong on our side; it has been logged."),
+            error_body("internal_error", INTERNAL_MESSAGE),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     assert isinstance(exc, exceptions.APIException)
@@ -180,33 +180,25 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or request.path in {"/status", "/healthz", "/metrics"}
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
-        return json_error(404, "not_found", "No such resource.")
-    return defaults.page_not_found(request, exception or Http404())
+def _api_or_page(
+    status_code: int, code: str, message: str, page: Callable[..., HttpResponse]
+) -> Callable[..., HttpResponse]:
+    """A Django error handler: the JSON envelope on API paths, Django's own page elsewhere."""
+
+    def handler(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _is_api(request):
+            return json_error(status_code, code, message)
+        return page(request, *args, **kwargs)
+
+    return handler
 
 
-def server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
-        return json_error(500, "internal_error", "Something went wrong on our side; it has been logged.")
-    return defaults.server_error(request)
-
-
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
-        return json_error(400, "malformed_request", "The request could not be understood.")
-    return defaults.bad_request(request, exception or Exception())
-
-
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
-        return json_error(403, "forbidden", "You may not do this.")
-    return defaults.permission_denied(request, exception or DjangoPermissionDenied())
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if _is_api(request):
-        return json_error(403, "csrf_failed", "The session request is missing its CSRF token.")
-    from django.views.csrf import csrf_failure as default_csrf_failure
-
-    return default_csrf_failure(request, reason)
+not_found = _api_or_page(404, "not_found", "No such resource.", defaults.page_not_found)
+server_error = _api_or_page(500, "internal_error", INTERNAL_MESSAGE, defaults.server_error)
+bad_request = _api_or_page(
+    400, "malformed_request", "The request could not be understood.", defaults.bad_request
+)
+permission_denied = _api_or_page(403, "forbidden", "You may not do this.", defaults.permission_denied)
+csrf_failure = _api_or_page(
+    403, "csrf_failed", "The session request is missing its CSRF token.", default_csrf_failure
+)

@@ -30,12 +30,8 @@ def request_id_from(headers: Mapping[str, str]) -> str:
     return "req_" + uuid.uuid4().hex
 
 
-def incoming_request_id(request: HttpRequest) -> str:
-    return request_id_from(request.headers)
-
-
 def _begin(request: HttpRequest) -> Token[str | None]:
-    request_id = incoming_request_id(request)
+    request_id = request_id_from(request.headers)
     request.request_id = request_id  # type: ignore[attr-defined]
     bind_principal(org=None, key_prefix=None)
     return request_id_var.set(request_id)

@@ -59,10 +59,7 @@ def load_json_body(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise JsonBodyError("The request body is not valid UTF-8.") from None
     try:
-        if api_settings.STRICT_JSON:
-            data = json.loads(text, parse_constant=_reject_constant)
-        else:
-            data = json.loads(text)
+        data = json.loads(text, parse_constant=_reject_constant if api_settings.STRICT_JSON else None)
     except RecursionError:
         raise JsonBodyError(too_deep) from None
     except JsonBodyError:

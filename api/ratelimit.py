@@ -76,18 +76,14 @@ def consume(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
         # the API down with it: fail open, say so in the logs, and /status reports Redis.
         logger.warning("Rate-limit counters unavailable; request allowed", exc_info=True)
         usage = None
-    if usage is None:  # RATELIMIT_ENABLE=False, or counters unavailable
-        result = RateLimitUsage(
-            limit=limit, remaining=limit, reset_at=int(time.time()) + WINDOW_SECONDS, limited=False
-        )
-    else:
-        count = int(usage["count"])
-        result = RateLimitUsage(
-            limit=limit,
-            remaining=max(0, limit - count),
-            reset_at=int(time.time()) + math.ceil(usage["time_left"]),
-            limited=bool(usage["should_limit"]),
-        )
+    if usage is None:  # RATELIMIT_ENABLE=False, or counters unavailable: a fresh window
+        usage = {"count": 0, "time_left": WINDOW_SECONDS, "should_limit": False}
+    result = RateLimitUsage(
+        limit=limit,
+        remaining=max(0, limit - int(usage["count"])),
+        reset_at=int(time.time()) + math.ceil(usage["time_left"]),
+        limited=bool(usage["should_limit"]),
+    )
     if result.limited:
         metrics.RATE_LIMIT_REJECTIONS.inc()
     request.ratelimit_usage = result  # type: ignore[attr-defined]

@@ -35,18 +35,16 @@ _DEAL = (DEAL, "get", "200")
 _ACCEPTED_STATEMENT = (STATEMENTS, "post", "202")
 _ACCEPTED_JOB = ("/api/v1/jobs", "post", "202")
 _CREATED_WEBHOOK = ("/api/v1/webhooks", "post", "201")
+_ACCEPTED_BATCH = ("/api/v1/batches", "post", "202")
+_FIRST_LISTED = "$response.body#/results/0/id"
+_BATCH_ID = "$response.body#/batch_id"
 
 LINKS: tuple[Link, ...] = (
     Link("GetDeal", _CREATED_DEAL, (DEAL, "get"), {"deal_id": "$response.body#/id"}),
     Link("UploadStatement", _CREATED_DEAL, (STATEMENTS, "post"), {"deal_id": "$response.body#/id"}),
     Link("ListTransactions", _CREATED_DEAL, (TRANSACTIONS, "get"), {"deal_id": "$response.body#/id"}),
     Link("DecideDeal", _CREATED_DEAL, (DECISION, "post"), {"deal_id": "$response.body#/id"}),
-    Link(
-        "GetListedDeal",
-        ("/api/v1/deals", "get", "200"),
-        (DEAL, "get"),
-        {"deal_id": "$response.body#/results/0/id"},
-    ),
+    Link("GetListedDeal", ("/api/v1/deals", "get", "200"), (DEAL, "get"), {"deal_id": _FIRST_LISTED}),
     Link(
         "RemoveStatement",
         _ACCEPTED_STATEMENT,
@@ -80,37 +78,24 @@ LINKS: tuple[Link, ...] = (
         "CorrectRevenue",
         (TRANSACTIONS, "get", "200"),
         (REVENUE, "post"),
-        {"deal_id": "$request.path.deal_id", "transaction_id": "$response.body#/results/0/id"},
+        {"deal_id": "$request.path.deal_id", "transaction_id": _FIRST_LISTED},
     ),
-    Link(
-        "GetBatch",
-        ("/api/v1/batches", "post", "202"),
-        ("/api/v1/batches/{batch_id}", "get"),
-        {"batch_id": "$response.body#/batch_id"},
-    ),
+    Link("GetBatch", _ACCEPTED_BATCH, ("/api/v1/batches/{batch_id}", "get"), {"batch_id": _BATCH_ID}),
     Link("GetJob", _ACCEPTED_JOB, (JOB, "get"), {"job_id": "$response.body#/id"}),
     Link("CancelJob", _ACCEPTED_JOB, (JOB_CANCEL, "post"), {"job_id": "$response.body#/id"}),
-    Link(
-        "GetListedJob",
-        ("/api/v1/jobs", "get", "200"),
-        (JOB, "get"),
-        {"job_id": "$response.body#/results/0/id"},
-    ),
+    Link("GetListedJob", ("/api/v1/jobs", "get", "200"), (JOB, "get"), {"job_id": _FIRST_LISTED}),
     # The feeds: a created object's id is enough to watch it live.
     Link("WatchCreatedDeal", _CREATED_DEAL, (DEAL_EVENTS, "get"), {"deal_id": "$response.body#/id"}),
     Link("WatchStatementJob", _ACCEPTED_STATEMENT, (JOB_EVENTS, "get"), {"job_id": "$response.body#/job_id"}),
     Link("WatchJob", _ACCEPTED_JOB, (JOB_EVENTS, "get"), {"job_id": "$response.body#/id"}),
     Link(
-        "WatchBatch",
-        ("/api/v1/batches", "post", "202"),
-        ("/api/v1/events/batches/{batch_id}", "get"),
-        {"batch_id": "$response.body#/batch_id"},
+        "WatchBatch", _ACCEPTED_BATCH, ("/api/v1/events/batches/{batch_id}", "get"), {"batch_id": _BATCH_ID}
     ),
     Link(
         "GetValuation",
         ("/api/v1/valuations", "get", "200"),
         ("/api/v1/valuations/{valuation_id}", "get"),
-        {"valuation_id": "$response.body#/results/0/id"},
+        {"valuation_id": _FIRST_LISTED},
     ),
     *(
         Link(name, _CREATED_WEBHOOK, (WEBHOOK + suffix, method), {"webhook_id": "$response.body#/id"})

@@ -172,6 +172,25 @@ def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"in": "path", "name": name, "required": True, "schema": schema}
 
 
+def _valuation_stream(
+    method: str, operation_id: str, summary: str, description: str, example: str, **fields: Any
+) -> dict[str, Any]:
+    return {
+        method: {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": description,
+            "tags": [STREAM_TAG],
+            **fields,
+            "security": _SECURITY,
+            "responses": {
+                "200": _stream_200(_VALUATION_FRAMING, example, resumable=False),
+                **_errors("400", "401", "403", "429"),
+            },
+        }
+    }
+
+
 def stream_paths() -> dict[str, dict[str, Any]]:
     prefixed = {"type": "string", "pattern": "^[A-Za-z0-9_]{1,40}$"}
     return {
@@ -213,66 +232,42 @@ def stream_paths() -> dict[str, dict[str, Any]]:
             path_parameters=[_path_parameter("job_id", prefixed)],
             responses=_FINISHED,
         ),
-        "/api/v1/value-decision/stream-get": {
-            "get": {
-                "operationId": "value_decision_stream_get",
-                "summary": "Value a product, narrated as a stream (GET)",
-                "description": (
-                    "`heartbeat` first, then `log` events (`{message, request_id}`), then `result` "
-                    "(the full valuation) or `failure` (`{message}`); then the stream closes."
-                ),
-                "tags": [STREAM_TAG],
-                "parameters": [
-                    {
-                        "in": "query",
-                        "name": "payload",
-                        "required": True,
-                        "description": "The request of `POST /api/v1/value-decision`, as base64url JSON "
-                        "(padding optional).",
-                        "schema": {"type": "string"},
-                    },
-                ],
-                "security": _SECURITY,
-                "responses": {
-                    "200": _stream_200(
-                        _VALUATION_FRAMING,
-                        'retry: 3000\n\nevent: heartbeat\ndata: {"type": "heartbeat"}\n\n'
-                        'event: log\ndata: {"type": "log", "message": "Scoring", "request_id": "req_1"}\n\n',
-                        resumable=False,
-                    ),
-                    **_errors("400", "401", "403", "429"),
-                },
-            }
-        },
-        "/api/v1/value-decision/stream": {
-            "post": {
-                "operationId": "value_decision_stream",
-                "summary": "Value a product, narrated as a stream (POST)",
-                "description": (
-                    "`start`, `progress` (`progress` 0-100), `partial` (the scores known so far), "
-                    "then `complete` (`valuation`, `price_min`, `price_max`) or `error`, with "
-                    "`heartbeat`s while waiting; then the stream closes. Send "
-                    "`Accept: text/event-stream`."
-                ),
-                "tags": [STREAM_TAG],
-                "requestBody": {
+        "/api/v1/value-decision/stream-get": _valuation_stream(
+            "get",
+            "value_decision_stream_get",
+            "Value a product, narrated as a stream (GET)",
+            "`heartbeat` first, then `log` events (`{message, request_id}`), then `result` "
+            "(the full valuation) or `failure` (`{message}`); then the stream closes.",
+            'retry: 3000\n\nevent: heartbeat\ndata: {"type": "heartbeat"}\n\n'
+            'event: log\ndata: {"type": "log", "message": "Scoring", "request_id": "req_1"}\n\n',
+            parameters=[
+                {
+                    "in": "query",
+                    "name": "payload",
                     "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ValueDecisionRequest"}}
-                    },
+                    "description": "The request of `POST /api/v1/value-decision`, as base64url JSON "
+                    "(padding optional).",
+                    "schema": {"type": "string"},
                 },
-                "security": _SECURITY,
-                "responses": {
-                    "200": _stream_200(
-                        _VALUATION_FRAMING,
-                        'retry: 3000\n\nevent: start\ndata: {"type": "start"}\n\n'
-                        'event: progress\ndata: {"type": "progress", "progress": 40}\n\n',
-                        resumable=False,
-                    ),
-                    **_errors("400", "401", "403", "429"),
+            ],
+        ),
+        "/api/v1/value-decision/stream": _valuation_stream(
+            "post",
+            "value_decision_stream",
+            "Value a product, narrated as a stream (POST)",
+            "`start`, `progress` (`progress` 0-100), `partial` (the scores known so far), "
+            "then `complete` (`valuation`, `price_min`, `price_max`) or `error`, with "
+            "`heartbeat`s while waiting; then the stream closes. Send "
+            "`Accept: text/event-stream`.",
+            'retry: 3000\n\nevent: start\ndata: {"type": "start"}\n\n'
+            'event: progress\ndata: {"type": "progress", "progress": 40}\n\n',
+            requestBody={
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ValueDecisionRequest"}}
                 },
-            }
-        },
+            },
+        ),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_ready
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # prometheus_client writes its multiprocess files there from the first metric it creates,
@@ -23,8 +24,6 @@ app.autodiscover_tasks()
 @worker_process_init.connect
 def _forget_inherited_connection_pools(**_: Any) -> None:
     """A forked worker process must open its own database connections, never its parent's."""
-    from django.conf import settings
-
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         from django.db.backends.postgresql.base import DatabaseWrapper
 
@@ -34,8 +33,6 @@ def _forget_inherited_connection_pools(**_: Any) -> None:
 @worker_init.connect
 def _empty_metrics_directory(**_: Any) -> None:
     """Before the pool forks: a worker with WORKER_METRICS_PORT starts from empty metric files."""
-    from django.conf import settings
-
     if settings.WORKER_METRICS_PORT:
         from api.worker_metrics import reset_multiproc_dir
 
@@ -45,8 +42,6 @@ def _empty_metrics_directory(**_: Any) -> None:
 @worker_ready.connect
 def _serve_worker_metrics(**_: Any) -> None:
     """The main process serves the pool's summed metrics (api/worker_metrics.py says why)."""
-    from django.conf import settings
-
     if settings.WORKER_METRICS_PORT:
         from api.worker_metrics import serve
 
@@ -55,8 +50,6 @@ def _serve_worker_metrics(**_: Any) -> None:
 
 @worker_process_shutdown.connect
 def _forget_pool_process(pid: int, **_: Any) -> None:
-    from django.conf import settings
-
     if settings.WORKER_METRICS_PORT:
         from api.worker_metrics import forget_process
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dj_database_url
 import django_stubs_ext
@@ -21,6 +21,7 @@ from valuations.scoring import SCORER_VERSION as ENGINE_SCORER_VERSION
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+Number = TypeVar("Number", int, float)
 
 
 def envstr(name: str, default: str) -> str:
@@ -28,32 +29,26 @@ def envstr(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-def envint(name: str, default: int, *, minimum: int = 0) -> int:
-    """An integer setting that refuses to start the process on a bad value."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def envfloat(name: str, default: float, *, minimum: float = 0.0) -> float:
+def _envnumber(name: str, default: Number, minimum: Number, kind: type[Number], noun: str) -> Number:
     """A number setting that refuses to start the process on a bad value."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+        raise ImproperlyConfigured(f"{name} must be {noun}, got {raw!r}") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def envint(name: str, default: int, *, minimum: int = 0) -> int:
+    return _envnumber(name, default, minimum, int, "an integer")
+
+
+def envfloat(name: str, default: float, *, minimum: float = 0.0) -> float:
+    return _envnumber(name, default, minimum, float, "a number")
 
 
 def envbool(name: str, default: bool) -> bool:

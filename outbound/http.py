@@ -416,16 +416,14 @@ def _read_body(
         # gigabytes in memory before we can count it.
         content += chunk if decoder is None else decoder.decompress(chunk, max_bytes + 1 - len(content))
         if received > max_bytes or len(content) > max_bytes:
-            if truncate:
-                # The rest is never read: the connection closes with the pool.
-                return bytes(content[:max_bytes])
-            raise _too_large(max_bytes)
+            break  # the rest is never read: the connection closes with the pool
         if time.monotonic() > deadline:
             raise _timeout()
-    if decoder is not None:
-        content += decoder.flush()
-        if len(content) > max_bytes:
-            if truncate:
-                return bytes(content[:max_bytes])
-            raise _too_large(max_bytes)
+    else:
+        if decoder is not None:
+            content += decoder.flush()
+    if received > max_bytes or len(content) > max_bytes:
+        if truncate:
+            return bytes(content[:max_bytes])
+        raise _too_large(max_bytes)
     return bytes(content)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.db import models
@@ -18,15 +17,6 @@ def new_valuation_id() -> str:
 class ValuationSource(models.TextChoices):
     OVERRIDE = "override", "Supplied by the client (overrideProduct)"
     PAGE = "page", "Read from the product page"
-
-
-class ValuationQuerySet(models.QuerySet["Valuation"]):
-    def of_client(self, organization_id: int, client_id: str) -> ValuationQuerySet:
-        """One client's valuations within one organisation (what a purge request removes)."""
-        return self.filter(organization_id=organization_id, client_id=client_id)
-
-    def older_than(self, cutoff: datetime.datetime) -> ValuationQuerySet:
-        return self.filter(created_at__lt=cutoff)
 
 
 class Valuation(models.Model):
@@ -48,8 +38,6 @@ class Valuation(models.Model):
     version = models.CharField(max_length=32)
     request_id = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ValuationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -55,13 +55,9 @@ def _run_stages(run: JobRun, request: services.ValuationRequest) -> None:
     run.stage("start", 0.05, first_step)
     resolved = services.resolve_product(request, run.job.organization_id)
     run.stage("product", _progress("product"), services.describe_stage("product", {}, resolved))
-    response: dict[str, Any] | None = None
-    for stage, data in services.valuation_stages(resolved.product):
-        if stage == "complete":
-            response = data
-        else:
-            run.stage(stage, _progress(stage), services.describe_stage(stage, data))
-    assert response is not None, "the engine always ends with a complete stage"
+    partials, response = services.score(resolved.product)
+    for stage, data in partials:
+        run.stage(stage, _progress(stage), services.describe_stage(stage, data))
     with run.transaction():
         valuation = services.record_valuation(
             run.job.organization_id, request, resolved, response, request_id=run.job.request_id

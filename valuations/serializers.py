@@ -260,6 +260,8 @@ class ValueDecisionRequestSerializer(serializers.Serializer[dict[str, Any]]):
     # `validated_data` as its input, so that stays the JSON as sent; the typed request the
     # workflow takes is left on `valuation_request`.
 
+    default_error_messages = {"invalid": "The request body must be a JSON object."}
+
     url = serializers.CharField(max_length=MAX_URL_LENGTH)
     overrideProduct = OverrideProductSerializer(required=False, allow_null=True)
     client = ClientSerializer(required=False)
@@ -343,11 +345,9 @@ class ValuationSerializer(serializers.ModelSerializer[Valuation]):
         read_only_fields = fields
 
 
-class ValuationListQuery(serializers.Serializer[dict[str, Any]]):
-    client_id = serializers.CharField(max_length=MAX_CLIENT_ID_LENGTH, required=False)
+class ValuationClientQuery(serializers.Serializer[dict[str, Any]]):
+    """`?client_id=`: required by a purge, optional on a list (`partial=True`)."""
 
-
-class ValuationPurgeQuery(serializers.Serializer[dict[str, Any]]):
     client_id = serializers.CharField(
         min_length=1, max_length=MAX_CLIENT_ID_LENGTH, help_text="The client to purge."
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -17,17 +17,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import serializers as drf_serializers
 
 from core.errors import DomainError, Invalid, Unprocessable
+from outbound.http import PRIVATE_ADDRESS
 from valuations.models import Valuation, ValuationSource
-from valuations.product_page import (
-    NO_PRICE,
-    NO_PRODUCT,
-    PRIVATE_ADDRESS,
-    ProductReadError,
-    fetch_product,
-)
+from valuations.page_fetch import ProductReadError
+from valuations.product_page import NO_PRICE, NO_PRODUCT, fetch_product
 from valuations.scoring import SCORER_VERSION as ENGINE_VERSION
 from valuations.scoring.engine import STAGE_PROGRESS, Product, score_stages
 from valuations.serializers import ValuationRequest, ValueDecisionRequestSerializer
@@ -69,10 +64,6 @@ class PageUnavailable(ValuationFailed, Unprocessable):
 
 def parse_request(data: object) -> ValuationRequest:
     """Check a request body (guardrails included); raises DRF's ValidationError with per-field messages."""
-    if not isinstance(data, dict):
-        raise drf_serializers.ValidationError(
-            {"non_field_errors": ["The request body must be a JSON object."]}
-        )
     serializer = ValueDecisionRequestSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.valuation_request
@@ -102,23 +93,18 @@ def _read_failure(exc: ProductReadError) -> ValuationFailed:
     (timeout, unreachable, error status, too large, not HTML), a condition the
     client may retry later.
     """
+    fields = {"url": [f"{exc.message}."]}
     if exc.message in (NO_PRODUCT, NO_PRICE):
-        return ValuationRefused(
-            f"{exc.message}; send its details in overrideProduct instead.",
-            "product_not_found",
-            fields={"url": [f"{exc.message}."]},
-        )
+        message = f"{exc.message}; send its details in overrideProduct instead."
+        return ValuationRefused(message, "product_not_found", fields=fields)
     if exc.message == PRIVATE_ADDRESS:
-        return ValuationRefused(
-            f"{exc.message}; only public web pages are read.",
-            "url_not_allowed",
-            fields={"url": [f"{exc.message}."]},
-        )
-    return PageUnavailable(f"{exc.message}.", "page_unavailable", fields={"url": [f"{exc.message}."]})
+        message = f"{exc.message}; only public web pages are read."
+        return ValuationRefused(message, "url_not_allowed", fields=fields)
+    return PageUnavailable(f"{exc.message}.", "page_unavailable", fields=fields)
 
 
-def page_product(request: ValuationRequest, organization_id: int) -> tuple[Product, bool]:
-    """The product on the page at `request.url` and whether it came from the organisation's cache.
+def page_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
+    """The product on the page at `request.url`, `cached` if it came from the organisation's cache.
 
     Raises ValuationFailed. The cache only speeds things up: if it is down, the
     page is fetched as if nothing were cached.
@@ -131,7 +117,8 @@ def page_product(request: ValuationRequest, organization_id: int) -> tuple[Produ
         cached = None
     if isinstance(cached, Product):
         # The product's identity is the normalised URL this client asked about.
-        return dataclasses.replace(cached, url=request.product_url), True
+        product = dataclasses.replace(cached, url=request.product_url)
+        return ResolvedProduct(product, ValuationSource.PAGE, cached=True)
     try:
         product = fetch_product(
             request.url,
@@ -146,30 +133,28 @@ def page_product(request: ValuationRequest, organization_id: int) -> tuple[Produ
         cache.set(key, product, PRODUCT_CACHE_SECONDS)
     except Exception:
         logger.warning("Could not cache the product of %s", request.url, exc_info=True)
-    return product, False
+    return ResolvedProduct(product, ValuationSource.PAGE)
 
 
 def resolve_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
     """The client's product when it sent one, else the page's (network; may be slow)."""
     if request.override is not None:
         return ResolvedProduct(request.override, ValuationSource.OVERRIDE)
-    product, cached = page_product(request, organization_id)
-    return ResolvedProduct(product, ValuationSource.PAGE, cached)
+    return page_product(request, organization_id)
 
 
 # --- scoring and storing ------------------------------------------------------------------
 
 
-def scorer_version() -> str:
-    """The `version` every response carries: the same value as the `X-Scorer-Version` header."""
-    return str(settings.SCORER_VERSION)
+def score(product: Product) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+    """The engine's partial stages (`price`, `resale`, `circularity`) and the response body.
 
-
-def valuation_stages(
-    product: Product, *, generated_at: datetime | None = None
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The engine's stages (`price`, `resale`, `circularity`, then `complete` with the response)."""
-    return score_stages(product, generated_at=generated_at or timezone.now(), version=scorer_version())
+    Its `version` is the `X-Scorer-Version` header's value.
+    """
+    *partials, (_, response) = score_stages(
+        product, generated_at=timezone.now(), version=str(settings.SCORER_VERSION)
+    )
+    return partials, response
 
 
 def describe_stage(stage: str, data: Mapping[str, Any], resolved: ResolvedProduct | None = None) -> str:
@@ -213,38 +198,14 @@ def record_valuation(
     )
 
 
-StageCallback = Callable[[str, dict[str, Any]], None]
-
-
-def value_product(
-    organization_id: int,
-    request: ValuationRequest,
-    *,
-    request_id: str = "",
-    on_stage: StageCallback | None = None,
-    on_stored: Callable[[Valuation], None] | None = None,
-) -> Valuation:
+def value_product(organization_id: int, request: ValuationRequest, *, request_id: str = "") -> Valuation:
     """Get the product, score it and store the valuation; `result` is the response body.
 
-    `on_stage(stage, data)` is called after the product is known (`"product"`) and after
-    each scoring stage, before anything is stored; `on_stored(valuation)` inside the
-    transaction that stores it. Raises ValuationFailed.
+    Raises ValuationFailed.
     """
     resolved = resolve_product(request, organization_id)
-    if on_stage is not None:
-        on_stage("product", {"source": resolved.source, "cached": resolved.cached})
-    response: dict[str, Any] | None = None
-    for stage, data in valuation_stages(resolved.product):
-        if stage == "complete":
-            response = data
-        elif on_stage is not None:
-            on_stage(stage, data)
-    assert response is not None, "the engine always ends with a complete stage"
-    with transaction.atomic():
-        valuation = record_valuation(organization_id, request, resolved, response, request_id=request_id)
-        if on_stored is not None:
-            on_stored(valuation)
-    return valuation
+    _, response = score(resolved.product)
+    return record_valuation(organization_id, request, resolved, response, request_id=request_id)
 
 
 # --- reading and removing -----------------------------------------------------------------
@@ -252,7 +213,7 @@ def value_product(
 
 def purge_client(organization_id: int, client_id: str) -> int:
     """Delete every stored valuation of one client of one organisation; returns how many."""
-    deleted, _ = Valuation.objects.of_client(organization_id, client_id).delete()
+    deleted, _ = Valuation.objects.filter(organization_id=organization_id, client_id=client_id).delete()
     return deleted
 
 
@@ -266,7 +227,9 @@ def prune_valuations(*, now: datetime | None = None, days: int | None = None) ->
         # DELETE ... LIMIT is not portable.
         with transaction.atomic():
             ids = list(
-                Valuation.objects.older_than(cutoff).order_by().values_list("pk", flat=True)[:PRUNE_BATCH]
+                Valuation.objects.filter(created_at__lt=cutoff)
+                .order_by()
+                .values_list("pk", flat=True)[:PRUNE_BATCH]
             )
             if not ids:
                 return total

@@ -14,12 +14,12 @@ import binascii
 import contextvars
 import functools
 import logging
-import threading
 import time
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -36,7 +36,7 @@ from events.hub import db_call
 from events.streams import GeneratorSource, StreamRequest, stream_view
 from valuations import services
 from valuations.models import Valuation
-from valuations.services import ResolvedProduct, ValuationFailed, ValuationRequest
+from valuations.services import ValuationFailed, ValuationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +51,14 @@ MAX_HEARTBEAT_SECONDS = 3.0
 INTERNAL_ERROR = "internal_error"
 #: The `dealstream_open_streams` label of both streams.
 STREAM_KIND = "valuation"
-
-
+#: The POST stream's progress while the page is being fetched.
+FETCHING_PERCENT = 5
 #: Concurrent page fetches of the streams in this process; more wait their turn.
 FETCH_THREADS = 16
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
-
-def heartbeat_interval() -> float:
-    return min(MAX_HEARTBEAT_SECONDS, float(settings.SSE_HEARTBEAT_SECONDS))
-
-
+# Streams call it on the event loop's one thread: a cache is enough, no lock is needed.
+@functools.cache
 def _fetch_pool() -> ThreadPoolExecutor:
     """Threads for page fetches only.
 
@@ -71,11 +66,7 @@ def _fetch_pool() -> ThreadPoolExecutor:
     a handful of threads) a few slow shops would stall every stream's database work and
     authentication in this process; on their own pool they can only delay each other.
     """
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="valuation-fetch")
-        return _pool
+    return ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="valuation-fetch")
 
 
 # --- the steps of one streamed valuation ----------------------------------------------------
@@ -85,13 +76,13 @@ def _fetch_pool() -> ThreadPoolExecutor:
 class Step:
     """Something worth telling the client, before it is dressed as one stream's events."""
 
-    kind: Literal["fetching", "product", "stage", "complete", "failed"]
-    stage: str = ""
+    #: `fetching`, `product`, an engine stage, then `complete` or `failed`.
+    stage: str
+    message: str = ""
+    #: The scores known so far after an engine stage; the response when complete.
     data: dict[str, Any] | None = None
-    resolved: ResolvedProduct | None = None
     valuation: Valuation | None = None
     code: str = ""
-    message: str = ""
 
 
 async def valuation_steps(
@@ -100,11 +91,10 @@ async def valuation_steps(
     """Run one valuation, yielding its steps; always ends with `complete` or `failed`."""
     try:
         if parsed.override is not None:
-            resolved = services.resolve_product(
-                parsed, organization_id
-            )  # no I/O: the client sent the product
+            # No I/O: the client sent the product.
+            resolved = services.resolve_product(parsed, organization_id)
         else:
-            yield Step("fetching", message=f"Reading the product page {parsed.url}")
+            yield Step("fetching", f"Reading the product page {parsed.url}")
             # The fetch blocks for up to its deadline, so it runs on a thread while the
             # stream edge keeps the connection alive with heartbeats.
             context = contextvars.copy_context()  # keeps the request id on the fetch's log lines
@@ -117,39 +107,33 @@ async def valuation_steps(
             finally:
                 # A client that left stops waiting; the fetch itself ends at its own deadline.
                 fetch.cancel()
-        yield Step("product", stage="product", resolved=resolved)
-
-        response: dict[str, Any] | None = None
-        # Scoring is pure and takes well under a millisecond per stage: no thread needed.
-        for stage, data in services.valuation_stages(resolved.product):
-            if stage == "complete":
-                response = data
-            else:
-                yield Step("stage", stage=stage, data=data)
-        assert response is not None
+        yield Step("product", services.describe_stage("product", {}, resolved))
+        # Scoring is pure and takes well under a millisecond: no thread needed.
+        partials, response = services.score(resolved.product)
+        for stage, data in partials:
+            yield Step(stage, services.describe_stage(stage, data), data)
         valuation = await db_call(services.record_valuation)(
             organization_id, parsed, resolved, response, request_id=request_id
         )
     except ValuationFailed as exc:
-        yield Step("failed", code=exc.code, message=exc.message)
+        yield Step("failed", exc.message, code=exc.code)
         return
     except Exception:
         logger.exception("Streamed valuation of %s failed", parsed.url)
-        yield Step(
-            "failed", code=INTERNAL_ERROR, message="Something went wrong on our side; it has been logged."
-        )
+        yield Step("failed", "Something went wrong on our side; it has been logged.", code=INTERNAL_ERROR)
         return
-    yield Step("complete", data=valuation.result, valuation=valuation)
+    yield Step("complete", services.describe_stage("complete", response), valuation.result, valuation)
+
+
+def _event(name: str, **fields: Any) -> bytes:
+    """An event whose data is `type`, `fields` and the time it is sent."""
+    return encode_event(name, {"type": name, **fields, "timestamp": timezone.now().isoformat()})
 
 
 def _heartbeat() -> bytes:
     # The valuation streams' contract (spec §6) names its keep-alive: a `heartbeat` event a
     # browser's EventSource can see, where the feeds send the `: heartbeat` comment.
-    return encode_event("heartbeat", {"type": "heartbeat", "ts": int(time.time()), **_now()})
-
-
-def _now() -> dict[str, Any]:
-    return {"timestamp": timezone.now().isoformat()}
+    return _event("heartbeat", ts=int(time.time()))
 
 
 # --- GET …/stream-get: heartbeat, log…, result | failure ----------------------------------------
@@ -159,23 +143,14 @@ async def stream_get_events(
     parsed: ValuationRequest, organization_id: int, request_id: str
 ) -> AsyncGenerator[bytes, None]:
     """`: heartbeat` first, a `log` per step, then `result` (the response) or `failure`."""
-    steps = valuation_steps(parsed, organization_id, request_id)
-    try:
+    # Closing the steps stops the valuation now, not whenever the garbage collector gets to it.
+    async with aclosing(valuation_steps(parsed, organization_id, request_id)) as steps:
         yield _heartbeat()
-
-        def log(message: str, stage: str) -> bytes:
-            data = {"type": "log", "message": message, "request_id": request_id, "stage": stage, **_now()}
-            return encode_event("log", data)
-
         async for step in steps:
-            if step.kind == "fetching":
-                yield log(step.message, "fetching")
-            elif step.kind in ("product", "stage"):
-                yield log(services.describe_stage(step.stage, step.data or {}, step.resolved), step.stage)
-            elif step.kind == "complete":
+            if step.stage == "complete":
                 assert step.data is not None
                 yield encode_event("result", {"type": "result", **step.data})
-            else:
+            elif step.stage == "failed":
                 failure = {
                     "type": "failure",
                     "message": step.message,
@@ -183,9 +158,8 @@ async def stream_get_events(
                     "request_id": request_id,
                 }
                 yield encode_event("failure", failure)
-    finally:
-        # Stop the valuation now, not whenever the garbage collector gets to it.
-        await steps.aclose()
+            else:
+                yield _event("log", message=step.message, request_id=request_id, stage=step.stage)
 
 
 # --- POST …/stream: start, progress/partial…, complete | error -------------------------------
@@ -217,60 +191,36 @@ async def stream_post_events(
     With an Idempotency-Key, the outcome is stored in `claim` before it is sent (the
     valuation's id, or the refusal) so that a retry replays it.
     """
-    steps = valuation_steps(parsed, organization_id, request_id)
-    try:
-        yield _start_event(request_id, parsed.url, parsed.source)
-
-        def progress(percent: int, stage: str, message: str) -> bytes:
-            data = {"type": "progress", "progress": percent, "stage": stage, "message": message, **_now()}
-            return encode_event("progress", data)
-
+    async with aclosing(valuation_steps(parsed, organization_id, request_id)) as steps:
+        yield _event("start", request_id=request_id, url=parsed.url, source=parsed.source)
         async for step in steps:
-            if step.kind == "fetching":
-                yield progress(5, "fetching", step.message)
-            elif step.kind == "product":
-                message = services.describe_stage("product", {}, step.resolved)
-                yield progress(services.STAGE_PERCENT["product"], "product", message)
-            elif step.kind == "stage":
-                assert step.data is not None
-                message = services.describe_stage(step.stage, step.data)
-                yield progress(services.STAGE_PERCENT[step.stage], step.stage, message)
-                yield encode_event("partial", {"type": "partial", "stage": step.stage, **step.data, **_now()})
-            elif step.kind == "complete":
+            if step.stage == "complete":
                 assert step.data is not None
                 assert step.valuation is not None
                 await claim.finish(200, {"valuation_id": step.valuation.pk})
-                yield progress(100, "complete", services.describe_stage("complete", step.data))
+                yield _event("progress", progress=100, stage="complete", message=step.message)
                 yield _complete_event(step.valuation.pk, step.data)
-            else:
+            elif step.stage == "failed":
                 if step.code != INTERNAL_ERROR:
                     await claim.finish(400, {"error": {"code": step.code, "message": step.message}})
-                yield _error_event(step.code, step.message)
-    finally:
-        await steps.aclose()
-
-
-def _start_event(request_id: str, url: str, source: str, **extra: Any) -> bytes:
-    data = {"type": "start", "request_id": request_id, "url": url, "source": source, **extra, **_now()}
-    return encode_event("start", data)
+                yield _event("error", code=step.code, message=step.message)
+            else:
+                percent = FETCHING_PERCENT if step.stage == "fetching" else services.STAGE_PERCENT[step.stage]
+                yield _event("progress", progress=percent, stage=step.stage, message=step.message)
+                if step.data is not None:
+                    yield _event("partial", stage=step.stage, **step.data)
 
 
 def _complete_event(valuation_id: str, result: dict[str, Any]) -> bytes:
     price_range = result["fairPriceRange"]
-    complete = {
-        "type": "complete",
-        "valuation": result,
-        "price_min": price_range["min"],
-        "price_max": price_range["max"],
-        "currency": price_range["currency"],
-        "valuation_id": valuation_id,
-        **_now(),
-    }
-    return encode_event("complete", complete)
-
-
-def _error_event(code: str, message: str) -> bytes:
-    return encode_event("error", {"type": "error", "code": code, "message": message, **_now()})
+    return _event(
+        "complete",
+        valuation=result,
+        price_min=price_range["min"],
+        price_max=price_range["max"],
+        currency=price_range["currency"],
+        valuation_id=valuation_id,
+    )
 
 
 async def replayed_post_events(record: IdempotencyRecord, request_id: str) -> AsyncGenerator[bytes, None]:
@@ -279,18 +229,25 @@ async def replayed_post_events(record: IdempotencyRecord, request_id: str) -> As
     valuation = None
     if "valuation_id" in body:
         valuation = await db_call(Valuation.objects.filter(pk=body["valuation_id"]).first)()
-    yield _start_event(
-        request_id, valuation.url if valuation else "", valuation.source if valuation else "", replayed=True
-    )
+    url, source = (valuation.url, valuation.source) if valuation else ("", "")
+    yield _event("start", request_id=request_id, url=url, source=source, replayed=True)
     if valuation is not None:
         yield _complete_event(valuation.pk, valuation.result)
     elif "error" in body:
-        yield _error_event(body["error"]["code"], body["error"]["message"])
+        yield _event("error", code=body["error"]["code"], message=body["error"]["message"])
     else:  # the valuation was purged since
-        yield _error_event("not_found", "The valuation this request created has since been deleted.")
+        message = "The valuation this request created has since been deleted."
+        yield _event("error", code="not_found", message=message)
 
 
 # --- the two endpoints --------------------------------------------------------------------------
+
+
+def _source(events: AsyncGenerator[bytes, None], **options: Any) -> GeneratorSource:
+    heartbeat_seconds = min(MAX_HEARTBEAT_SECONDS, float(settings.SSE_HEARTBEAT_SECONDS))
+    return GeneratorSource(
+        STREAM_KIND, events, heartbeat_seconds=heartbeat_seconds, heartbeat=_heartbeat, **options
+    )
 
 
 def _decode_payload(raw: str) -> object:
@@ -333,7 +290,7 @@ async def value_decision_stream_get(stream: StreamRequest) -> GeneratorSource | 
         return json_error(400, "invalid_payload", str(exc), {"payload": [str(exc)]})
     parsed = services.parse_request(body)  # a ValidationError is the REST endpoint's 400
     events = stream_get_events(parsed, stream.actor.organization.pk, request_id_var.get() or "")
-    return GeneratorSource(STREAM_KIND, events, heartbeat_seconds=heartbeat_interval(), heartbeat=_heartbeat)
+    return _source(events)
 
 
 @stream_view(methods=("POST",), scope=STREAM_SCOPE)
@@ -359,20 +316,9 @@ async def value_decision_stream_post(stream: StreamRequest) -> GeneratorSource |
         fingerprint = idempotency.body_fingerprint("POST", request.path, body)
         record, first = await db_call(idempotency.claim)(stream.actor.organization, key, fingerprint)
         if not first:
-            replayed = GeneratorSource(
-                STREAM_KIND,
-                replayed_post_events(record, request_id),
-                heartbeat_seconds=heartbeat_interval(),
-                heartbeat=_heartbeat,
-            )
+            replayed = _source(replayed_post_events(record, request_id))
             replayed.response_headers = {idempotency.REPLAYED_HEADER: "true"}
             return replayed
         claim = Claim(record)
     events = stream_post_events(parsed, stream.actor.organization.pk, request_id, claim)
-    return GeneratorSource(
-        STREAM_KIND,
-        events,
-        heartbeat_seconds=heartbeat_interval(),
-        heartbeat=_heartbeat,
-        on_close=claim.release_unless_settled,
-    )
+    return _source(events, on_close=claim.release_unless_settled)

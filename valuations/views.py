@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import ValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,11 +15,10 @@ from api.parsers import BoundedJSONParser
 from core.context import request_id_var
 from core.errors import Invalid
 from valuations import services
-from valuations.models import Valuation, ValuationQuerySet
+from valuations.models import Valuation
 from valuations.serializers import (
     PurgeResultSerializer,
-    ValuationListQuery,
-    ValuationPurgeQuery,
+    ValuationClientQuery,
     ValuationSerializer,
     ValueDecisionRequestSerializer,
     ValueDecisionResponseSerializer,
@@ -66,42 +63,40 @@ class ValueDecisionView(APIView):
         return response
 
 
-class ValuationListView(ListAPIView[Valuation]):
-    """`GET /api/v1/valuations` (newest first, `?client_id=`) and `DELETE ?client_id=` (purge)."""
-
-    serializer_class = ValuationSerializer
-
-    def get_queryset(self) -> ValuationQuerySet:
-        query = ValuationListQuery(data=self.request.query_params)
-        if not query.is_valid():
-            raise ValidationError(query.errors)
-        valuations = Valuation.objects.filter(organization=get_actor(self.request).organization)
-        if "client_id" in query.validated_data:
-            valuations = valuations.filter(client_id=query.validated_data["client_id"])
-        return valuations
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="valuations_list",
         summary="List stored valuations",
         description="Newest first, paginated as `{results, next}`; `?client_id=` keeps one client's.",
         parameters=[OpenApiParameter("client_id", str, description="Only this client's valuations.")],
         tags=["valuations"],
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+)
+class ValuationListView(ListAPIView[Valuation]):
+    """`GET /api/v1/valuations` (newest first, `?client_id=`) and `DELETE ?client_id=` (purge)."""
+
+    serializer_class = ValuationSerializer
+
+    def get_queryset(self) -> QuerySet[Valuation]:
+        query = ValuationClientQuery(data=self.request.query_params, partial=True)
+        query.is_valid(raise_exception=True)
+        valuations = Valuation.objects.filter(organization=get_actor(self.request).organization)
+        if "client_id" in query.validated_data:
+            valuations = valuations.filter(client_id=query.validated_data["client_id"])
+        return valuations
 
     @extend_schema(
         operation_id="valuations_purge",
         summary="Purge one client's stored valuations",
         description="Deletes every stored valuation of `client_id` in the caller's organisation; answers `{deleted}`.",
         # Documented as the query serializer checks it: a blank or over-long id is a 400.
-        parameters=[ValuationPurgeQuery],
+        parameters=[ValuationClientQuery],
         request=None,
         responses={200: PurgeResultSerializer, 400: _ERROR},
         tags=["valuations"],
     )
     def delete(self, request: Request) -> Response:
-        query = ValuationPurgeQuery(data=request.query_params)
+        query = ValuationClientQuery(data=request.query_params)
         if not query.is_valid():
             # A DELETE without a client would be a purge of everything: refuse it explicitly.
             raise Invalid("Say whose valuations to delete with ?client_id=.", fields=query.errors)
@@ -110,20 +105,19 @@ class ValuationListView(ListAPIView[Valuation]):
         return Response({"deleted": deleted})
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="valuations_retrieve",
+        summary="Read a stored valuation",
+        description="The request as sent and the response as answered; another organisation's id is a 404.",
+        tags=["valuations"],
+    )
+)
 class ValuationDetailView(RetrieveAPIView[Valuation]):
     """`GET /api/v1/valuations/{id}`; another organisation's valuation is a 404."""
 
     serializer_class = ValuationSerializer
     lookup_url_kwarg = "valuation_id"
 
-    def get_queryset(self) -> ValuationQuerySet:
+    def get_queryset(self) -> QuerySet[Valuation]:
         return Valuation.objects.filter(organization=get_actor(self.request).organization)
-
-    @extend_schema(
-        operation_id="valuations_retrieve",
-        summary="Read a stored valuation",
-        description="The request as sent and the response as answered; another organisation's id is a 404.",
-        tags=["valuations"],
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 from ulid import ULID
@@ -29,6 +29,7 @@ from ulid import ULID
 from events.filters import matches
 from events.models import Event
 from events.publish import publish_event
+from outbound.http import OutboundError
 from webhooks import transport
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.signing import delivery_headers
@@ -53,16 +54,15 @@ def _lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 30)
 
 
+def _body(msg_id: str | int, type_: str, timestamp: str, data: Any) -> bytes:
+    payload = {"id": msg_id, "type": type_, "timestamp": timestamp, "data": data}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
 def event_body(event: Event) -> bytes:
     """The body of a delivery: the stored event, with the id it has on SSE and in the log."""
     timestamp = event.data.get("timestamp") if isinstance(event.data, dict) else None
-    payload = {
-        "id": event.id,
-        "type": event.type,
-        "timestamp": timestamp or event.created_at.isoformat(),
-        "data": event.data,
-    }
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _body(event.id, event.type, timestamp or event.created_at.isoformat(), event.data)
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,19 @@ def send(endpoint: WebhookEndpoint, msg_id: str, body: bytes) -> Attempt:
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS,
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
         )
-    except transport.DeliveryError as exc:
+    except OutboundError as exc:
         return Attempt(None, round((time.monotonic() - started) * 1000), exc.message[:300])
     error = "" if 200 <= response.status < 300 else f"The endpoint answered HTTP {response.status}"
     return Attempt(response.status, round(response.elapsed * 1000), error)
 
 
 # --- triggering runs ----------------------------------------------------------------------
+
+
+def _has_pending_events() -> Exists:
+    return Exists(
+        Event.objects.filter(organization_id=OuterRef("organization_id"), id__gt=OuterRef("cursor"))
+    )
 
 
 def _due(now: datetime.datetime) -> Q:
@@ -149,8 +155,7 @@ def on_event_committed(sender: Any, event: Event, **_: Any) -> None:
 def deliver_due() -> list[str]:
     """Start a run for every due endpoint with events after its cursor (the periodic sweep)."""
     now = timezone.now()
-    pending = Event.objects.filter(organization_id=OuterRef("organization_id"), id__gt=OuterRef("cursor"))
-    due = list(WebhookEndpoint.objects.filter(_due(now), Exists(pending)).values_list("pk", flat=True))
+    due = list(WebhookEndpoint.objects.filter(_due(now), _has_pending_events()).values_list("pk", flat=True))
     for endpoint_id in due:
         schedule_run(endpoint_id)
     return due
@@ -194,8 +199,7 @@ def run_endpoint(endpoint_id: str) -> int:
         )
     # An event that committed while this run held the claim found the endpoint busy and
     # started nothing: look once more now that the claim is released.
-    pending = Event.objects.filter(organization_id=OuterRef("organization_id"), id__gt=OuterRef("cursor"))
-    if WebhookEndpoint.objects.filter(_due(timezone.now()), Exists(pending), pk=endpoint_id).exists():
+    if WebhookEndpoint.objects.filter(_due(timezone.now()), _has_pending_events(), pk=endpoint_id).exists():
         schedule_run(endpoint_id)
     return delivered
 
@@ -308,9 +312,8 @@ def _disable(
     failing_since: datetime.datetime,
 ) -> None:
     days = settings.WEBHOOK_DISABLE_AFTER_SECONDS / 86400
-    reason = f"Every delivery failed for {days:g} days (since {failing_since.isoformat()}): {attempt.error}"[
-        :200
-    ]
+    reason = f"Every delivery failed for {days:g} days (since {failing_since.isoformat()}): {attempt.error}"
+    reason = reason[:200]
     with transaction.atomic():
         # The endpoint's row lock comes before the publish's sequence lock (docs/architecture.md).
         disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, claim_token=token).update(
@@ -330,16 +333,17 @@ def _disable(
 
 def _record(
     endpoint: WebhookEndpoint,
-    event: Event,
+    event: Event | None,
     attempt_number: int,
     attempt: Attempt,
     status: str,
     next_attempt_at: datetime.datetime | None = None,
-) -> None:
-    WebhookDelivery.objects.create(
+) -> WebhookDelivery:
+    """Log one attempt; `event` is None for a ping."""
+    return WebhookDelivery.objects.create(
         endpoint=endpoint,
-        event_id=event.id,
-        type=event.type,
+        event_id=event.id if event else None,
+        type=event.type if event else PING_TYPE,
         attempt=attempt_number,
         status=status,
         response_code=attempt.status,
@@ -354,10 +358,8 @@ def _record(
 
 def newest_event_id(organization_id: int) -> int:
     """Where a new endpoint starts: it receives the events published after its creation."""
-    newest = (
-        Event.objects.filter(organization_id=organization_id).order_by("-id").values_list("id", flat=True)
-    )
-    return newest.first() or 0
+    newest = Event.objects.filter(organization_id=organization_id).aggregate(Max("id"))["id__max"]
+    return newest or 0
 
 
 def replay(endpoint: WebhookEndpoint, since_id: int) -> int:
@@ -377,22 +379,10 @@ def ping(endpoint_id: str) -> WebhookDelivery | None:
     if endpoint is None:
         return None
     msg_id = f"ping_{ULID()}"
-    now = timezone.now()
-    body = json.dumps(
-        {"id": msg_id, "type": PING_TYPE, "timestamp": now.isoformat(), "data": {"webhook_id": endpoint.pk}},
-        separators=(",", ":"),
-    ).encode()
+    body = _body(msg_id, PING_TYPE, timezone.now().isoformat(), {"webhook_id": endpoint.pk})
     attempt = send(endpoint, msg_id, body)
-    return WebhookDelivery.objects.create(
-        endpoint=endpoint,
-        event_id=None,
-        type=PING_TYPE,
-        attempt=1,
-        status=DeliveryStatus.DELIVERED if attempt.delivered else DeliveryStatus.FAILED,
-        response_code=attempt.status,
-        duration_ms=attempt.duration_ms,
-        error=attempt.error,
-    )
+    status = DeliveryStatus.DELIVERED if attempt.delivered else DeliveryStatus.FAILED
+    return _record(endpoint, None, 1, attempt, status)
 
 
 def prune_deliveries() -> int:

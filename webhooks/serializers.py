@@ -8,29 +8,12 @@ from django.conf import settings
 from rest_framework import serializers
 
 from events.filters import pattern_problem
+from outbound.http import OutboundError, check_destination
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from webhooks.transport import DeliveryError, check_destination
 
 MAX_EVENT_TYPES = 50
 # Creation answers at once: a host whose name takes longer to resolve is refused.
 RESOLVE_TIMEOUT_SECONDS = 3.0
-
-
-def _checked_url(url: str) -> str:
-    try:
-        check_destination(
-            url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS, timeout=RESOLVE_TIMEOUT_SECONDS
-        )
-    except DeliveryError as exc:
-        raise serializers.ValidationError(exc.message) from None
-    return url
-
-
-def _checked_event_types(patterns: list[str]) -> list[str]:
-    problems = [problem for problem in map(pattern_problem, patterns) if problem]
-    if problems:
-        raise serializers.ValidationError(problems)
-    return list(dict.fromkeys(patterns))  # duplicates dropped, order kept
 
 
 class _EventTypes(serializers.ListField):
@@ -47,24 +30,27 @@ class WebhookIn(serializers.Serializer[Any]):
     event_types = _EventTypes(help_text="Event types to deliver; `*` is a wildcard (`processing.*`, `*`).")
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
-    def validate_url(self, value: str) -> str:
-        return _checked_url(value)
+    def validate_url(self, url: str) -> str:
+        try:
+            check_destination(
+                url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS, timeout=RESOLVE_TIMEOUT_SECONDS
+            )
+        except OutboundError as exc:
+            raise serializers.ValidationError(exc.message) from None
+        return url
 
-    def validate_event_types(self, value: list[str]) -> list[str]:
-        return _checked_event_types(value)
+    def validate_event_types(self, patterns: list[str]) -> list[str]:
+        problems = [problem for problem in map(pattern_problem, patterns) if problem]
+        if problems:
+            raise serializers.ValidationError(problems)
+        return list(dict.fromkeys(patterns))  # duplicates dropped, order kept
 
 
-class WebhookPatch(serializers.Serializer[Any]):
+class WebhookPatch(WebhookIn):
     url = serializers.URLField(max_length=2000, required=False)
     event_types = _EventTypes(required=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     enabled = serializers.BooleanField(required=False)
-
-    def validate_url(self, value: str) -> str:
-        return _checked_url(value)
-
-    def validate_event_types(self, value: list[str]) -> list[str]:
-        return _checked_event_types(value)
 
 
 class WebhookOut(serializers.ModelSerializer[WebhookEndpoint]):

@@ -64,9 +64,8 @@ class WebhookListView(_WriteScope, ListAPIView[WebhookEndpoint]):
     serializer_class = WebhookOut
 
     def get_queryset(self) -> QuerySet[WebhookEndpoint]:
-        return WebhookEndpoint.objects.filter(organization=get_actor(self.request).organization).order_by(
-            "created_at", "id"
-        )
+        # Oldest first, by the model's ordering.
+        return WebhookEndpoint.objects.filter(organization=get_actor(self.request).organization)
 
     @extend_schema(request=WebhookIn, responses={201: WebhookCreatedOut})
     @idempotent
@@ -119,12 +118,7 @@ class WebhookRotateSecretView(_WriteScope, APIView):
             endpoint.save(
                 update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
             )
-        body = {
-            "id": endpoint.pk,
-            "secret": endpoint.secret,
-            "previous_secret_expires_at": endpoint.previous_secret_expires_at,
-        }
-        return Response(SecretOut(body).data)
+        return Response(SecretOut(endpoint).data)
 
 
 class WebhookPingView(_WriteScope, APIView):
@@ -165,4 +159,4 @@ class WebhookDeliveriesView(_WriteScope, ListAPIView[WebhookDelivery]):
 
     def get_queryset(self) -> QuerySet[WebhookDelivery]:
         endpoint = get_endpoint(self.request, self.kwargs["webhook_id"])
-        return WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-id")
+        return WebhookDelivery.objects.filter(endpoint=endpoint)  # newest first, the model's ordering

@@ -23,14 +23,8 @@ import pytest
 
 from outbound import http
 from outbound.http import OutboundError, check_url, is_public_address
-from valuations.product_page import (
-    ProductReadError,
-    fetch_page,
-    fetch_product,
-    parse_materials,
-    parse_price,
-    read_product,
-)
+from valuations.page_fetch import ProductReadError, fetch_page
+from valuations.product_page import fetch_product, parse_materials, parse_price, read_product
 from valuations.scoring.engine import Material
 
 

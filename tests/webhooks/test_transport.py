@@ -34,7 +34,7 @@ def test_it_connects_to_the_checked_address_and_keeps_the_host_name(
 def test_it_refuses_a_name_with_any_private_address(monkeypatch: pytest.MonkeyPatch) -> None:
     addresses = [ipaddress.IPv4Address("93.184.216.34"), ipaddress.IPv4Address("10.0.0.7")]
     monkeypatch.setattr(http, "resolve_host", lambda host, port, *, timeout: addresses)
-    with pytest.raises(transport.DeliveryError, match="private address"):
+    with pytest.raises(http.OutboundError, match="private address"):
         transport.post("https://hooks.example.com/", b"{}", {}, allow_private=False, timeout=5)
 
 
@@ -48,10 +48,10 @@ def test_it_refuses_a_name_with_any_private_address(monkeypatch: pytest.MonkeyPa
     ],
 )
 def test_it_refuses_private_names_and_addresses_without_sending(url: str) -> None:
-    with pytest.raises(transport.DeliveryError, match="private address"):
+    with pytest.raises(http.OutboundError, match="private address"):
         transport.post(url, b"{}", {}, allow_private=False, timeout=5)
 
 
 def test_it_reports_a_receiver_that_is_not_there() -> None:
-    with pytest.raises(transport.DeliveryError, match="could not be reached"):
+    with pytest.raises(http.OutboundError, match="could not be reached"):
         transport.post("http://127.0.0.1:9/", b"{}", {}, allow_private=True, timeout=5)

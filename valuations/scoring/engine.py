@@ -69,10 +69,6 @@ class Circularity:
     takeback_available: bool
     tokens: tuple[str, ...]
 
-    def as_response(self) -> dict[str, Any]:
-        """The spec's camelCase `circularity` object."""
-        return dataclasses.asdict(self, dict_factory=_camel_case)
-
 
 @dataclass(frozen=True)
 class FairPriceRange:
@@ -81,9 +77,6 @@ class FairPriceRange:
     min: int
     max: int
     currency: str
-
-    def as_response(self) -> dict[str, Any]:
-        return dataclasses.asdict(self, dict_factory=_camel_case)
 
 
 @dataclass(frozen=True)
@@ -377,6 +370,10 @@ class _MaterialFacts:
     dominant: tuple[FibreProfile, Decimal] | None
     unknown_names: tuple[str, ...]
 
+    @property
+    def sheds_microfibres(self) -> bool:
+        return self.composition != "unknown" and self.microfibre_risk >= tables.MICROFIBRE_TOKEN_MIN
+
 
 def _analyse_materials(materials: tuple[Material, ...]) -> _MaterialFacts:
     listed = [m for m in materials if m.percentage > 0]
@@ -629,21 +626,16 @@ def _score_circularity(facts: _Facts) -> Circularity:
         + weights["reparability"] * reparability
     )
 
-    tokens: set[str] = set()
-    if takeback:
-        tokens.add("brand_takeback_program")
-    if materials.composition == "mono":
-        tokens.add("mono_material")
-    if materials.composition == "mixed":
-        tokens.add("mixed_material_complex")
-    if materials.recycled_percent >= tables.RECYCLED_CONTENT_TOKEN_MIN:
-        tokens.add("recycled_content")
-    if materials.composition != "unknown" and materials.microfibre_risk >= tables.MICROFIBRE_TOKEN_MIN:
-        tokens.add("microfiber_risk")
-    if facts.pfas_free:
-        tokens.add("pfas_free")
-    if design:
-        tokens.add("high_durability_design")
+    # In the order a response lists them.
+    tokens = {
+        "brand_takeback_program": takeback,
+        "mono_material": materials.composition == "mono",
+        "mixed_material_complex": materials.composition == "mixed",
+        "recycled_content": materials.recycled_percent >= tables.RECYCLED_CONTENT_TOKEN_MIN,
+        "microfiber_risk": materials.sheds_microfibres,
+        "pfas_free": facts.pfas_free,
+        "high_durability_design": design,
+    }
 
     return Circularity(
         circular_impact_score=circular_impact,
@@ -652,7 +644,7 @@ def _score_circularity(facts: _Facts) -> Circularity:
         reparability_score=reparability,
         recyclability_score=recyclability,
         takeback_available=takeback,
-        tokens=tuple(t for t in tables.TOKEN_ORDER if t in tokens),
+        tokens=tuple(token for token, present in tokens.items() if present),
     )
 
 
@@ -696,7 +688,7 @@ def _explain(product: Product, facts: _Facts, price: _PriceResult, resale: _Resa
         lines.append(f"Not in our material tables, so not scored: {names}.")
     if materials.recycled_percent > 0:
         lines.append(f"{materials.recycled_percent}% recycled content keeps existing material in use.")
-    if materials.composition != "unknown" and materials.microfibre_risk >= tables.MICROFIBRE_TOKEN_MIN:
+    if materials.sheds_microfibres:
         lines.append("Synthetic fibres shed microplastics when washed.")
 
     if facts.brand is not None and facts.brand.takeback:
@@ -749,16 +741,11 @@ def score_stages(
     to stay deterministic; it defaults to the current UTC time.
     """
     # Scoring takes well under a millisecond: the stages hand out, in the order a stream
-    # shows them, what one `score_product` computed.
-    valuation = score_product(product)
-    partial: dict[str, Any] = {
-        "productId": valuation.product_id,
-        "priceFairnessScore": valuation.price_fairness_score,
-        "fairPriceRange": valuation.fair_price_range.as_response(),
-    }
-    yield "price", dict(partial)
-    partial["resalePotentialScore"] = valuation.resale_potential_score
-    yield "resale", dict(partial)
-    partial["circularity"] = valuation.circularity.as_response()
-    yield "circularity", dict(partial)
-    yield "complete", valuation.as_response(generated_at=generated_at or datetime.now(UTC), version=version)
+    # shows them, what one `score_product` computed, each adding its fields to the last.
+    response = score_product(product).as_response(
+        generated_at=generated_at or datetime.now(UTC), version=version
+    )
+    fields = ["productId", "priceFairnessScore", "fairPriceRange", "resalePotentialScore", "circularity"]
+    for stage, known in (("price", 3), ("resale", 4), ("circularity", 5)):
+        yield stage, {name: response[name] for name in fields[:known]}
+    yield "complete", response

@@ -3,7 +3,8 @@
 The engine (`engine.py`) holds only formulas; changing a score means changing a
 row here, bumping `SCORER_VERSION` and updating `docs/scoring.md`. The values
 are curated heuristics, not measurements: they rank products sensibly and
-consistently, and each one is documented.
+consistently, and each one is documented. Long because it is data: one module
+keeps every value a scorer release is reviewed by in one place.
 """
 
 from __future__ import annotations
@@ -537,20 +538,6 @@ LONG_WARRANTY_MIN_YEARS: Final = 5
 
 #: A cue preceded by one of these words does not count ("not repairable").
 NEGATION_WORDS: Final[frozenset[str]] = frozenset({"not", "non", "no", "never", "without"})
-
-# --------------------------------------------------------------------------
-# Tokens, in the order they are listed in a response
-# --------------------------------------------------------------------------
-
-TOKEN_ORDER: Final[tuple[str, ...]] = (
-    "brand_takeback_program",
-    "mono_material",
-    "mixed_material_complex",
-    "recycled_content",
-    "microfiber_risk",
-    "pfas_free",
-    "high_durability_design",
-)
 
 # --------------------------------------------------------------------------
 # Input limits (the request serializer and the page reader both keep to them)
