@@ -1,14 +1,10 @@
 """Getting past a lost database connection in the job machinery (runs, heartbeats, the outbox).
 
 A terminated backend (`pg_terminate_backend`, a failover, a database restart) kills every
-connection of a process at once: the one a thread holds, and the idle ones in the pool. Django
-never reconnects a connection a thread holds, so a long-lived thread (a heartbeat, the
-dispatcher) keeps failing on it until it is closed. And the pool checks a connection only when
-it hands it out, backing off 1 s, 2 s, 4 s… between dead ones: with four dead connections idle,
-the next checkout gives up after its 10 s timeout (psycopg_pool's `getconn`). A write that must
-not be lost (giving a job back, owing its message again) therefore first drops this thread's
-connection and has the pool replace its dead idle ones (`ConnectionPool.check()`, one round
-trip each), then tries again.
+connection of a process at once. Django never reconnects a connection a thread holds, so a
+long-lived thread (a heartbeat, the dispatcher) keeps failing on it until it is closed; and a
+write that must not be lost (giving a job back, owing its message again) is tried again on a
+new one. The pool replaces its own dead idle connections (core/postgresql/base.py).
 """
 
 from __future__ import annotations
@@ -30,8 +26,8 @@ WRITE_ATTEMPTS = 3
 RETRY_PAUSE_SECONDS = 0.5
 
 
-def discard_broken_connections() -> None:
-    """Close this thread's connection and replace the pool's dead idle ones.
+def drop_thread_connection() -> None:
+    """Close this thread's connection, so its next query takes a checked one from the pool.
 
     Not inside a transaction: its work is lost with the connection, and the caller's
     `atomic()` must see the error.
@@ -42,12 +38,6 @@ def discard_broken_connections() -> None:
         connection.close()  # back to the pool, which discards it if it is broken
     except DatabaseError:
         logger.debug("Closing a broken connection failed", exc_info=True)
-    pool = getattr(connection, "pool", None)  # PostgreSQL with pooling only
-    if pool is not None:
-        try:
-            pool.check()
-        except Exception:
-            logger.warning("Checking the connection pool failed", exc_info=True)
 
 
 def retry_on_lost_connection(write: Callable[[], T], what: str) -> T:
@@ -62,6 +52,6 @@ def retry_on_lost_connection(write: Callable[[], T], what: str) -> T:
             if connection.in_atomic_block or attempt == WRITE_ATTEMPTS:
                 raise
             logger.warning("%s failed (attempt %d); retrying on a new connection", what, attempt)
-            discard_broken_connections()
+            drop_thread_connection()
             time.sleep(RETRY_PAUSE_SECONDS * attempt)
     raise AssertionError("unreachable")  # the loop returns or raises

@@ -21,7 +21,6 @@ from celery import Task
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from jobs.connections import discard_broken_connections
 from jobs.job_task import task_for
 from jobs.models import Job, JobStatus
 from jobs.runner import submit
@@ -132,8 +131,6 @@ def _retry_until_settled() -> None:
                 report = dispatch_owed_jobs()
             except Exception:
                 logger.warning("Sending owed job messages failed; trying again", exc_info=True)
-                # A terminated backend: the next pass must not walk the pool's dead connections.
-                discard_broken_connections()
                 continue
             finally:
                 # A thread of its own: nothing else closes its connection.

@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from core.context import request_id_var
 from events.publish import publish_event
-from jobs.connections import discard_broken_connections, retry_on_lost_connection
+from jobs.connections import drop_thread_connection, retry_on_lost_connection
 from jobs.models import Job, JobStatus
 from jobs.usage import usage_for
 
@@ -221,7 +221,7 @@ class Heartbeat:
                     # Django never reconnects a connection this thread holds: without this,
                     # a terminated backend silences the heartbeat for the rest of the run and
                     # the reaper takes the job from a live worker.
-                    discard_broken_connections()
+                    drop_thread_connection()
         finally:
             # The thread's own connection would otherwise stay open until the process exits.
             connection.close()
@@ -266,7 +266,7 @@ def run_job(job_id: str) -> Iterator[JobRun | None]:
     except DatabaseError:
         # The error most often means the connection died (a terminated backend, a database
         # restart): give the job back on a new one, or it waits for the reaper.
-        discard_broken_connections()
+        drop_thread_connection()
         try:
             if not retry_on_lost_connection(
                 lambda: run.give_back("Retrying after a database error"), f"Giving {job_id} back"
@@ -287,7 +287,7 @@ def _owe_after_failed_claim(job_id: str) -> None:
     whose commit went through although the error came back leaves the job `started`, which
     this does not touch: its heartbeat goes stale and the reaper requeues it.
     """
-    discard_broken_connections()
+    drop_thread_connection()
 
     def owe() -> int:
         due_at = timezone.now() + RETRY_DELAY
