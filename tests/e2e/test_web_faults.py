@@ -190,14 +190,6 @@ def test_a_web_process_killed_under_its_clients_loses_and_repeats_nothing(deploy
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "Known gap: when PostgreSQL cuts a worker's connection mid-job, the job sometimes ends "
-        "later than JOB_BOUND_SECONDS after its 202 (no event or upload is lost). Kept running so "
-        "the figure stays visible until the recovery path is fixed."
-    ),
-)
 def test_postgresql_connections_terminated_under_load_lose_nothing(deployment: Deployment) -> None:
     load = start_load(deployment, "Terminated connections")
     database = deployment.stack.env["DATABASE_URL"].rsplit("/", 1)[1]
