@@ -91,7 +91,16 @@ def finish(record: IdempotencyRecord, status_code: int, body: Any) -> None:
     """Store the response that a retry with the same key will get."""
     record.status_code = status_code
     record.response_body = body
-    record.save(update_fields=["status_code", "response_body"])
+    try:
+        record.save(update_fields=["status_code", "response_body"])
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise
+        # The request's work committed, then its connection died (a terminated backend, a
+        # database restart): store the answer on a new connection, or the client hears 503 for
+        # what was accepted and every retry 409 "in progress" for the whole window.
+        connection.close()
+        record.save(update_fields=["status_code", "response_body"])
 
 
 def release(record: IdempotencyRecord) -> None:

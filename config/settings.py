@@ -155,6 +155,10 @@ else:
     _db["CONN_MAX_AGE"] = 0
     # Checked on checkout, so a database restart costs a reconnect, not an error.
     _db["CONN_HEALTH_CHECKS"] = True
+    # Django's backend, with a pool that replaces all its dead connections once it meets one
+    # (core/postgresql/base.py): terminated connections cost a reconnect, not a 10 s timeout.
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "core.postgresql"
     _db["OPTIONS"] = {
         "pool": {
             "min_size": envint("DB_POOL_MIN_SIZE", 2),

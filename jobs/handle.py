@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from core.context import request_id_var
 from events.publish import publish_event
+from jobs.connections import drop_thread_connection, retry_on_lost_connection
 from jobs.models import Job, JobStatus
 from jobs.usage import usage_for
 
@@ -85,6 +86,7 @@ def claim_job(job_id: str) -> Job | None:
             publish_event(
                 job.organization_id, "status", job.event_data(status=job.status), request_id=job.request_id
             )
+    logger.info("Job %s claimed (attempt %d)", job.pk, job.attempts)
     return job
 
 
@@ -195,6 +197,8 @@ class JobRun:
                     self.job.event_data(status=JobStatus.QUEUED),
                     request_id=self.job.request_id,
                 )
+        if updated:
+            logger.warning("Job %s given back to the queue (%s)", self.job.pk, reason)
         return bool(updated)
 
 
@@ -214,6 +218,10 @@ class Heartbeat:
                     Job.objects.owned_by(self.job).update(heartbeat_at=timezone.now())
                 except DatabaseError:
                     logger.warning("Heartbeat of %s failed", self.job.pk, exc_info=True)
+                    # Django never reconnects a connection this thread holds: without this,
+                    # a terminated backend silences the heartbeat for the rest of the run and
+                    # the reaper takes the job from a live worker.
+                    drop_thread_connection()
         finally:
             # The thread's own connection would otherwise stay open until the process exits.
             connection.close()
@@ -234,9 +242,14 @@ def run_job(job_id: str) -> Iterator[JobRun | None]:
     Yields None when there is nothing to do (the job is not queued: a redelivered message,
     or one sent twice). JobLost ends the body quietly. A database error escaping the body
     gives the job back to the queue before it propagates; if even that fails, or no attempt
-    is left, the reaper recovers the job.
+    is left, the reaper recovers the job. A database error in the claim itself owes the job's
+    message again: the message that brought us here is spent.
     """
-    job = claim_job(job_id)
+    try:
+        job = claim_job(job_id)
+    except DatabaseError:
+        _owe_after_failed_claim(job_id)
+        raise
     if job is None:
         logger.info("Job %s is not queued; nothing to do", job_id)
         yield None
@@ -251,15 +264,39 @@ def run_job(job_id: str) -> Iterator[JobRun | None]:
         # The reaper gave the job to another run (this worker looked dead); that run owns it now.
         logger.warning("Job %s is no longer ours; stopping without side effects", job_id)
     except DatabaseError:
-        if not connection.in_atomic_block:
-            # The error most often means the connection died (a terminated backend, a
-            # database restart): give the job back on a new one, or it waits for the reaper.
-            connection.close()
+        # The error most often means the connection died (a terminated backend, a database
+        # restart): give the job back on a new one, or it waits for the reaper.
+        drop_thread_connection()
         try:
-            if not run.give_back("Retrying after a database error"):
+            if not retry_on_lost_connection(
+                lambda: run.give_back("Retrying after a database error"), f"Giving {job_id} back"
+            ):
                 logger.warning("Job %s has no attempt left; the reaper will end it", job_id)
         except Exception:
             logger.warning("Could not give %s back; the reaper will requeue it", job_id, exc_info=True)
         raise
     finally:
         request_id_var.reset(token)
+
+
+def _owe_after_failed_claim(job_id: str) -> None:
+    """Owe the message of a job whose claim failed on a database error, so the outbox resends it.
+
+    Celery acknowledges the spent message, and the debt was paid when the broker took it: left
+    alone, the still-`queued` job would wait for the reaper's resubmission (minutes). A claim
+    whose commit went through although the error came back leaves the job `started`, which
+    this does not touch: its heartbeat goes stale and the reaper requeues it.
+    """
+    drop_thread_connection()
+
+    def owe() -> int:
+        due_at = timezone.now() + RETRY_DELAY
+        return Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(dispatch_due_at=due_at)
+
+    try:
+        if retry_on_lost_connection(owe, f"Owing the message of {job_id} again"):
+            logger.warning("Claiming %s failed on a database error; its message is owed again", job_id)
+    except DatabaseError:
+        logger.warning(
+            "Could not owe the message of %s again; the reaper will resubmit it", job_id, exc_info=True
+        )

@@ -14,20 +14,21 @@ import pytest
 from django.db import connection
 
 from accounts.models import Organization
-from api.idempotency import claim, release
+from api.idempotency import claim, finish, release
 from api.models import IdempotencyRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_claim_whose_connection_was_terminated_is_released_on_a_new_one() -> None:
+@pytest.fixture(autouse=True)
+def _postgresql() -> None:
     if connection.vendor != "postgresql":
         if os.environ.get("DEALSTREAM_REQUIRE_SERVICES") == "1":
             pytest.fail("this test needs PostgreSQL (DATABASE_URL)")
         pytest.skip("this test needs PostgreSQL (DATABASE_URL)")
-    organization = Organization.objects.create(name="Cut Off")
-    record, first = claim(organization, "retry-me", "fingerprint")
-    assert first
+
+
+def terminate_this_threads_backend() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
@@ -41,8 +42,29 @@ def test_a_claim_whose_connection_was_terminated_is_released_on_a_new_one() -> N
     ) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
 
+
+def test_a_claim_whose_connection_was_terminated_is_released_on_a_new_one() -> None:
+    organization = Organization.objects.create(name="Cut Off")
+    record, first = claim(organization, "retry-me", "fingerprint")
+    assert first
+    terminate_this_threads_backend()
+
     release(record)
 
     assert not IdempotencyRecord.objects.filter(organization=organization, key="retry-me").exists()
     _, first = claim(organization, "retry-me", "fingerprint")
     assert first  # the retry runs
+
+
+def test_an_answer_whose_connection_was_terminated_after_the_work_committed_is_stored_on_a_new_one() -> None:
+    organization = Organization.objects.create(name="Cut Off After Commit")
+    record, first = claim(organization, "accepted", "fingerprint")
+    assert first
+    terminate_this_threads_backend()
+
+    finish(record, 202, {"job_id": "job_1"})
+
+    # A retry replays the 202 instead of hearing 409 "in progress".
+    replayed, first = claim(organization, "accepted", "fingerprint")
+    assert not first
+    assert (replayed.status_code, replayed.response_body) == (202, {"job_id": "job_1"})

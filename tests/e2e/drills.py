@@ -260,7 +260,10 @@ def assert_contract(
         reader.stop()
         want = feed_events(base_url, key, reader.path)
         assert reader.refusals == [], reader.refusals
-        assert reader.received == want, (reader.path, _difference(reader.received, want))
+        if reader.received != want:
+            missing = set(want) - set(reader.received)
+            details = [row for row in stored_events(base_url, key) if row["id"] in missing][:20]
+            raise AssertionError((reader.path, _difference(reader.received, want), details))
     org_feed = stored_events(base_url, key)
     created = [row["data"]["deal_id"] for row in org_feed if row["type"] == "deal.created"]
     assert sorted(created) == sorted(set(created))

@@ -7,6 +7,7 @@ a fresh SQLite file with nothing else. Both are migrated before any process star
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -29,6 +30,9 @@ from tests.log_leaks import DETECTOR
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+
+#: Numbers the processes' log files; `next()` on it is atomic under the GIL.
+_LOG_NUMBERS = itertools.count()
 
 # Variables that must not leak from the test runner into an "embedded" process.
 _SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "JOB_RUNNER", "REDIS_PREFIX", "DJANGO_SETTINGS_MODULE")
@@ -86,7 +90,9 @@ class Stack:
     cleanup: list[object] = field(default_factory=list)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
-        log_path = self.workdir / f"{name}-{len(self.processes)}.log"
+        # A number of its own per process: processes started side by side (from threads) would
+        # otherwise share `len(self.processes)` and write over each other's log.
+        log_path = self.workdir / f"{name}-{next(_LOG_NUMBERS)}.log"
         log_file = log_path.open("wb")
         popen = subprocess.Popen(
             argv,
@@ -180,8 +186,10 @@ class Stack:
         if not os.environ.get("KEEP_E2E_WORKDIR"):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def logs(self) -> str:
-        return "\n".join(f"===== {p.name}\n{p.log()}" for p in self.processes)
+    def logs(self, *names: str) -> str:
+        """Every process's log, or only those of the processes called `names` (say "worker", "beat")."""
+        chosen = [p for p in self.processes if not names or p.name in names]
+        return "\n".join(f"===== {p.name} ({p.log_path.name})\n{p.log()}" for p in chosen)
 
 
 def wait_http(
