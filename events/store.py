@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # Idle connections older than this are closed by the keeper (a quiet process holds none).
 IDLE_SECONDS = 60.0
+# The same bound as the ORM pool's wait for a connection (settings.DATABASES OPTIONS pool timeout).
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def available() -> bool:
@@ -44,6 +46,8 @@ def _connection_params() -> dict[str, Any]:
     params = dict(connections["default"].get_connection_params())
     for name in ("cursor_factory", "context"):
         params.pop(name, None)
+    # An unreachable server refuses the open (503, retry) rather than holding it for minutes.
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     return params
 
 
