@@ -9,6 +9,7 @@ from typing import Any
 import django
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core import signals
 from django.core.handlers.asgi import ASGIHandler
 from django.http import StreamingHttpResponse
 from django.urls import Resolver404, resolve
@@ -18,7 +19,7 @@ django.setup(set_prefix=False)
 
 from api.body_limit import BodyLimitMiddleware  # noqa: E402 - needs the apps loaded
 from events.sse import keep_only_what_the_stream_needs  # noqa: E402
-from events.stream_middleware import STREAM_SCOPE_KEY  # noqa: E402
+from events.stream_middleware import STREAM_SCOPE_KEY, send_inline_for_streams  # noqa: E402
 from events.streams import is_stream_view  # noqa: E402
 
 # Each open stream keeps ~165 long-lived objects; with thousands of streams the default
@@ -26,6 +27,9 @@ from events.streams import is_stream_view  # noqa: E402
 # (docs/performance.md, "Event feeds"). Fewer, larger young collections avoid the stalls
 # without exempting anything from collection.
 gc.set_threshold(100_000, 50, 100)
+# A stream open sends `request_started` without a thread round trip when its receivers have
+# nothing to do (events/stream_middleware.py).
+send_inline_for_streams(signals.request_started)
 
 
 def is_stream_request(scope: dict[str, Any]) -> bool:

@@ -239,6 +239,9 @@ SSE_RETRY_MILLISECONDS = envint("SSE_RETRY_MILLISECONDS", 3000)
 SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS = envint("SSE_SHUTDOWN_RETRY_MAX_MILLISECONDS", 5000, minimum=0)
 # Events queued for one connection before a client too slow to read is dropped.
 SSE_MAX_QUEUED_EVENTS = envint("SSE_MAX_QUEUED_EVENTS", 1000, minimum=1)
+# PostgreSQL connections each web process keeps for what streams read as they open
+# (events/store.py): a reconnect storm's opens share them, one statement at a time each.
+SSE_OPEN_DB_CONNECTIONS = envint("SSE_OPEN_DB_CONNECTIONS", 4, minimum=1)
 # How long a stream ticket (POST /api/v1/stream-tickets) may wait to be redeemed (§8a).
 STREAM_TICKET_TTL_SECONDS = envint("STREAM_TICKET_TTL_SECONDS", 60, minimum=1)
 RATE_LIMIT_PER_MINUTE = envint("RATE_LIMIT_PER_MINUTE", 60, minimum=1)

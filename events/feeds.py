@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from api.errors import json_error
 from core import metrics
-from events.catalogue import ORG
+from events import store
+from events.catalogue import BATCH, DEAL, JOB, ORG
 from events.encoding import encode_event
 from events.filters import BadTypes, only_types, subscriber_for, types_of, with_closing_events
 from events.hub import Delivery, StreamSlot, Subscriber, db_call, get_hub
@@ -162,6 +163,70 @@ def _opening(feed: Feed, last_event_id: int | None) -> Opening:
     return Opening(plan, False, earliest, _replay_page(feed, plan.after_id))
 
 
+async def read_opening(feed: Feed, last_event_id: int | None) -> Opening:
+    """`_opening`, read on the event loop in one statement whenever it can be.
+
+    A fresh client of an open-ended feed reads nothing. A resuming one of an open-ended
+    feed (the organisation's, a deal's: what a reconnect storm opens) reads its position
+    and first page in one query (events/store.py). Feeds of finite work, positions that
+    call for a `stream.reset`, and databases other than PostgreSQL take the ORM path.
+    """
+    if feed.terminal or not store.available():
+        return await db_call(_opening)(feed, last_event_id)
+    if last_event_id is None:
+        return Opening(plan_resume(None, replay_history=False, newest_id=0, pruned_through_id=0), False)
+    rows = await store.loop_store().fetch(*_opening_statement(feed, last_event_id))
+    pruned, newest = int(rows[0][0] or 0), int(rows[0][1] or 0)
+    plan = plan_resume(
+        last_event_id, replay_history=False, newest_id=max(newest, pruned), pruned_through_id=pruned
+    )
+    if plan.reset_reason is not None:
+        return await db_call(_opening)(feed, last_event_id)  # rare: the position is unknown or pruned
+    page = [
+        (event_id, event_type, encode_event(event_type, data, event_id=event_id))
+        for _pruned, _newest, event_id, event_type, data in rows
+        if event_id is not None
+    ]
+    return Opening(plan, False, None, page)
+
+
+#: The column of each keyed feed (EventQuerySet.for_feed).
+_FEED_COLUMNS = {DEAL: "deal_id", BATCH: "batch_id", JOB: "job_id"}
+
+
+def _opening_statement(feed: Feed, after_id: int) -> tuple[str, list[Any]]:
+    """`_newest_and_pruned` and `_replay_page` of an open-ended feed as one SQL statement.
+
+    One row per event of the page (none: one row of NULLs), each carrying the
+    organisation's pruned mark and newest id. The feed's condition is
+    `EventQuerySet.for_feed`'s, its type filter `only_types`' (tests/events/test_opening.py
+    compares both paths).
+    """
+    events, sequences = Event._meta.db_table, OrgEventSequence._meta.db_table
+    # Names from the model, values as parameters: nothing from the request enters the text.
+    if feed.kind == ORG:
+        condition, params = "in_org_feed", []
+    else:
+        condition, params = f"{_FEED_COLUMNS[feed.kind]} = %s", [feed.key]
+    if feed.types is not None:
+        condition += " AND type = ANY(%s)"
+        params.append(sorted(feed.types))
+    sql = f"""
+        SELECT seq.pruned_through_id,
+               (SELECT newest.id FROM {events} newest WHERE newest.organization_id = seq.organization_id
+                ORDER BY newest.seq DESC LIMIT 1),
+               page.id, page.type, page.data
+        FROM (SELECT %s::bigint AS organization_id) org
+        LEFT JOIN {sequences} seq ON seq.organization_id = org.organization_id
+        LEFT JOIN LATERAL (
+            SELECT id, type, data FROM {events}
+            WHERE organization_id = org.organization_id AND {condition} AND id > %s
+            ORDER BY id LIMIT {REPLAY_PAGE}
+        ) page ON true
+        ORDER BY page.id"""  # noqa: S608
+    return sql, [feed.organization_id, *params, after_id]
+
+
 def _replay_page(feed: Feed, after_id: int) -> list[tuple[int, str, bytes]]:
     events = Event.objects.for_feed(feed.organization_id, feed.kind, feed.key).filter(id__gt=after_id)
     events = only_types(events, feed.types)
@@ -298,7 +363,7 @@ class FeedSource:
         self.subscriber.slot = slot
         try:
             await get_hub().subscribe(self.subscriber)
-            self.opening = await db_call(_opening)(self.feed, self.last_event_id)
+            self.opening = await read_opening(self.feed, self.last_event_id)
         except Exception:
             # The channel layer (Redis) or the database is away: say so, and when to retry.
             logger.exception("Could not open a %s stream", self.kind)

@@ -15,19 +15,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache, RedisSerializer
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts.auth import MAX_KEY_LENGTH, AuthError, authenticate_key
-from accounts.models import KEY_PREFIXES, ApiKey, hash_key
+from accounts.models import KEY_PREFIXES, LAST_USED_RESOLUTION, ApiKey, hash_key
 from core.context import bind_principal
+from events.hub import get_hub
 
 logger = logging.getLogger(__name__)
 
 KEY_CACHE_SECONDS = 60
 # Left in place of a changed key's entry: lookups go to the database until it expires.
 FORGOTTEN = "forgotten"
+# How Django's Redis cache stores values (integers as is, anything else pickled).
+_SERIALIZER = RedisSerializer()
 
 
 def _cache_key(key_hash: str) -> str:
@@ -51,7 +57,7 @@ def authenticate_stream_key(raw_key: str) -> ApiKey:
             _store(entry, key, only_if_absent=True)
         return key
     key = cached
-    if key.expires_at is not None and key.expires_at <= timezone.now():
+    if _expired(key):
         raise AuthError("api_key_expired", "The API key has expired.")
     last_used = key.last_used_at
     key.touch()
@@ -59,6 +65,66 @@ def authenticate_stream_key(raw_key: str) -> ApiKey:
         _store(entry, key)
     bind_principal(org=key.organization_id, key_prefix=key.prefix)
     return key
+
+
+async def cached_stream_key(raw_key: str) -> ApiKey | None:
+    """The key matching `raw_key` when its cached entry settles it, read on the event loop.
+
+    None whenever `authenticate_stream_key` has more to do than read the entry (no entry or
+    a FORGOTTEN one, an expired key to refuse, a `last_used_at` due to be written, Redis
+    away): the caller then runs that, on a thread, and it decides as always.
+    """
+    if not raw_key.startswith(KEY_PREFIXES) or len(raw_key) > MAX_KEY_LENGTH:
+        return None
+    client = loop_redis()
+    if client is None:
+        return None
+    try:
+        data = await client.get(shared_cache_key(_cache_key(hash_key(raw_key))))
+    except (RedisError, OSError):
+        return None
+    if data is None:
+        return None
+    key = _SERIALIZER.loads(data)
+    if not isinstance(key, ApiKey) or _expired(key) or _touch_due(key):
+        return None
+    bind_principal(org=key.organization_id, key_prefix=key.prefix)
+    return key
+
+
+def loop_redis() -> Any:
+    """This event loop's Redis client when Django's cache is that Redis (None otherwise)."""
+    backend = _cache_backend()
+    if not isinstance(backend, RedisCache) or getattr(backend, "_servers", None) != [settings.REDIS_URL]:
+        return None
+    return get_hub().slots.client
+
+
+def shared_cache_key(name: str) -> str:
+    """The Redis name Django's cache gives its entry `name` (its prefix and version added)."""
+    return str(_cache_backend().make_key(name))
+
+
+_backend: tuple[object, Any] | None = None
+
+
+def _cache_backend() -> Any:
+    # Django builds a cache object per async context: one per open stream, kept as long as
+    # the stream. Reading names needs none of that, so one is kept (per CACHES setting).
+    global _backend
+    params = settings.CACHES["default"]
+    if _backend is None or _backend[0] is not params:
+        _backend = (params, caches.create_connection("default"))
+    return _backend[1]
+
+
+def _expired(key: ApiKey) -> bool:
+    return key.expires_at is not None and key.expires_at <= timezone.now()
+
+
+def _touch_due(key: ApiKey) -> bool:
+    """Whether `ApiKey.touch` would write `last_used_at` now."""
+    return key.last_used_at is None or timezone.now() - key.last_used_at >= LAST_USED_RESOLUTION
 
 
 def _store(entry: str, key: ApiKey, *, only_if_absent: bool = False) -> None:

@@ -28,6 +28,12 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
+# A counter of a fixed window: created at 1 with its expiry, else incremented.
+_COUNT = """
+if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then return 1 end
+return redis.call('INCR', KEYS[1])
+"""
+
 
 def stream_holder(api_key_id: int | None, user_id: int | None) -> str | None:
     """Whose slots a stream takes: its key's, else its session user's (None: nobody's)."""
@@ -61,11 +67,27 @@ class StreamSlots:
         self._local: dict[str, set[str]] = {}
         self._redis: Any = None
         self._acquire_script: Any = None
+        self._count_script: Any = None
         if settings.REDIS_URL:
             self._redis = aioredis.Redis.from_url(
                 settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5
             )
             self._acquire_script = self._redis.register_script(_ACQUIRE)
+
+    @property
+    def client(self) -> Any:
+        """This loop's Redis client (None in embedded mode): the stream edge's other reads share it."""
+        return self._redis
+
+    async def count(self, name: str, ttl: int) -> int:
+        """Add one to the counter `name`, created with `ttl` seconds to live; its new value.
+
+        What django-ratelimit does with `cache.add` then `cache.incr` (three round trips
+        through Django's Redis cache), in one.
+        """
+        if self._count_script is None:
+            self._count_script = self._redis.register_script(_COUNT)
+        return int(await self._count_script(keys=[name], args=[ttl]))
 
     def _key(self, holder: str) -> str:
         return f"{settings.REDIS_PREFIX}:streams:{holder}"

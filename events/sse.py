@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import random
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django_ratelimit import ALL
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key
+from redis.exceptions import RedisError
 
 from accounts.auth import Actor, AuthError, actor_for_user, presented_key
 from api.errors import RATE_LIMITED_MESSAGE, json_error
-from api.ratelimit import RateLimitUsage, consume, principal_of
+from api.ratelimit import GROUP, WINDOW_SECONDS, RateLimitUsage, consume, principal_of
+from core import metrics
 from core.context import bind_principal
 from events.encoding import SSE_CONTENT_TYPE, SSE_HEADERS, encode_retry
 from events.hub import get_hub
-from events.keycache import authenticate_stream_key
+from events.keycache import authenticate_stream_key, cached_stream_key, shared_cache_key
 from events.tickets import TICKET_PARAM, redeem_ticket
 
 # Even the luckiest client waits this long after its stream was ended by a stopping process:
 # the process is closing its socket, and a load balancer needs a moment to route elsewhere.
 SHUTDOWN_RETRY_MIN_MILLISECONDS = 500
+logger = logging.getLogger(__name__)
 
 
 async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Actor | JsonResponse:
@@ -31,10 +38,14 @@ async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Acto
     counts the request against the caller's rate limit (its client address when the
     credential is refused) and checks the scope.
     """
-    context = contextvars.copy_context()
-    actor, refusal, usage = await asyncio.get_running_loop().run_in_executor(
-        None, context.run, _identify_and_count, request
-    )
+    counted: tuple[Actor | None, JsonResponse | None, RateLimitUsage] | None
+    counted = await _identify_and_count_on_loop(request)
+    if counted is None:
+        context = contextvars.copy_context()
+        counted = await asyncio.get_running_loop().run_in_executor(
+            None, context.run, _identify_and_count, request
+        )
+    actor, refusal, usage = counted
     if usage.limited:
         return _rate_limited()
     if refusal is not None:
@@ -69,6 +80,54 @@ def _identify_and_count(request: HttpRequest) -> tuple[Actor | None, JsonRespons
     else:
         usage = consume(request, *principal_of(actor.api_key, actor.user, request))
     return actor, refusal, usage
+
+
+async def _identify_and_count_on_loop(
+    request: HttpRequest,
+) -> tuple[Actor, None, RateLimitUsage] | None:
+    """`_identify_and_count` without a thread, for what a reconnect storm is: keys found in the cache.
+
+    None when the caller is anything else (a ticket, a session, no credential, a key the
+    cache does not settle, counters kept elsewhere than that Redis): `_identify_and_count`
+    then decides, on a thread.
+    """
+    # django-ratelimit counts in RATELIMIT_USE_CACHE: this path counts in the default cache's Redis.
+    if TICKET_PARAM in request.GET or getattr(settings, "RATELIMIT_USE_CACHE", "default") != "default":
+        return None
+    try:
+        raw = presented_key(request, allow_query=True)
+    except AuthError:
+        return None
+    key = await cached_stream_key(raw) if raw is not None else None
+    if key is None:
+        return None
+    identity, limit = principal_of(key, None, request)
+    return Actor(organization=key.organization, api_key=key), None, await _count(request, identity, limit)
+
+
+async def _count(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
+    """`api.ratelimit.consume` in one Redis round trip: django-ratelimit's counter, window and limit."""
+    count: int | None = None
+    if getattr(settings, "RATELIMIT_ENABLE", True):
+        rate = f"{limit}/{WINDOW_SECONDS}s"
+        window = _get_window(identity, WINDOW_SECONDS)
+        name = shared_cache_key(_make_cache_key(GROUP, window, rate, identity, ALL))
+        try:
+            count = await get_hub().slots.count(name, WINDOW_SECONDS + EXPIRATION_FUDGE)
+        except (RedisError, OSError):
+            # Fail open, as `consume` does: /status reports Redis.
+            logger.warning("Rate-limit counters unavailable; request allowed", exc_info=True)
+    now = int(time.time())
+    if count is None:
+        usage = RateLimitUsage(limit=limit, remaining=limit, reset_at=now + WINDOW_SECONDS, limited=False)
+    else:
+        usage = RateLimitUsage(
+            limit=limit, remaining=max(0, limit - count), reset_at=window, limited=count > limit
+        )
+    if usage.limited:
+        metrics.RATE_LIMIT_REJECTIONS.inc()
+    request.ratelimit_usage = usage  # type: ignore[attr-defined]
+    return usage
 
 
 def _resolve_actor(request: HttpRequest) -> Actor | None:

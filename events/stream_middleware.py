@@ -20,6 +20,8 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
+from django.db import close_old_connections, connections, reset_queries
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, common, csrf, security
 
@@ -121,3 +123,42 @@ class MessageMiddleware(_InlineForStreams, messages_middleware.MessageMiddleware
 
 class XFrameOptionsMiddleware(_InlineForStreams, clickjacking.XFrameOptionsMiddleware):
     """One header: no I/O."""
+
+
+#: The receivers Django itself connects to `request_started`: each acts only on the database
+#: connections already open in the current context.
+_REQUEST_STARTED_RECEIVERS = frozenset({reset_queries, close_old_connections})
+
+
+def send_inline_for_streams(signal: Signal) -> None:
+    """Let `signal.asend` run its receivers on the event loop for a stream request, when that is free.
+
+    Django's ASGI handler sends `request_started` with `asend`, which hands every synchronous
+    receiver to a thread: for a reconnect storm, a thread round trip per open, and about a
+    quarter of an open's CPU (docs/performance.md, "Reconnect storm"). When the only
+    receivers are Django's own (`reset_queries`, `close_old_connections`) and the request's
+    context holds no open database connection (the ORM cannot run on the loop, so a stream
+    request's normally holds none), they have nothing to do and no I/O to do it with: they run
+    inline. Any other receiver, any open connection, any other request: Django's own path.
+    """
+    thread_send = signal.asend
+    if getattr(thread_send, "inline_for_streams", False):
+        return  # already wrapped
+
+    async def asend(sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+        scope = named.get("scope")
+        if scope is not None and scope.get(STREAM_SCOPE_KEY) and _free_inline(signal, sender):
+            return signal.send(sender, **named)
+        return await thread_send(sender, **named)
+
+    asend.inline_for_streams = True  # type: ignore[attr-defined]
+    signal.asend = asend  # type: ignore[method-assign]
+
+
+def _free_inline(signal: Signal, sender: Any) -> bool:
+    sync_receivers, async_receivers = signal._live_receivers(sender)
+    return (
+        not async_receivers
+        and set(sync_receivers) <= _REQUEST_STARTED_RECEIVERS
+        and not connections.all(initialized_only=True)
+    )

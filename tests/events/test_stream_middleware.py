@@ -9,6 +9,8 @@ import pytest
 from asgiref import sync
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
+from django.core import signals
+from django.dispatch import dispatcher
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils import deprecation
@@ -86,3 +88,34 @@ def test_the_csrf_secret_in_the_session_is_read_on_a_thread(settings: Any) -> No
     assert not middleware.request_needs_thread(request)
     settings.CSRF_USE_SESSIONS = True
     assert middleware.request_needs_thread(request)
+
+
+def test_a_stream_open_sends_request_started_without_a_thread(
+    api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[str] = []
+    started: list[dict[str, Any]] = []
+
+    def counting(func: Callable[..., Any], **kwargs: Any) -> Any:
+        handed.append(getattr(func, "__qualname__", repr(func)))
+        return sync.sync_to_async(func, **kwargs)
+
+    monkeypatch.setattr(dispatcher, "sync_to_async", counting)
+    stream = call("GET", "/test/slow-stream", headers={"Authorization": f"Bearer {api_key}"})
+    assert stream.status == 200
+    assert handed == []
+
+    # Another receiver (one that may do I/O) puts the signal back on Django's thread path.
+    def receiver(sender: Any, scope: dict[str, Any], **kwargs: Any) -> None:
+        started.append(scope)
+
+    signals.request_started.connect(receiver)
+    try:
+        again = call("GET", "/test/slow-stream", headers={"Authorization": f"Bearer {api_key}"})
+    finally:
+        signals.request_started.disconnect(receiver)
+    assert again.status == 200
+    assert [scope["path"] for scope in started] == ["/test/slow-stream"]
+    assert handed == ["Signal.asend.<locals>.sync_send"]
+    assert call("GET", "/test/plain").status == 200  # any other request: Django's path
+    assert handed == ["Signal.asend.<locals>.sync_send"] * 2
