@@ -136,22 +136,12 @@ def upload_statements(request: HttpRequest, membership: Membership, deal_id: int
     count = len(statements)
     message = f"{count} statement{'s' if count != 1 else ''} uploaded; processing has started."
     if wants_json(request):
-        return JsonResponse(
-            {
-                "message": message,
-                "statements": [{"id": s.pk, "filename": s.filename, "status": s.status} for s in statements],
-                "batch": (
-                    {
-                        "id": batch.pk,
-                        "url": reverse("batch-detail", args=[batch.pk]),
-                        "label": batch.progress_label,
-                    }
-                    if batch is not None
-                    else None
-                ),
-            },
-            status=202,
-        )
+        batch_page = None
+        if batch is not None:
+            url = reverse("batch-detail", args=[batch.pk])
+            batch_page = {"id": batch.pk, "url": url, "label": batch.progress_label}
+        listed = [{"id": s.pk, "filename": s.filename, "status": s.status} for s in statements]
+        return JsonResponse({"message": message, "statements": listed, "batch": batch_page}, status=202)
     messages.success(request, message)
     return redirect("deal-detail", deal_id=deal.pk)
 
