@@ -29,6 +29,9 @@ JOB_CANCEL = "/api/v1/jobs/{job_id}/cancel"
 DEAL_EVENTS = "/api/v1/events/deals/{deal_id}"
 JOB_EVENTS = "/api/v1/jobs/{job_id}/stream"
 WEBHOOK = "/api/v1/webhooks/{webhook_id}"
+CHANGE = "/api/v1/changes/{change_id}"
+BATCH_EVENTS = "/api/v1/events/batches/{batch_id}"
+VALUATION = "/api/v1/valuations/{valuation_id}"
 
 _CREATED_DEAL = ("/api/v1/deals", "post", "201")
 _DEAL = (DEAL, "get", "200")
@@ -38,67 +41,57 @@ _CREATED_WEBHOOK = ("/api/v1/webhooks", "post", "201")
 _ACCEPTED_BATCH = ("/api/v1/batches", "post", "202")
 _FIRST_LISTED = "$response.body#/results/0/id"
 _BATCH_ID = "$response.body#/batch_id"
+_CREATED_ID = "$response.body#/id"
+_QUEUED_JOB = "$response.body#/job_id"
+_DEAL_IN_PATH = "$request.path.deal_id"
+_PROPOSED_CHANGE = "$response.body#/proposal/change_id"
 
 LINKS: tuple[Link, ...] = (
-    Link("GetDeal", _CREATED_DEAL, (DEAL, "get"), {"deal_id": "$response.body#/id"}),
-    Link("UploadStatement", _CREATED_DEAL, (STATEMENTS, "post"), {"deal_id": "$response.body#/id"}),
-    Link("ListTransactions", _CREATED_DEAL, (TRANSACTIONS, "get"), {"deal_id": "$response.body#/id"}),
-    Link("DecideDeal", _CREATED_DEAL, (DECISION, "post"), {"deal_id": "$response.body#/id"}),
+    Link("GetDeal", _CREATED_DEAL, (DEAL, "get"), {"deal_id": _CREATED_ID}),
+    Link("UploadStatement", _CREATED_DEAL, (STATEMENTS, "post"), {"deal_id": _CREATED_ID}),
+    Link("ListTransactions", _CREATED_DEAL, (TRANSACTIONS, "get"), {"deal_id": _CREATED_ID}),
+    Link("DecideDeal", _CREATED_DEAL, (DECISION, "post"), {"deal_id": _CREATED_ID}),
     Link("GetListedDeal", ("/api/v1/deals", "get", "200"), (DEAL, "get"), {"deal_id": _FIRST_LISTED}),
     Link(
         "RemoveStatement",
         _ACCEPTED_STATEMENT,
         (STATEMENT, "delete"),
-        {"deal_id": "$request.path.deal_id", "statement_id": "$response.body#/statement_id"},
+        {"deal_id": _DEAL_IN_PATH, "statement_id": "$response.body#/statement_id"},
     ),
-    Link("GetStatementJob", _ACCEPTED_STATEMENT, (JOB, "get"), {"job_id": "$response.body#/job_id"}),
-    Link(
-        "CancelStatementJob", _ACCEPTED_STATEMENT, (JOB_CANCEL, "post"), {"job_id": "$response.body#/job_id"}
-    ),
-    Link("GetDealAfterUpload", _ACCEPTED_STATEMENT, (DEAL, "get"), {"deal_id": "$request.path.deal_id"}),
+    Link("GetStatementJob", _ACCEPTED_STATEMENT, (JOB, "get"), {"job_id": _QUEUED_JOB}),
+    Link("CancelStatementJob", _ACCEPTED_STATEMENT, (JOB_CANCEL, "post"), {"job_id": _QUEUED_JOB}),
+    Link("GetDealAfterUpload", _ACCEPTED_STATEMENT, (DEAL, "get"), {"deal_id": _DEAL_IN_PATH}),
     Link(
         "RemoveFirstStatement",
         _DEAL,
         (STATEMENT, "delete"),
-        {"deal_id": "$response.body#/id", "statement_id": "$response.body#/statements/0/id"},
+        {"deal_id": _CREATED_ID, "statement_id": "$response.body#/statements/0/id"},
     ),
-    Link(
-        "ApproveProposal",
-        _DEAL,
-        ("/api/v1/changes/{change_id}/approve", "post"),
-        {"change_id": "$response.body#/proposal/change_id"},
-    ),
-    Link(
-        "RejectProposal",
-        _DEAL,
-        ("/api/v1/changes/{change_id}/reject", "post"),
-        {"change_id": "$response.body#/proposal/change_id"},
-    ),
+    Link("ApproveProposal", _DEAL, (CHANGE + "/approve", "post"), {"change_id": _PROPOSED_CHANGE}),
+    Link("RejectProposal", _DEAL, (CHANGE + "/reject", "post"), {"change_id": _PROPOSED_CHANGE}),
     Link(
         "CorrectRevenue",
         (TRANSACTIONS, "get", "200"),
         (REVENUE, "post"),
-        {"deal_id": "$request.path.deal_id", "transaction_id": _FIRST_LISTED},
+        {"deal_id": _DEAL_IN_PATH, "transaction_id": _FIRST_LISTED},
     ),
     Link("GetBatch", _ACCEPTED_BATCH, ("/api/v1/batches/{batch_id}", "get"), {"batch_id": _BATCH_ID}),
-    Link("GetJob", _ACCEPTED_JOB, (JOB, "get"), {"job_id": "$response.body#/id"}),
-    Link("CancelJob", _ACCEPTED_JOB, (JOB_CANCEL, "post"), {"job_id": "$response.body#/id"}),
+    Link("GetJob", _ACCEPTED_JOB, (JOB, "get"), {"job_id": _CREATED_ID}),
+    Link("CancelJob", _ACCEPTED_JOB, (JOB_CANCEL, "post"), {"job_id": _CREATED_ID}),
     Link("GetListedJob", ("/api/v1/jobs", "get", "200"), (JOB, "get"), {"job_id": _FIRST_LISTED}),
     # The feeds: a created object's id is enough to watch it live.
-    Link("WatchCreatedDeal", _CREATED_DEAL, (DEAL_EVENTS, "get"), {"deal_id": "$response.body#/id"}),
-    Link("WatchStatementJob", _ACCEPTED_STATEMENT, (JOB_EVENTS, "get"), {"job_id": "$response.body#/job_id"}),
-    Link("WatchJob", _ACCEPTED_JOB, (JOB_EVENTS, "get"), {"job_id": "$response.body#/id"}),
-    Link(
-        "WatchBatch", _ACCEPTED_BATCH, ("/api/v1/events/batches/{batch_id}", "get"), {"batch_id": _BATCH_ID}
-    ),
+    Link("WatchCreatedDeal", _CREATED_DEAL, (DEAL_EVENTS, "get"), {"deal_id": _CREATED_ID}),
+    Link("WatchStatementJob", _ACCEPTED_STATEMENT, (JOB_EVENTS, "get"), {"job_id": _QUEUED_JOB}),
+    Link("WatchJob", _ACCEPTED_JOB, (JOB_EVENTS, "get"), {"job_id": _CREATED_ID}),
+    Link("WatchBatch", _ACCEPTED_BATCH, (BATCH_EVENTS, "get"), {"batch_id": _BATCH_ID}),
     Link(
         "GetValuation",
         ("/api/v1/valuations", "get", "200"),
-        ("/api/v1/valuations/{valuation_id}", "get"),
+        (VALUATION, "get"),
         {"valuation_id": _FIRST_LISTED},
     ),
     *(
-        Link(name, _CREATED_WEBHOOK, (WEBHOOK + suffix, method), {"webhook_id": "$response.body#/id"})
+        Link(name, _CREATED_WEBHOOK, (WEBHOOK + suffix, method), {"webhook_id": _CREATED_ID})
         for name, suffix, method in (
             ("GetWebhook", "", "get"),
             ("ChangeWebhook", "", "patch"),

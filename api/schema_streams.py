@@ -145,17 +145,10 @@ def _feed(operation_id: str, summary: str, description: str, example: str, **ext
     path_parameters = extra.pop("path_parameters", [])
     responses = {"200": _stream_200(_FEED_FRAMING, example), **extra.pop("responses", {})}
     responses.update(_errors("400", "401", "403", *(["404"] if path_parameters else []), "429", "503"))
-    return {
-        "get": {
-            "operationId": operation_id,
-            "summary": summary,
-            "description": description,
-            "tags": [STREAM_TAG],
-            "parameters": [*path_parameters, *_RESUME, _TYPES],
-            "security": _FEED_SECURITY,
-            "responses": responses,
-        }
-    }
+    parameters = [*path_parameters, *_RESUME, _TYPES]
+    return _operation(
+        "get", operation_id, summary, description, _FEED_SECURITY, responses, parameters=parameters
+    )
 
 
 _FINISHED = {
@@ -172,23 +165,27 @@ def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"in": "path", "name": name, "required": True, "schema": schema}
 
 
+def _operation(
+    method: str,
+    operation_id: str,
+    summary: str,
+    description: str,
+    security: list[dict[str, list[str]]],
+    responses: dict[str, Any],
+    **fields: Any,
+) -> dict[str, Any]:
+    identity = {"operationId": operation_id, "summary": summary, "description": description}
+    return {
+        method: {**identity, "tags": [STREAM_TAG], **fields, "security": security, "responses": responses}
+    }
+
+
 def _valuation_stream(
     method: str, operation_id: str, summary: str, description: str, example: str, **fields: Any
 ) -> dict[str, Any]:
-    return {
-        method: {
-            "operationId": operation_id,
-            "summary": summary,
-            "description": description,
-            "tags": [STREAM_TAG],
-            **fields,
-            "security": _SECURITY,
-            "responses": {
-                "200": _stream_200(_VALUATION_FRAMING, example, resumable=False),
-                **_errors("400", "401", "403", "429"),
-            },
-        }
-    }
+    responses = {"200": _stream_200(_VALUATION_FRAMING, example, resumable=False)}
+    responses.update(_errors("400", "401", "403", "429"))
+    return _operation(method, operation_id, summary, description, _SECURITY, responses, **fields)
 
 
 def stream_paths() -> dict[str, dict[str, Any]]:

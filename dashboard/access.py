@@ -3,9 +3,15 @@ give them, and small facts of the request (does it want JSON, a route's prefix f
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec
+
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from accounts.auth import actor_for_user
 from accounts.models import Membership
@@ -31,6 +37,32 @@ def require_writer(request: HttpRequest) -> Membership:
     if not membership.can_write:
         raise PermissionDenied(READ_ONLY)
     return membership
+
+
+P = ParamSpec("P")
+MembershipView = Callable[Concatenate[HttpRequest, Membership, P], HttpResponse]
+RequestView = Callable[Concatenate[HttpRequest, P], HttpResponse]
+
+
+def _membership_view(
+    method: str, require: Callable[[HttpRequest], Membership]
+) -> Callable[[MembershipView[P]], RequestView[P]]:
+    """A view for signed-in users of one HTTP method, given the membership `require` checked."""
+
+    def decorate(view: MembershipView[P]) -> RequestView[P]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            return view(request, require(request), *args, **kwargs)
+
+        return login_required(require_http_methods([method])(wrapped))
+
+    return decorate
+
+
+#: A page any member may read.
+member_page = _membership_view("GET", require_member)
+#: A change only an underwriter or admin may make; refused before any object is looked up.
+writer_action = _membership_view("POST", require_writer)
 
 
 def actor_label(request: HttpRequest) -> str:

@@ -9,17 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
+from accounts.models import Membership
 from api.errors import status_of
 from core.context import request_id_var
 from core.errors import DomainError, Invalid, NotFound, TooLarge
 from dashboard import presentation
-from dashboard.access import actor_label, require_writer, wants_json
+from dashboard.access import actor_label, wants_json, writer_action
 from dashboard.deal_page import organization_deal
 from dashboard.forms import DecisionForm, RevenueForm, UploadForm
 from deals import services, uploads
@@ -33,12 +32,12 @@ def _back_to_transactions(deal_id: int, query: str) -> HttpResponse:
     return redirect(reverse("deal-detail", args=[deal_id]) + (f"?{clean}" if clean else "") + "#transactions")
 
 
-@login_required
-@require_POST
-def correct_revenue(request: HttpRequest, deal_id: int, transaction_id: int) -> HttpResponse:
+@writer_action
+def correct_revenue(
+    request: HttpRequest, membership: Membership, deal_id: int, transaction_id: int
+) -> HttpResponse:
     """Count a transaction as revenue or not, with a reason (`services.correct_revenue`, as the
     API's `POST /deals/{id}/transactions/{tx}/revenue`): the deal is re-scored for every tab."""
-    membership = require_writer(request)
     deal = organization_deal(membership, deal_id)
     form = RevenueForm(request.POST)
     if not form.is_valid():
@@ -68,12 +67,12 @@ def correct_revenue(request: HttpRequest, deal_id: int, transaction_id: int) -> 
     return _back_to_transactions(deal.pk, form.cleaned_data["back"])
 
 
-@login_required
-@require_POST
-def remove_statement(request: HttpRequest, deal_id: int, statement_id: int) -> HttpResponse:
+@writer_action
+def remove_statement(
+    request: HttpRequest, membership: Membership, deal_id: int, statement_id: int
+) -> HttpResponse:
     """Take a failed or wrong statement out of the deal (`services.remove_statement`, as the API's
     `DELETE /deals/{id}/statements/{statement_id}`); every open tab follows `statement.removed`."""
-    membership = require_writer(request)
     deal = organization_deal(membership, deal_id)
     statement = get_object_or_404(Statement, deal=deal, pk=statement_id)
     try:
@@ -114,11 +113,9 @@ def _documents(files: list[Any]) -> tuple[list[uploads.Document], bool]:
     return uploads.expand_uploads(files), True
 
 
-@login_required
-@require_POST
-def upload_statements(request: HttpRequest, deal_id: int) -> HttpResponse:
+@writer_action
+def upload_statements(request: HttpRequest, membership: Membership, deal_id: int) -> HttpResponse:
     """Take one or more statement files (form post, or `fetch` asking for JSON) and queue them."""
-    membership = require_writer(request)
     deal = organization_deal(membership, deal_id)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -139,31 +136,19 @@ def upload_statements(request: HttpRequest, deal_id: int) -> HttpResponse:
     count = len(statements)
     message = f"{count} statement{'s' if count != 1 else ''} uploaded; processing has started."
     if wants_json(request):
-        return JsonResponse(
-            {
-                "message": message,
-                "statements": [{"id": s.pk, "filename": s.filename, "status": s.status} for s in statements],
-                "batch": (
-                    {
-                        "id": batch.pk,
-                        "url": reverse("batch-detail", args=[batch.pk]),
-                        "label": batch.progress_label,
-                    }
-                    if batch is not None
-                    else None
-                ),
-            },
-            status=202,
-        )
+        batch_page = None
+        if batch is not None:
+            url = reverse("batch-detail", args=[batch.pk])
+            batch_page = {"id": batch.pk, "url": url, "label": batch.progress_label}
+        listed = [{"id": s.pk, "filename": s.filename, "status": s.status} for s in statements]
+        return JsonResponse({"message": message, "statements": listed, "batch": batch_page}, status=202)
     messages.success(request, message)
     return redirect("deal-detail", deal_id=deal.pk)
 
 
-@login_required
-@require_POST
-def decide_deal(request: HttpRequest, deal_id: int) -> HttpResponse:
+@writer_action
+def decide_deal(request: HttpRequest, membership: Membership, deal_id: int) -> HttpResponse:
     """A direct decision on a deal under review (`POST /deals/{id}/decision` in the API)."""
-    membership = require_writer(request)
     deal = organization_deal(membership, deal_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
@@ -185,8 +170,11 @@ def decide_deal(request: HttpRequest, deal_id: int) -> HttpResponse:
     return redirect("deal-detail", deal_id=deal.pk)
 
 
-def _resolve_change(request: HttpRequest, change_id: str, *, approve: bool) -> HttpResponse:
-    membership = require_writer(request)
+@writer_action
+def resolve_change(
+    request: HttpRequest, membership: Membership, change_id: str, approve: bool
+) -> HttpResponse:
+    """Approve or reject a proposed decision (`approve` comes from the route)."""
     change = get_object_or_404(ProposedChange, deal__organization=membership.organization, pk=change_id)
     try:
         if approve:
@@ -201,15 +189,3 @@ def _resolve_change(request: HttpRequest, change_id: str, *, approve: bool) -> H
     else:
         messages.success(request, "Proposal rejected. The deal stays under review for your own decision.")
     return redirect("deal-detail", deal_id=change.deal_id)
-
-
-@login_required
-@require_POST
-def approve_change(request: HttpRequest, change_id: str) -> HttpResponse:
-    return _resolve_change(request, change_id, approve=True)
-
-
-@login_required
-@require_POST
-def reject_change(request: HttpRequest, change_id: str) -> HttpResponse:
-    return _resolve_change(request, change_id, approve=False)

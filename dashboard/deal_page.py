@@ -8,17 +8,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
 
 from accounts.models import Membership
 from dashboard import charts, presentation
-from dashboard.access import require_member
+from dashboard.access import member_page
 from dashboard.forms import TRANSACTIONS_PER_PAGE, DecisionForm, TransactionFilterForm, UploadForm
 from dashboard.live import shared_feed
 from deals import uploads
@@ -191,11 +189,9 @@ def _transactions_context(request: HttpRequest, deal: Deal, membership: Membersh
     }
 
 
-@login_required
-@require_GET
-def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
+@member_page
+def deal_detail(request: HttpRequest, membership: Membership, deal_id: int) -> HttpResponse:
     """One deal: statements with live progress, assessment, proposal, decision and event log."""
-    membership = require_member(request)
     cursor = feed_cursor(membership.organization.pk)
     deal = organization_deal(membership, deal_id)
     events = Event.objects.for_feed(membership.organization.pk, DEAL, deal.pk).order_by("-id")[
@@ -223,21 +219,17 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
     return render(request, "dashboard/deal_detail.html", context)
 
 
-@login_required
-@require_GET
-def deal_review(request: HttpRequest, deal_id: int) -> HttpResponse:
+@member_page
+def deal_review(request: HttpRequest, membership: Membership, deal_id: int) -> HttpResponse:
     """The assessment and decision block alone, fetched by the deal page when events change it."""
-    membership = require_member(request)
     deal = organization_deal(membership, deal_id)
     return render(request, "dashboard/_deal_review.html", _review_context(deal, membership))
 
 
-@login_required
-@require_GET
-def deal_transactions(request: HttpRequest, deal_id: int) -> HttpResponse:
+@member_page
+def deal_transactions(request: HttpRequest, membership: Membership, deal_id: int) -> HttpResponse:
     """The transactions block alone (same filters), fetched by the deal page when the deal is
     re-scored or a statement comes or goes."""
-    membership = require_member(request)
     deal = organization_deal(membership, deal_id)
     return render(
         request, "dashboard/_deal_transactions.html", _transactions_context(request, deal, membership)

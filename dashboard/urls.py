@@ -37,8 +37,13 @@ urlpatterns = [
     ),
     path("deals/<int:deal_id>/statements", deal_actions.upload_statements, name="deal-upload"),
     path("deals/<int:deal_id>/decision", deal_actions.decide_deal, name="deal-decide"),
-    path("changes/<str:change_id>/approve", deal_actions.approve_change, name="change-approve-page"),
-    path("changes/<str:change_id>/reject", deal_actions.reject_change, name="change-reject-page"),
+    *(
+        path(f"changes/<str:change_id>/{verb}", deal_actions.resolve_change, {"approve": approve}, name=name)
+        for verb, approve, name in (
+            ("approve", True, "change-approve-page"),
+            ("reject", False, "change-reject-page"),
+        )
+    ),
     path("batches/<str:batch_id>", views.batch_detail, name="batch-detail"),
     path("activity", views.activity, name="activity"),
 ]

@@ -13,17 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership
 from dashboard import presentation
-from dashboard.access import actor_label, require_member, require_writer, url_prefix
+from dashboard.access import actor_label, member_page, url_prefix, writer_action
 from dashboard.deal_page import statement_rows
 from dashboard.forms import AWAITING_DECISION, DEAL_SORTS, ActivityFilterForm, DealFilterForm, DealForm
 from dashboard.live import shared_feed
@@ -100,19 +98,15 @@ def _deal_list_context(request: HttpRequest, membership: Membership, form: DealF
     }
 
 
-@login_required
-@require_GET
-def deal_list(request: HttpRequest) -> HttpResponse:
+@member_page
+def deal_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     """The organisation's deals as a work queue: flags, an "awaiting decision" view, sorting."""
-    membership = require_member(request)
     return render(request, "dashboard/deal_list.html", _deal_list_context(request, membership, None))
 
 
-@login_required
-@require_GET
-def deal_row(request: HttpRequest, deal_id: int) -> HttpResponse:
+@member_page
+def deal_row(request: HttpRequest, membership: Membership, deal_id: int) -> HttpResponse:
     """One row of the deal list, fetched by the list when a deal's flags may have changed."""
-    membership = require_member(request)
     deal = get_object_or_404(
         Deal.objects.annotate(statement_count=Count("statements")),
         organization=membership.organization,
@@ -123,10 +117,8 @@ def deal_row(request: HttpRequest, deal_id: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def create_deal(request: HttpRequest) -> HttpResponse:
-    membership = require_writer(request)
+@writer_action
+def create_deal(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = DealForm(request.POST)
     if not form.is_valid():
         context = _deal_list_context(request, membership, form)
@@ -139,11 +131,9 @@ def create_deal(request: HttpRequest) -> HttpResponse:
 # --- batches -------------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
+@member_page
+def batch_detail(request: HttpRequest, membership: Membership, batch_id: str) -> HttpResponse:
     """A batch's progress ("3/5") and each document's outcome, live until the batch completes."""
-    membership = require_member(request)
     cursor = feed_cursor(membership.organization.pk)
     batch = get_object_or_404(
         Batch.objects.select_related("deal"), organization=membership.organization, pk=batch_id
@@ -172,12 +162,10 @@ def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
 # --- activity ------------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def activity(request: HttpRequest) -> HttpResponse:
+@member_page
+def activity(request: HttpRequest, membership: Membership) -> HttpResponse:
     """The organisation's outcomes, newest first: one line per statement processed or failed,
     deal created, proposal and decision; a filter narrows to one event type or to decisions."""
-    membership = require_member(request)
     organization = membership.organization
     cursor = feed_cursor(organization.pk)
     filters = ActivityFilterForm(request.GET or None)

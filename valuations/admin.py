@@ -11,15 +11,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
-from accounts.admin.tenancy import OrganizationScopedAdmin
+from accounts.admin.tenancy import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from valuations import services
 from valuations.models import Valuation
 
 
 @admin.register(Valuation)
-class ValuationAdmin(OrganizationScopedAdmin[Valuation]):
+class ValuationAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[Valuation]):
     list_display = (
         "id",
         "organization",
@@ -38,13 +37,6 @@ class ValuationAdmin(OrganizationScopedAdmin[Valuation]):
     readonly_fields = [field.name for field in Valuation._meta.fields]
     actions = ("purge_clients",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Valuations are answers the scorer gave; they are never written by hand.
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Valuation | None = None) -> bool:
-        return False
-
     @admin.action(description="Purge every valuation of the selected rows' clients", permissions=["delete"])
     def purge_clients(self, request: HttpRequest, queryset: QuerySet[Valuation]) -> HttpResponse | None:
         clients = sorted(set(queryset.values_list("organization_id", "client_id")))
@@ -56,15 +48,14 @@ class ValuationAdmin(OrganizationScopedAdmin[Valuation]):
             )
             wanted = set(clients)
             summary = [row for row in counts if (row["organization_id"], row["client_id"]) in wanted]
-            context = {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": "Purge these clients' valuations?",
-                "summary": summary,
-                "selected": queryset.values_list("pk", flat=True),
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/valuations/valuation/purge_confirmation.html", context)
+            return self.render_page(
+                request,
+                "admin/valuations/valuation/purge_confirmation.html",
+                "Purge these clients' valuations?",
+                summary=summary,
+                selected=queryset.values_list("pk", flat=True),
+                action_checkbox_name=ACTION_CHECKBOX_NAME,
+            )
         deleted = sum(services.purge_client(org_id, client_id) for org_id, client_id in clients)
         self.message_user(
             request, f"Deleted {deleted} valuation(s) of {len(clients)} client(s).", level=messages.SUCCESS

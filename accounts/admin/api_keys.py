@@ -23,7 +23,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -37,6 +36,8 @@ _issued_keys: weakref.WeakKeyDictionary[HttpRequest, str] = weakref.WeakKeyDicti
 # Where issued keys wait for the page the POST redirects to, and for how long at most.
 ISSUED_KEYS_SESSION_KEY = "accounts.issued_api_keys"
 ISSUED_KEYS_TTL_SECONDS = 300
+# A key's past, shown read-only on its page.
+HISTORY_FIELDS = ("created_at", "last_used_at", "revoked_at", "rotated_from_link", "replaced_by")
 
 
 class KeyColumns:
@@ -152,34 +153,20 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        limits = ("Limits", {"fields": ("rate_limit_per_minute", "expires_at")})
         if obj is None:
-            return [
-                (None, {"fields": ("organization", "name", "environment", "scopes")}),
-                ("Limits", {"fields": ("rate_limit_per_minute", "expires_at")}),
-            ]
+            return [(None, {"fields": ("organization", "name", "environment", "scopes")}), limits]
         return [
             (None, {"fields": ("organization", "name", "display_prefix", "key_status", "scopes")}),
-            ("Limits", {"fields": ("rate_limit_per_minute", "expires_at")}),
-            (
-                "History",
-                {"fields": ("created_at", "last_used_at", "revoked_at", "rotated_from_link", "replaced_by")},
-            ),
+            limits,
+            ("History", {"fields": HISTORY_FIELDS}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         if obj is None:
             return ()
         # The organisation is part of what the key is; revocation is one-way (use the action).
-        return (
-            "organization",
-            "display_prefix",
-            "key_status",
-            "created_at",
-            "last_used_at",
-            "revoked_at",
-            "rotated_from_link",
-            "replaced_by",
-        )
+        return ("organization", "display_prefix", "key_status", *HISTORY_FIELDS)
 
     @admin.display(description="Rotated from")
     def rotated_from_link(self, key: ApiKey) -> str:
@@ -262,14 +249,9 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
             title = pending["title"]
             keys = self.get_queryset(request).in_bulk([pk for pk, _ in pending["keys"]])
             issued = [(keys[pk], raw) for pk, raw in pending["keys"] if pk in keys]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": title,
-            "issued": issued,
-            "changelist_url": reverse("admin:accounts_apikey_changelist"),
-        }
-        response = TemplateResponse(request, "admin/accounts/apikey/issued_keys.html", context)
+        changelist_url = reverse("admin:accounts_apikey_changelist")
+        template = "admin/accounts/apikey/issued_keys.html"
+        response = self.render_page(request, template, title, issued=issued, changelist_url=changelist_url)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -287,18 +269,17 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
     def _confirm(
         self, request: HttpRequest, keys: Sequence[ApiKey], *, operation: str, action: str | None
     ) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"{operation.capitalize()} API keys?",
-            "operation": operation,
-            "keys": keys,
-            "action": action,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "grace_hours": int(ROTATION_GRACE.total_seconds() // 3600),
-            "heartbeat": _heartbeat_seconds(),
-        }
-        return TemplateResponse(request, "admin/accounts/apikey/confirm.html", context)
+        return self.render_page(
+            request,
+            "admin/accounts/apikey/confirm.html",
+            f"{operation.capitalize()} API keys?",
+            operation=operation,
+            keys=keys,
+            action=action,
+            action_checkbox_name=ACTION_CHECKBOX_NAME,
+            grace_hours=int(ROTATION_GRACE.total_seconds() // 3600),
+            heartbeat=_heartbeat_seconds(),
+        )
 
     @admin.action(description="Revoke the selected API keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
@@ -341,19 +322,10 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
         return issued, skipped
 
     def get_urls(self) -> list[URLPattern]:
-        own = [
-            path("issued/", self.admin_site.admin_view(self.issued_view), name="accounts_apikey_issued"),
-            path(
-                "<path:object_id>/rotate/",
-                self.admin_site.admin_view(self.rotate_view),
-                name="accounts_apikey_rotate",
-            ),
-            path(
-                "<path:object_id>/revoke/",
-                self.admin_site.admin_view(self.revoke_view),
-                name="accounts_apikey_revoke",
-            ),
-        ]
+        own = [path("issued/", self.admin_site.admin_view(self.issued_view), name="accounts_apikey_issued")]
+        for operation, view in (("rotate", self.rotate_view), ("revoke", self.revoke_view)):
+            route = f"<path:object_id>/{operation}/"
+            own.append(path(route, self.admin_site.admin_view(view), name=f"accounts_apikey_{operation}"))
         return own + super().get_urls()
 
     def _key_for_change(self, request: HttpRequest, object_id: str) -> ApiKey:
@@ -371,9 +343,7 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
         issued, _ = self._rotate(request, [key])
         if not issued:
             self.message_user(request, "A revoked or expired key cannot be rotated.", messages.ERROR)
-            return HttpResponse(
-                status=303, headers={"Location": reverse("admin:accounts_apikey_change", args=[key.pk])}
-            )
+            return _see_change_page(key)
         return self.issued_keys_response(request, issued, title="API key rotated")
 
     def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
@@ -382,9 +352,7 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
             return self._confirm(request, [key], operation="revoke", action=None)
         self._revoke(request, [key])
         self.message_user(request, f"Revoked {key}.", messages.SUCCESS)
-        return HttpResponse(
-            status=303, headers={"Location": reverse("admin:accounts_apikey_change", args=[key.pk])}
-        )
+        return _see_change_page(key)
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
@@ -392,6 +360,13 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
         obj = kwargs.get("obj")
         context["key_usable"] = bool(obj is not None and obj.is_usable)
         return super().render_change_form(request, context, *args, **kwargs)
+
+
+def _see_change_page(key: ApiKey) -> HttpResponse:
+    # See Other: the browser fetches the key's page with a GET.
+    return HttpResponse(
+        status=303, headers={"Location": reverse("admin:accounts_apikey_change", args=[key.pk])}
+    )
 
 
 def _heartbeat_seconds() -> str:

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from accounts.models import Membership, Organization
 
@@ -92,10 +93,22 @@ class OrganizationScopedAdmin(admin.ModelAdmin[_M]):
             kwargs["queryset"] = own_organizations(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def render_page(
+        self, request: HttpRequest, template: str, title: str, **context: Any
+    ) -> TemplateResponse:
+        """A page of our own (a confirmation, a one-time result) in the admin's frame."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            **context,
+        }
+        return TemplateResponse(request, template, context)
+
 
 class ReadOnlyAdminMixin:
-    """Rows written by the product itself (events, jobs, statements, batches, proposals): look,
-    never add or edit by hand."""
+    """Rows written by the product itself (events, jobs, statements, batches, proposals, the
+    scorer's valuations): look, never add or edit by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -586,13 +586,9 @@ def _score_resale(product: Product, facts: _Facts) -> _ResaleResult:
         brand_phrase = _TIER_PHRASES["unknown"]
     else:
         brand_phrase = "no brand was given"
-    if category.resale_base >= 60:
-        category_phrase = "this category resells well"
-    elif category.resale_base >= 35:
-        category_phrase = "this category resells moderately"
-    else:
-        category_phrase = "this category rarely resells"
-    return _ResaleResult(score, f"Resale potential is {level}: {brand_phrase}, and {category_phrase}.")
+    base = category.resale_base
+    demand = "resells well" if base >= 60 else "resells moderately" if base >= 35 else "rarely resells"
+    return _ResaleResult(score, f"Resale potential is {level}: {brand_phrase}, and this category {demand}.")
 
 
 def _score_circularity(facts: _Facts) -> Circularity:
@@ -655,26 +651,23 @@ _COMPOSITION_PHRASES: Final[dict[Composition, str]] = {
     "unknown": "",
 }
 
+# How the category was found, when not from the category given: (source, a category was given).
+_CATEGORY_SOURCE_PHRASES: Final[dict[tuple[str, bool], str]] = {
+    ("name", True): 'Category "{given}" is not in our price bands; the product name suggests {suggested}.',
+    ("name", False): "No category was given; the product name suggests {suggested}.",
+    ("fallback", True): 'Category "{given}" is not in our price bands, so a generic band was used.',
+    ("fallback", False): "No category was given, so a generic price band was used.",
+}
+
 
 def _explain(product: Product, facts: _Facts, price: _PriceResult, resale: _ResaleResult) -> tuple[str, ...]:
     """Short plain-language reasons, in a fixed order: price, resale, materials, brand, cues."""
     lines: list[str] = []
-    category = facts.category
-    if facts.category_source == "name" and product.category:
-        lines.append(
-            f'Category "{_quote(product.category)}" is not in our price bands; '
-            f"the product name suggests {_with_article(category.label)}."
-        )
-    elif facts.category_source == "name":
-        lines.append(f"No category was given; the product name suggests {_with_article(category.label)}.")
-    elif facts.category_source == "fallback" and product.category:
-        lines.append(
-            f'Category "{_quote(product.category)}" is not in our price bands, so a generic band was used.'
-        )
-    elif facts.category_source == "fallback":
-        lines.append("No category was given, so a generic price band was used.")
-    lines.append(price.explanation)
-    lines.append(resale.explanation)
+    category_phrase = _CATEGORY_SOURCE_PHRASES.get((facts.category_source, bool(product.category)))
+    if category_phrase is not None:
+        given, suggested = _quote(product.category or ""), _with_article(facts.category.label)
+        lines.append(category_phrase.format(given=given, suggested=suggested))
+    lines += [price.explanation, resale.explanation]
 
     materials = facts.materials
     if materials.dominant is None:
