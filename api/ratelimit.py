@@ -78,16 +78,23 @@ def consume(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
         usage = None
     if usage is None:  # RATELIMIT_ENABLE=False, or counters unavailable: a fresh window
         usage = {"count": 0, "time_left": WINDOW_SECONDS, "should_limit": False}
-    result = RateLimitUsage(
-        limit=limit,
-        remaining=max(0, limit - int(usage["count"])),
-        reset_at=int(time.time()) + math.ceil(usage["time_left"]),
-        limited=bool(usage["should_limit"]),
+    return record_usage(
+        request,
+        RateLimitUsage(
+            limit=limit,
+            remaining=max(0, limit - int(usage["count"])),
+            reset_at=int(time.time()) + math.ceil(usage["time_left"]),
+            limited=bool(usage["should_limit"]),
+        ),
     )
-    if result.limited:
+
+
+def record_usage(request: HttpRequest, usage: RateLimitUsage) -> RateLimitUsage:
+    """Keep a request's counted usage for its response headers (and count a refusal)."""
+    if usage.limited:
         metrics.RATE_LIMIT_REJECTIONS.inc()
-    request.ratelimit_usage = result  # type: ignore[attr-defined]
-    return result
+    request.ratelimit_usage = usage  # type: ignore[attr-defined]
+    return usage
 
 
 aconsume = sync_to_async(consume, thread_sensitive=False)

@@ -17,8 +17,7 @@ from redis.exceptions import RedisError
 
 from accounts.auth import Actor, AuthError, actor_for_user, presented_key
 from api.errors import RATE_LIMITED_MESSAGE, json_error
-from api.ratelimit import GROUP, WINDOW_SECONDS, RateLimitUsage, consume, principal_of
-from core import metrics
+from api.ratelimit import GROUP, WINDOW_SECONDS, RateLimitUsage, consume, principal_of, record_usage
 from core.context import bind_principal
 from events.encoding import SSE_CONTENT_TYPE, SSE_HEADERS, encode_retry
 from events.hub import get_hub
@@ -124,10 +123,7 @@ async def _count(request: HttpRequest, identity: str, limit: int) -> RateLimitUs
         usage = RateLimitUsage(
             limit=limit, remaining=max(0, limit - count), reset_at=window, limited=count > limit
         )
-    if usage.limited:
-        metrics.RATE_LIMIT_REJECTIONS.inc()
-    request.ratelimit_usage = usage  # type: ignore[attr-defined]
-    return usage
+    return record_usage(request, usage)
 
 
 def _resolve_actor(request: HttpRequest) -> Actor | None:
@@ -216,7 +212,7 @@ async def _sending(
 _FORGET_HEADERS = "_dealstream_forget_headers_once_sent"
 # What Django built lazily from META (recomputed if asked again) and what the middleware
 # attached (user, session): all read while the view ran, none afterwards.
-_REQUEST_CACHES = ("GET", "COOKIES", "headers", "user", "auth", "session")
+_REQUEST_CACHES = ("GET", "COOKIES", "headers", "user", "auth", "session", "_messages")
 
 
 def keep_only_what_the_stream_needs(request: HttpRequest, response: StreamingHttpResponse) -> None:
