@@ -64,14 +64,10 @@ def _date_shaped(amount: Decimal) -> bool:
     return False
 
 
-def _row(t: Transaction, position: int) -> int:
-    return t.row if t.row is not None else position
-
-
 def _amount_evidence(items: Sequence[tuple[int, Transaction]]) -> dict[str, Any]:
     return {
         "count": len(items),
-        "rows": [_row(t, i) for i, t in items[:EVIDENCE_ITEMS]],
+        "rows": [t.row_number(i) for i, t in items[:EVIDENCE_ITEMS]],
         "amounts": [money_str(t.amount) for _, t in items[:EVIDENCE_ITEMS]],
     }
 

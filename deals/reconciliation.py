@@ -74,11 +74,6 @@ def _fmt(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def _row_number(transaction: Transaction, position: int) -> int:
-    # The parser's row in the file when it knows it, else the 1-based position in the statement.
-    return transaction.row if transaction.row is not None else position
-
-
 def _accounts(parsed: ParsedStatement) -> list[_Account]:
     """Split the statement into the accounts whose balances are checked separately."""
     if len(parsed.account_balances) > 1:
@@ -142,7 +137,7 @@ def _walk(
             compared += 1
             difference = _cents(expected - t.balance)
             if difference:
-                row = _row_number(t, positions[id(t)])
+                row = t.row_number(positions[id(t)])
                 detail = (
                     f"Row {row} ({t.date.isoformat()}): the previous balance {_fmt(current or Decimal(0))} "
                     f"and the amount {_fmt(t.amount)} give {_fmt(expected)}, but the file states "

@@ -45,6 +45,10 @@ class Transaction:
     # an OFX STMTTRN): reconciliation names it as the first bad row.
     row: int | None = None
 
+    def row_number(self, position: int) -> int:
+        """The row in the file when the parser knows it, else `position`, the 1-based one in the statement."""
+        return self.row if self.row is not None else position
+
 
 @dataclass(frozen=True)
 class SkippedRow:
