@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Prefetch, Q, QuerySet
@@ -79,7 +79,10 @@ def _actor_context(request: Request) -> tuple[Any, str, str]:
     return actor.organization, actor.label, request_id_var.get() or ""
 
 
-def _with_statements(model: type[Any], related: str, organization: Any, pk: Any) -> Any:
+_Owner = TypeVar("_Owner", Deal, Batch)
+
+
+def _with_statements(model: type[_Owner], related: str, organization: Any, pk: Any) -> _Owner:
     """One row of the organisation with its statements in upload order; 404 when it has none such."""
     row = (
         model.objects.filter(organization=organization, pk=pk)
@@ -92,8 +95,7 @@ def _with_statements(model: type[Any], related: str, organization: Any, pk: Any)
 
 
 def _deal_detail(organization: Any, deal_id: int) -> Deal:
-    deal: Deal = _with_statements(Deal, "statements", organization, deal_id)
-    return deal
+    return _with_statements(Deal, "statements", organization, deal_id)
 
 
 @extend_schema_view(get=extend_schema(parameters=[DealListQuery]))
