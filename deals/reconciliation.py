@@ -204,7 +204,7 @@ def _check_account(account: _Account, positions: dict[int, int], sense: BalanceS
     opening = account.opening
     if opening is None:
         # Without a stated opening balance, the first stated running balance anchors the totals.
-        opening = _anchor(account.transactions, sense)
+        opening = implied_opening(account.transactions, sense)
     if opening is None or account.closing is None:
         return running
     total = sum((t.amount for t in account.transactions), Decimal(0))
@@ -224,7 +224,7 @@ def _check_account(account: _Account, positions: dict[int, int], sense: BalanceS
     return _Outcome(checks, reordered_days=running.reordered_days)
 
 
-def _anchor(transactions: Sequence[Transaction], sense: BalanceSense) -> Decimal | None:
+def implied_opening(transactions: Sequence[Transaction], sense: BalanceSense = "bank") -> Decimal | None:
     """The balance before the first transaction, from the first row that states one."""
     moved = Decimal(0)
     for t in transactions:

@@ -29,6 +29,7 @@ from deals.categories import (
     revenue_mask,
 )
 from deals.parsing.statement import ParsedStatement, Transaction, money_text, round_half_up
+from deals.reconciliation import implied_opening
 
 # --- Thresholds and weights (docs/underwriting.md, "Constants") ---------------------------------
 
@@ -172,14 +173,10 @@ def _revenue_only(transactions: Sequence[Transaction], revenue: Sequence[bool] |
 
 
 def _largest_deposit(transactions: Iterable[Transaction]) -> tuple[Transaction | None, Decimal]:
-    largest: Transaction | None = None
-    total = Decimal(0)
-    for t in transactions:
-        if t.amount > 0:
-            total += t.amount
-            if largest is None or t.amount > largest.amount:
-                largest = t
-    return largest, total
+    deposits = [t for t in transactions if t.amount > 0]
+    # The first of equal largest deposits, as the file lists them.
+    largest = max(deposits, key=lambda t: t.amount, default=None)
+    return largest, sum((t.amount for t in deposits), Decimal(0))
 
 
 def screen_transactions(
@@ -307,14 +304,8 @@ def end_of_day_balances(
     starting = opening_balance if derived and opening_balance is not None else Decimal(0)
     change_by_day: dict[int, Decimal] = defaultdict(Decimal)
     for rows in by_account.values():
-        account_start = Decimal(0)
-        if not derived:
-            cumulative = Decimal(0)
-            for t in rows:
-                cumulative += t.amount
-                if t.balance is not None:
-                    account_start = t.balance - cumulative
-                    break
+        implied = implied_opening(rows)  # None without any stated balance (derived balances)
+        account_start = Decimal(0) if implied is None else implied
         starting += account_start
         running = account_start
         day_end: dict[datetime.date, Decimal] = {}
@@ -634,13 +625,9 @@ def score_deal(metrics: Sequence[StatementMetrics], screenings: Sequence[Screeni
             f"Score {score} is at least {APPROVE_MIN_SCORE}, deposits meet the minimum and "
             "no more than one other lender is being repaid."
         )
-    explanations = [c.explanation for c in components]
-    seen: set[str] = set()
-    for screening in screenings:
-        for finding in screening.findings:
-            if finding.explanation not in seen:
-                seen.add(finding.explanation)
-                explanations.append(finding.explanation)
+    # Each screening sentence once, in the order the statements raised it.
+    found = dict.fromkeys(finding.explanation for s in screenings for finding in s.findings)
+    explanations = [*(c.explanation for c in components), *found]
     return HealthScore(
         score=score,
         explanations=explanations,
