@@ -180,13 +180,7 @@ class DealDecisionView(APIView):
         body = DecisionIn(data=request.data)
         body.is_valid(raise_exception=True)
         organization, label, _ = _actor_context(request)
-        services.decide(
-            organization,
-            deal_id,
-            body.validated_data["decision"],
-            note=body.validated_data["note"],
-            decided_by=label,
-        )
+        services.decide(organization, deal_id, decided_by=label, **body.validated_data)
         return Response(DealDetailOut(_deal_detail(organization, deal_id)).data)
 
 
@@ -309,12 +303,7 @@ class TransactionRevenueView(APIView):
         body.is_valid(raise_exception=True)
         organization, label, _ = _actor_context(request)
         row = services.correct_revenue(
-            organization,
-            deal_id,
-            transaction_id,
-            counted=body.validated_data["counted"],
-            note=body.validated_data["note"],
-            changed_by=label,
+            organization, deal_id, transaction_id, changed_by=label, **body.validated_data
         )
         out = {"transaction": row, "deal": _deal_detail(organization, deal_id)}
         return Response(RevenueCorrectionOut(out).data)
