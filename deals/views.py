@@ -243,17 +243,13 @@ class BatchCreateView(APIView):
                 fields={"files": [f"At most {uploads.MAX_BATCH_DOCUMENTS} files."]},
             )
         organization, label, request_id = _actor_context(request)
+        deal_id = body.validated_data["deal_id"]
         # 404 for an unknown deal before any zip is inflated.
-        if not Deal.objects.filter(organization=organization, pk=body.validated_data["deal_id"]).exists():
+        if not Deal.objects.filter(organization=organization, pk=deal_id).exists():
             raise NotFound("No such deal.")
         documents = uploads.expand_uploads(files)
         _, batch = services.add_statements(
-            organization,
-            body.validated_data["deal_id"],
-            documents,
-            created_by=label,
-            request_id=request_id,
-            as_batch=True,
+            organization, deal_id, documents, created_by=label, request_id=request_id, as_batch=True
         )
         assert batch is not None
         return Response({"batch_id": batch.pk, "total": batch.total}, status=status.HTTP_202_ACCEPTED)
