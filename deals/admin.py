@@ -125,8 +125,8 @@ class StatementAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[Statement]):
     list_filter = ("status", "format", "deal__organization")
     search_fields = ("filename", "=id", "deal__business_name", "job__id")
     list_select_related = ("deal",)
+    # Without change permission (ReadOnlyAdminMixin) Django shows every listed field read-only.
     fields = ("deal", "job", "batch", *STATEMENT_RESULT_FIELDS, "summary", "metrics", "screening")
-    readonly_fields = fields
 
 
 @admin.register(Batch)
@@ -135,7 +135,7 @@ class BatchAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[Batch]):
     list_filter = ("status", "organization")
     search_fields = ("id", "deal__business_name")
     list_select_related = ("deal", "organization")
-    readonly_fields = (
+    fields = (
         "id",
         "organization",
         "deal",
@@ -147,7 +147,6 @@ class BatchAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[Batch]):
         "created_at",
         "completed_at",
     )
-    fields = readonly_fields
 
     @admin.display(description="Progress")
     def progress(self, batch: Batch) -> str:
@@ -163,7 +162,7 @@ class ProposedChangeAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[ProposedCh
     list_filter = ("status", "deal__organization")
     search_fields = ("id", "deal__business_name")
     list_select_related = ("deal",)
-    readonly_fields = (
+    fields = (
         "id",
         "deal",
         "operation",
@@ -175,4 +174,3 @@ class ProposedChangeAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin[ProposedCh
         "resolved_at",
         "created_at",
     )
-    fields = readonly_fields

@@ -9,7 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from deals.parsing.statement import Transaction, money_str
+from deals.parsing.statement import Transaction, money_str, money_text
 from deals.stored import to_json
 from deals.underwriting import (
     APPROVE_MIN_DEPOSITS_30,
@@ -205,5 +205,6 @@ def _low_revenue(
     }
     return (
         evidence,
-        f"Revenue of {per_30:,.2f} per 30 days is below the minimum of {APPROVE_MIN_DEPOSITS_30:,.2f}.",
+        f"Revenue of {money_text(per_30)} per 30 days is below the minimum of "
+        f"{money_text(APPROVE_MIN_DEPOSITS_30)}.",
     )

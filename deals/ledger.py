@@ -18,12 +18,11 @@ from django.db import connection
 from deals.categories import categorize_statement
 from deals.evidence import transaction_flags, transaction_ref, with_evidence
 from deals.models import Statement, Transaction
-from deals.parsing.statement import ParsedStatement, StatementError
+from deals.parsing.statement import CENT, ParsedStatement, StatementError
 from deals.parsing.statement import Transaction as ParsedTransaction
 from deals.stored import load_statement_summary, screening_json, to_json
 from deals.underwriting import Screening, StatementMetrics, compute_statement_metrics, screen_transactions
 
-CENT = Decimal("0.01")
 # Amounts are stored as numeric(20, 2); anything this large is a misread, not money.
 MAX_AMOUNT = Decimal(10) ** 17
 BULK_BATCH = 2000  # rows per UPDATE when a correction changes flags

@@ -64,14 +64,10 @@ def _date_shaped(amount: Decimal) -> bool:
     return False
 
 
-def _row(t: Transaction, position: int) -> int:
-    return t.row if t.row is not None else position
-
-
 def _amount_evidence(items: Sequence[tuple[int, Transaction]]) -> dict[str, Any]:
     return {
         "count": len(items),
-        "rows": [_row(t, i) for i, t in items[:EVIDENCE_ITEMS]],
+        "rows": [t.row_number(i) for i, t in items[:EVIDENCE_ITEMS]],
         "amounts": [money_str(t.amount) for _, t in items[:EVIDENCE_ITEMS]],
     }
 
@@ -223,12 +219,8 @@ def skipped_rows_finding(parsed: ParsedStatement) -> Finding | None:
 
 def statement_findings(parsed: ParsedStatement, result: Reconciliation) -> list[Finding]:
     """Every warning about one statement: the parser's own, then reconciliation and plausibility."""
-    findings = list(parsed.warnings)
-    for extra in (reconciliation_finding(result), skipped_rows_finding(parsed)):
-        if extra is not None:
-            findings.append(extra)
-    findings.extend(implausible_amounts(parsed))
-    return findings
+    checks = (reconciliation_finding(result), skipped_rows_finding(parsed))
+    return [*parsed.warnings, *(f for f in checks if f is not None), *implausible_amounts(parsed)]
 
 
 # --- identical transactions across a deal's statements --------------------------------------------
@@ -277,7 +269,7 @@ def find_overlap(
     earlier statement lists two as well. Every transaction is counted once across the deal.
     """
     available: Counter[str] = Counter()
-    shared: dict[int, int] = {}  # earlier statement id → transactions shared with it
+    shared: Counter[int] = Counter()  # earlier statement id → transactions shared with it
     owners: dict[str, list[int]] = {}
     for statement in earlier:
         available.update(statement.keys)
@@ -288,8 +280,7 @@ def find_overlap(
         if available[key] > 0:
             available[key] -= 1
             duplicates.append(position)
-            owner = owners[key][0]
-            shared[owner] = shared.get(owner, 0) + 1
+            shared[owners[key][0]] += 1
     if not duplicates:
         return Overlap(frozenset(), None)
     names = {s.statement_id: s.filename for s in earlier}
@@ -392,14 +383,12 @@ def currency_findings(statements: Sequence[StatementFacts], currency: str | None
 
 def history_days(statements: Sequence[StatementFacts]) -> int:
     """Calendar days covered by at least one of the statements (overlaps counted once)."""
-    covered: set[datetime.date] = set()
-    for s in statements:
-        if s.period_start is None or s.period_end is None:
-            continue
-        day = s.period_start
-        while day <= s.period_end:
-            covered.add(day)
-            day += datetime.timedelta(days=1)
+    covered = {
+        day
+        for s in statements
+        if s.period_start is not None and s.period_end is not None
+        for day in range(s.period_start.toordinal(), s.period_end.toordinal() + 1)
+    }
     return len(covered)
 
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from itertools import groupby
 from typing import Literal
 
-from deals.parsing.statement import ParsedStatement, Transaction
+from deals.parsing.statement import ParsedStatement, Transaction, money_text, round_half_up
 
-CENT = Decimal("0.01")
 # Same-day reordering (see `_reorder`): an exhaustive search up to this many rows in one day,
 # within this many steps; longer days are chained greedily.
 REORDER_SEARCH_ROWS = 200
@@ -64,19 +63,6 @@ class _Outcome:
     bad_row: int | None = None
     detail: str = ""
     reordered_days: int = 0  # days whose rows only reconcile in another same-day order
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _fmt(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-
-def _row_number(transaction: Transaction, position: int) -> int:
-    # The parser's row in the file when it knows it, else the 1-based position in the statement.
-    return transaction.row if transaction.row is not None else position
 
 
 def _accounts(parsed: ParsedStatement) -> list[_Account]:
@@ -140,13 +126,13 @@ def _walk(
             continue
         if expected is not None:
             compared += 1
-            difference = _cents(expected - t.balance)
+            difference = round_half_up(expected - t.balance)
             if difference:
-                row = _row_number(t, positions[id(t)])
+                row = t.row_number(positions[id(t)])
                 detail = (
-                    f"Row {row} ({t.date.isoformat()}): the previous balance {_fmt(current or Decimal(0))} "
-                    f"and the amount {_fmt(t.amount)} give {_fmt(expected)}, but the file states "
-                    f"{_fmt(t.balance)} (a difference of {_fmt(difference)})."
+                    f"Row {row} ({t.date.isoformat()}): the previous balance {money_text(current or Decimal(0))} "
+                    f"and the amount {money_text(t.amount)} give {money_text(expected)}, but the file states "
+                    f"{money_text(t.balance)} (a difference of {money_text(difference)})."
                 )
                 return (difference, row, detail), None, compared
         current = t.balance
@@ -179,7 +165,11 @@ def _reorder(rows: Sequence[Transaction], start: Decimal, sense: BalanceSense) -
             return None
         budget[0] -= 1
         for index, (amount, balance) in enumerate(kinds):
-            if left[index] and balance is not None and _cents(_step(current, amount, sense) - balance) == 0:
+            if (
+                left[index]
+                and balance is not None
+                and round_half_up(_step(current, amount, sense) - balance) == 0
+            ):
                 left[index] -= 1
                 found = search(balance, remaining - 1)
                 left[index] += 1
@@ -197,7 +187,7 @@ def _chain_greedily(rows: Sequence[Transaction], start: Decimal, sense: BalanceS
     current = start
     while remaining:
         for index, t in enumerate(remaining):
-            if t.balance is not None and _cents(_step(current, t.amount, sense) - t.balance) == 0:
+            if t.balance is not None and round_half_up(_step(current, t.amount, sense) - t.balance) == 0:
                 current = t.balance
                 del remaining[index]
                 break
@@ -214,12 +204,12 @@ def _check_account(account: _Account, positions: dict[int, int], sense: BalanceS
     opening = account.opening
     if opening is None:
         # Without a stated opening balance, the first stated running balance anchors the totals.
-        opening = _anchor(account.transactions, sense)
+        opening = implied_opening(account.transactions, sense)
     if opening is None or account.closing is None:
         return running
     total = sum((t.amount for t in account.transactions), Decimal(0))
     computed = _step(opening, total, sense)
-    difference = _cents(computed - account.closing)
+    difference = round_half_up(computed - account.closing)
     checks += 1
     if difference:
         where = f" of account {account.name}" if account.name else ""
@@ -227,14 +217,14 @@ def _check_account(account: _Account, positions: dict[int, int], sense: BalanceS
             checks,
             difference,
             None,
-            f"The opening balance{where} {_fmt(opening)} and the amounts ({_fmt(total)} in all) give a "
-            f"closing balance of {_fmt(computed)}, but the file states {_fmt(account.closing)} "
-            f"(a difference of {_fmt(difference)}).",
+            f"The opening balance{where} {money_text(opening)} and the amounts ({money_text(total)} in all) give a "
+            f"closing balance of {money_text(computed)}, but the file states {money_text(account.closing)} "
+            f"(a difference of {money_text(difference)}).",
         )
     return _Outcome(checks, reordered_days=running.reordered_days)
 
 
-def _anchor(transactions: Sequence[Transaction], sense: BalanceSense) -> Decimal | None:
+def implied_opening(transactions: Sequence[Transaction], sense: BalanceSense = "bank") -> Decimal | None:
     """The balance before the first transaction, from the first row that states one."""
     moved = Decimal(0)
     for t in transactions:

@@ -49,6 +49,8 @@ class BatchIn(serializers.Serializer[Any]):
 class WarningOut(serializers.Serializer[Any]):
     """A data-quality warning (docs/underwriting.md, "Warnings")."""
 
+    # Codes outside the documented list (a parser's own) pass through: a ChoiceField renders a value
+    # it does not know unchanged.
     code = serializers.ChoiceField(
         choices=[
             "reconciliation_failed",
@@ -65,10 +67,6 @@ class WarningOut(serializers.Serializer[Any]):
     evidence = serializers.DictField(
         help_text="What the warning rests on (rows, amounts, dates; `statement_id` on a deal's warnings)."
     )
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        # Codes outside the documented list (a parser's own) pass through unchanged.
-        return {"code": instance["code"], "message": instance["message"], "evidence": instance["evidence"]}
 
 
 class ReconciliationOut(serializers.Serializer[Any]):

@@ -261,24 +261,20 @@ def correct_revenue(
                 fields={"counted": ["This transaction is a debit; only a deposit can count as revenue."]},
             )
         statement = Statement.objects.select_for_update(no_key=True).get(pk=row.statement_id)
-        row.revenue_override = counted
-        row.counted_as_revenue = counted
-        row.revenue_note = note
-        row.revenue_changed_by = changed_by
-        row.revenue_changed_at = timezone.now()
-        row.save(
-            update_fields=[
-                "revenue_override",
-                "counted_as_revenue",
-                "revenue_note",
-                "revenue_changed_by",
-                "revenue_changed_at",
-            ]
-        )
+        treatment = {
+            "revenue_override": counted,
+            "counted_as_revenue": counted,
+            "revenue_note": note,
+            "revenue_changed_by": changed_by,
+            "revenue_changed_at": timezone.now(),
+        }
+        for name, value in treatment.items():
+            setattr(row, name, value)
+        row.save(update_fields=list(treatment))
         if statement.status == StatementStatus.COMPLETED:
             ledger.remeasure_statement(statement)
-        treatment = "counted as revenue" if counted else "not counted as revenue"
-        reason = f"Transaction {row.pk} ({row.date.isoformat()}, {row.amount:f}) is now {treatment}"
+        now = "counted as revenue" if counted else "not counted as revenue"
+        reason = f"Transaction {row.pk} ({row.date.isoformat()}, {row.amount:f}) is now {now}"
         rescore_after_correction(deal, changed_by=changed_by, reason=reason + (f": {note}" if note else "."))
     return row
 

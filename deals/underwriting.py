@@ -16,7 +16,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Literal, get_args
 
@@ -28,7 +28,8 @@ from deals.categories import (
     lender_name,
     revenue_mask,
 )
-from deals.parsing.statement import ParsedStatement, Transaction
+from deals.parsing.statement import ParsedStatement, Transaction, money_text, round_half_up
+from deals.reconciliation import implied_opening
 
 # --- Thresholds and weights (docs/underwriting.md, "Constants") ---------------------------------
 
@@ -61,7 +62,6 @@ MIN_HISTORY_DAYS = 30
 FLOOR_AVERAGE_DAILY_BALANCE = Decimal(0)
 FLOOR_NEGATIVE_DAY_SHARE = Decimal("0.50")
 
-CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
 ONE_DECIMAL = Decimal("0.1")
 
@@ -79,16 +79,8 @@ FlagCode = Literal[
 FLAG_ORDER: tuple[FlagCode, ...] = get_args(FlagCode)
 
 
-def _round(value: Decimal, unit: Decimal) -> Decimal:
-    return value.quantize(unit, rounding=ROUND_HALF_UP)
-
-
 def _clamp(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
     return max(low, min(high, value))
-
-
-def _fmt(value: Decimal) -> str:
-    return f"{value:,.2f}"
 
 
 # --- Screening -----------------------------------------------------------------------------------
@@ -181,14 +173,10 @@ def _revenue_only(transactions: Sequence[Transaction], revenue: Sequence[bool] |
 
 
 def _largest_deposit(transactions: Iterable[Transaction]) -> tuple[Transaction | None, Decimal]:
-    largest: Transaction | None = None
-    total = Decimal(0)
-    for t in transactions:
-        if t.amount > 0:
-            total += t.amount
-            if largest is None or t.amount > largest.amount:
-                largest = t
-    return largest, total
+    deposits = [t for t in transactions if t.amount > 0]
+    # The first of equal largest deposits, as the file lists them.
+    largest = max(deposits, key=lambda t: t.amount, default=None)
+    return largest, sum((t.amount for t in deposits), Decimal(0))
 
 
 def screen_transactions(
@@ -224,7 +212,7 @@ def screen_transactions(
     lenders = find_lender_debits(transactions)
     if lenders:
         described = "; ".join(
-            f"{lender.cadence} debits to {lender.lender} ({lender.count} debits, {_fmt(lender.total)} total)"
+            f"{lender.cadence} debits to {lender.lender} ({lender.count} debits, {money_text(lender.total)} total)"
             for lender in lenders
         )
         recurring = {lender.lender for lender in lenders}
@@ -241,11 +229,11 @@ def screen_transactions(
         )
     largest, total = _largest_deposit(_revenue_only(transactions, revenue))
     if largest is not None and largest.amount / total > CONCENTRATION_SHARE:
-        share = _round(largest.amount / total * 100, ONE_DECIMAL)
+        share = round_half_up(largest.amount / total * 100, ONE_DECIMAL)
         findings.append(
             Finding(
                 "deposit_concentration",
-                f"One deposit of {_fmt(largest.amount)} on {largest.date.isoformat()} is {share}% "
+                f"One deposit of {money_text(largest.amount)} on {largest.date.isoformat()} is {share}% "
                 "of all deposits.",
                 (largest,),
             )
@@ -316,14 +304,8 @@ def end_of_day_balances(
     starting = opening_balance if derived and opening_balance is not None else Decimal(0)
     change_by_day: dict[int, Decimal] = defaultdict(Decimal)
     for rows in by_account.values():
-        account_start = Decimal(0)
-        if not derived:
-            cumulative = Decimal(0)
-            for t in rows:
-                cumulative += t.amount
-                if t.balance is not None:
-                    account_start = t.balance - cumulative
-                    break
+        implied = implied_opening(rows)  # None without any stated balance (derived balances)
+        account_start = Decimal(0) if implied is None else implied
         starting += account_start
         running = account_start
         day_end: dict[datetime.date, Decimal] = {}
@@ -355,7 +337,7 @@ def _weekly_volatility(deposits: Sequence[Transaction], start: datetime.date, da
     if mean <= 0:
         return None
     variance = sum(((x - mean) ** 2 for x in totals), Decimal(0)) / weeks
-    return _round(variance.sqrt() / mean, RATIO)
+    return round_half_up(variance.sqrt() / mean, RATIO)
 
 
 def _months(start: datetime.date, end: datetime.date) -> list[str]:
@@ -407,26 +389,26 @@ def compute_metrics(
         days=days,
         transaction_count=len(ordered),
         balances_derived=derived,
-        starting_balance=_round(starting, CENT),
-        ending_balance=_round(balances[-1], CENT),
-        average_daily_balance=_round(sum(balances, Decimal(0)) / days, CENT),
-        lowest_balance=_round(min(balances), CENT),
+        starting_balance=round_half_up(starting),
+        ending_balance=round_half_up(balances[-1]),
+        average_daily_balance=round_half_up(sum(balances, Decimal(0)) / days),
+        lowest_balance=round_half_up(min(balances)),
         negative_balance_days=sum(1 for b in balances if b < 0),
-        total_deposits=_round(total_deposits, CENT),
+        total_deposits=round_half_up(total_deposits),
         deposit_count=len(deposits),
-        total_withdrawals=_round(-sum((t.amount for t in ordered if t.amount < 0), Decimal(0)), CENT),
-        monthly_deposits={month: _round(v, CENT) for month, v in monthly.items()},
-        average_deposits_per_30_days=_round(total_deposits / days * 30, CENT),
-        largest_deposit=_round(largest.amount if largest else Decimal(0), CENT),
-        largest_deposit_share=_round(largest.amount / total_deposits, RATIO) if largest else None,
+        total_withdrawals=round_half_up(-sum((t.amount for t in ordered if t.amount < 0), Decimal(0))),
+        monthly_deposits={month: round_half_up(v) for month, v in monthly.items()},
+        average_deposits_per_30_days=round_half_up(total_deposits / days * 30),
+        largest_deposit=round_half_up(largest.amount if largest else Decimal(0)),
+        largest_deposit_share=round_half_up(largest.amount / total_deposits, RATIO) if largest else None,
         deposit_volatility=_weekly_volatility(deposits, start, days),
         nsf_count=events.count("nsf"),
         overdraft_count=events.count("overdraft"),
         returned_count=events.count("returned_item"),
         lender_debit_count=sum(lender.count for lender in lenders),
-        lender_debit_total=_round(sum((lender.total for lender in lenders), Decimal(0)), CENT),
+        lender_debit_total=round_half_up(sum((lender.total for lender in lenders), Decimal(0))),
         lenders=tuple(lender.lender for lender in lenders),
-        non_revenue_deposits=_round(all_credits - total_deposits, CENT),
+        non_revenue_deposits=round_half_up(all_credits - total_deposits),
     )
 
 
@@ -501,20 +483,24 @@ def combine_metrics(metrics: Sequence[StatementMetrics], screenings: Sequence[Sc
             (m.deposit_volatility * m.days for m in with_volatility if m.deposit_volatility is not None),
             Decimal(0),
         )
-        volatility = _round(weighted / sum(m.days for m in with_volatility), RATIO)
+        volatility = round_half_up(weighted / sum(m.days for m in with_volatility), RATIO)
     lenders = sorted({lender.lender for s in screenings for lender in s.lender_debits})
     largest = max((m.largest_deposit for m in metrics), default=Decimal(0))
     return DealFigures(
         days=days,
-        average_daily_balance=_round(
-            sum((m.average_daily_balance * m.days for m in metrics), Decimal(0)) / total_days, CENT
+        average_daily_balance=round_half_up(
+            sum((m.average_daily_balance * m.days for m in metrics), Decimal(0)) / total_days
         ),
-        deposits_per_30_days=_round(deposits / total_days * 30, CENT),
-        events_per_30_days=_round(Decimal(sum(m.event_count for m in metrics)) / total_days * 30, RATIO),
-        negative_day_share=_round(Decimal(sum(m.negative_balance_days for m in metrics)) / total_days, RATIO),
+        deposits_per_30_days=round_half_up(deposits / total_days * 30),
+        events_per_30_days=round_half_up(
+            Decimal(sum(m.event_count for m in metrics)) / total_days * 30, RATIO
+        ),
+        negative_day_share=round_half_up(
+            Decimal(sum(m.negative_balance_days for m in metrics)) / total_days, RATIO
+        ),
         deposit_volatility=volatility,
         lenders=tuple(lenders),
-        largest_deposit_share=_round(largest / deposits, RATIO) if deposits > 0 else None,
+        largest_deposit_share=round_half_up(largest / deposits, RATIO) if deposits > 0 else None,
     )
 
 
@@ -540,7 +526,7 @@ def score_components(figures: DealFigures) -> tuple[ScoreComponent, ...]:
     lenders = LENDER_POINTS.get(lender_count, Decimal(0))
 
     def component(name: str, points: Decimal, maximum: Decimal, why: str) -> ScoreComponent:
-        points = _round(points, CENT)
+        points = round_half_up(points)
         return ScoreComponent(name, points, maximum, f"{why}: {points} of {maximum} points.")
 
     return (
@@ -548,13 +534,13 @@ def score_components(figures: DealFigures) -> tuple[ScoreComponent, ...]:
             "revenue",
             revenue,
             REVENUE_POINTS,
-            f"Deposits average {_fmt(d30)} per 30 days (full points from {_fmt(REVENUE_FULL_AT)})",
+            f"Deposits average {money_text(d30)} per 30 days (full points from {money_text(REVENUE_FULL_AT)})",
         ),
         component(
             "average_daily_balance",
             balance,
             BALANCE_POINTS,
-            f"Average daily balance {_fmt(adb)} against {_fmt(d30)} of deposits per 30 days "
+            f"Average daily balance {money_text(adb)} against {money_text(d30)} of deposits per 30 days "
             f"(full points at {BALANCE_FULL_RATIO:.0%} or more)",
         ),
         component(
@@ -621,15 +607,15 @@ def score_deal(metrics: Sequence[StatementMetrics], screenings: Sequence[Screeni
     figures = combine_metrics(metrics, screenings)
     components = score_components(figures)
     total = _clamp(sum((c.points for c in components), Decimal(0)), Decimal(0), Decimal(100))
-    score = _round(total, ONE_DECIMAL)
+    score = round_half_up(total, ONE_DECIMAL)
 
     reasons: list[str] = []
     if score < APPROVE_MIN_SCORE:
         reasons.append(f"Score {score} is below {APPROVE_MIN_SCORE}.")
     if figures.deposits_per_30_days < APPROVE_MIN_DEPOSITS_30:
         reasons.append(
-            f"Deposits of {_fmt(figures.deposits_per_30_days)} per 30 days are below the minimum of "
-            f"{_fmt(APPROVE_MIN_DEPOSITS_30)}."
+            f"Deposits of {money_text(figures.deposits_per_30_days)} per 30 days are below the minimum of "
+            f"{money_text(APPROVE_MIN_DEPOSITS_30)}."
         )
     if len(figures.lenders) >= DECLINE_MIN_LENDERS:
         reasons.append(f"Already repaying {len(figures.lenders)} lenders ({', '.join(figures.lenders)}).")
@@ -639,13 +625,9 @@ def score_deal(metrics: Sequence[StatementMetrics], screenings: Sequence[Screeni
             f"Score {score} is at least {APPROVE_MIN_SCORE}, deposits meet the minimum and "
             "no more than one other lender is being repaid."
         )
-    explanations = [c.explanation for c in components]
-    seen: set[str] = set()
-    for screening in screenings:
-        for finding in screening.findings:
-            if finding.explanation not in seen:
-                seen.add(finding.explanation)
-                explanations.append(finding.explanation)
+    # Each screening sentence once, in the order the statements raised it.
+    found = dict.fromkeys(finding.explanation for s in screenings for finding in s.findings)
+    explanations = [*(c.explanation for c in components), *found]
     return HealthScore(
         score=score,
         explanations=explanations,
@@ -682,8 +664,8 @@ def approval_blockers(
     if figures is not None:
         if figures.average_daily_balance <= FLOOR_AVERAGE_DAILY_BALANCE:
             blockers.append(
-                f"The average daily balance of {_fmt(figures.average_daily_balance)} is not above "
-                f"{_fmt(FLOOR_AVERAGE_DAILY_BALANCE)}."
+                f"The average daily balance of {money_text(figures.average_daily_balance)} is not above "
+                f"{money_text(FLOOR_AVERAGE_DAILY_BALANCE)}."
             )
         if figures.negative_day_share >= FLOOR_NEGATIVE_DAY_SHARE:
             blockers.append(

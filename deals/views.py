@@ -1,15 +1,16 @@
 """Deals API: deals, statement uploads, batches, decisions and proposals. Thin: validate, call
-one function of deals.services, answer with an output serializer."""
+one function of deals.services, answer with an output serializer. Invalid input raises DRF's
+ValidationError: its handler turns nested serializer errors into the envelope's flat `fields`."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Prefetch, Q, QuerySet
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -24,7 +25,7 @@ from api.idempotency import idempotent
 from core.context import request_id_var
 from core.errors import Invalid, NotFound, TooLarge
 from deals import services, uploads
-from deals.models import Batch, Deal, Statement, Transaction
+from deals.models import Batch, Deal, ProposedChange, Statement, Transaction
 from deals.serializers import (
     BatchIn,
     BatchReadOut,
@@ -44,11 +45,6 @@ from deals.serializers import (
 from deals.transaction_list import filter_transactions
 from events.catalogue import BATCH, DEAL
 from events.positions import POSITION_HEADER_SCHEMA, read_with_position
-
-
-def _invalid(errors: Any) -> ValidationError:
-    # DRF's handler turns nested serializer errors into the envelope's flat `fields`.
-    return ValidationError(errors)
 
 
 def _too_large(limit_bytes: int) -> TooLarge:
@@ -83,30 +79,34 @@ def _actor_context(request: Request) -> tuple[Any, str, str]:
     return actor.organization, actor.label, request_id_var.get() or ""
 
 
-def _deal_detail(organization: Any, deal_id: int) -> Deal:
-    deal = (
-        Deal.objects.filter(organization=organization, pk=deal_id)
-        .prefetch_related(Prefetch("statements", queryset=Statement.objects.order_by("pk")))
+_Owner = TypeVar("_Owner", Deal, Batch)
+
+
+def _with_statements(model: type[_Owner], related: str, organization: Any, pk: Any) -> _Owner:
+    """One row of the organisation with its statements in upload order; 404 when it has none such."""
+    row = (
+        model.objects.filter(organization=organization, pk=pk)
+        .prefetch_related(Prefetch(related, queryset=Statement.objects.order_by("pk")))
         .first()
     )
-    if deal is None:
-        raise NotFound("No such deal.")
-    return deal
+    if row is None:
+        raise NotFound(f"No such {model._meta.verbose_name}.")
+    return row
 
 
+def _deal_detail(organization: Any, deal_id: int) -> Deal:
+    return _with_statements(Deal, "statements", organization, deal_id)
+
+
+@extend_schema_view(get=extend_schema(parameters=[DealListQuery]))
 class DealListView(ListAPIView[Deal]):
     """`GET /deals` (newest first; `?status=`, `?search=` on name and external ref); `POST /deals`."""
 
     serializer_class = DealOut
 
-    @extend_schema(parameters=[DealListQuery])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
     def get_queryset(self) -> QuerySet[Deal]:
         query = DealListQuery(data=self.request.query_params)
-        if not query.is_valid():
-            raise _invalid(query.errors)
+        query.is_valid(raise_exception=True)
         params = query.validated_data
         deals = Deal.objects.filter(organization=get_actor(self.request).organization)
         if params.get("status"):
@@ -120,8 +120,7 @@ class DealListView(ListAPIView[Deal]):
     @idempotent
     def post(self, request: Request) -> Response:
         body = DealCreateIn(data=request.data)
-        if not body.is_valid():
-            raise _invalid(body.errors)
+        body.is_valid(raise_exception=True)
         organization, label, _ = _actor_context(request)
         deal = services.create_deal(organization, created_by=label, **body.validated_data)
         return Response(
@@ -158,11 +157,11 @@ class DealStatementsView(APIView):
     def post(self, request: Request, deal_id: int) -> Response:
         upload = request.FILES.get("file")
         if not isinstance(upload, UploadedFile):
-            raise _invalid({"file": ["Attach the statement as the multipart field 'file'."]})
+            raise ValidationError({"file": ["Attach the statement as the multipart field 'file'."]})
         if upload.size is None or upload.size > uploads.max_upload_bytes():
             raise _too_large(uploads.max_upload_bytes())
         if upload.size == 0:
-            raise _invalid({"file": ["The file is empty."]})
+            raise ValidationError({"file": ["The file is empty."]})
         organization, label, request_id = _actor_context(request)
         document = uploads.Document(uploads.clean_name(upload.name or ""), upload, upload.size)
         statements, _ = services.add_statements(
@@ -179,37 +178,33 @@ class DealDecisionView(APIView):
     @extend_schema(request=DecisionIn, responses=DealDetailOut)
     def post(self, request: Request, deal_id: int) -> Response:
         body = DecisionIn(data=request.data)
-        if not body.is_valid():
-            raise _invalid(body.errors)
+        body.is_valid(raise_exception=True)
         organization, label, _ = _actor_context(request)
-        services.decide(
-            organization,
-            deal_id,
-            body.validated_data["decision"],
-            note=body.validated_data["note"],
-            decided_by=label,
-        )
+        services.decide(organization, deal_id, decided_by=label, **body.validated_data)
         return Response(DealDetailOut(_deal_detail(organization, deal_id)).data)
 
 
-class ChangeApproveView(APIView):
+class _ChangeResolveView(APIView):
+    """Resolve an open proposal with `resolve` (409 when it is not open)."""
+
+    resolve: staticmethod[..., ProposedChange]
+
+    @extend_schema(request=None, responses=ProposalOut)
+    def post(self, request: Request, change_id: str) -> Response:
+        organization, label, _ = _actor_context(request)
+        return Response(ProposalOut(self.resolve(organization, change_id, resolved_by=label)).data)
+
+
+class ChangeApproveView(_ChangeResolveView):
     """`POST /changes/{change_id}/approve`: apply an open proposal's decision (409 when not open)."""
 
-    @extend_schema(request=None, responses=ProposalOut)
-    def post(self, request: Request, change_id: str) -> Response:
-        organization, label, _ = _actor_context(request)
-        change = services.approve_change(organization, change_id, resolved_by=label)
-        return Response(ProposalOut(change).data)
+    resolve = staticmethod(services.approve_change)
 
 
-class ChangeRejectView(APIView):
+class ChangeRejectView(_ChangeResolveView):
     """`POST /changes/{change_id}/reject`: discard an open proposal (409 when not open)."""
 
-    @extend_schema(request=None, responses=ProposalOut)
-    def post(self, request: Request, change_id: str) -> Response:
-        organization, label, _ = _actor_context(request)
-        change = services.reject_change(organization, change_id, resolved_by=label)
-        return Response(ProposalOut(change).data)
+    resolve = staticmethod(services.reject_change)
 
 
 class BatchCreateView(APIView):
@@ -237,11 +232,10 @@ class BatchCreateView(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         body = BatchIn(data={"deal_id": request.data.get("deal_id")})
-        if not body.is_valid():
-            raise _invalid(body.errors)
+        body.is_valid(raise_exception=True)
         files = [item for item in request.FILES.getlist("files") if isinstance(item, UploadedFile)]
         if not files:
-            raise _invalid({"files": ["Attach one or more files as the multipart field 'files'."]})
+            raise ValidationError({"files": ["Attach one or more files as the multipart field 'files'."]})
         if len(files) > uploads.MAX_BATCH_DOCUMENTS:
             raise Invalid(
                 f"A batch holds at most {uploads.MAX_BATCH_DOCUMENTS} documents.",
@@ -249,17 +243,13 @@ class BatchCreateView(APIView):
                 fields={"files": [f"At most {uploads.MAX_BATCH_DOCUMENTS} files."]},
             )
         organization, label, request_id = _actor_context(request)
+        deal_id = body.validated_data["deal_id"]
         # 404 for an unknown deal before any zip is inflated.
-        if not Deal.objects.filter(organization=organization, pk=body.validated_data["deal_id"]).exists():
+        if not Deal.objects.filter(organization=organization, pk=deal_id).exists():
             raise NotFound("No such deal.")
         documents = uploads.expand_uploads(files)
         _, batch = services.add_statements(
-            organization,
-            body.validated_data["deal_id"],
-            documents,
-            created_by=label,
-            request_id=request_id,
-            as_batch=True,
+            organization, deal_id, documents, created_by=label, request_id=request_id, as_batch=True
         )
         assert batch is not None
         return Response({"batch_id": batch.pk, "total": batch.total}, status=status.HTTP_202_ACCEPTED)
@@ -269,34 +259,24 @@ class BatchDetailView(APIView):
     @extend_schema(responses=BatchReadOut, parameters=[POSITION_HEADER_SCHEMA])
     def get(self, request: Request, batch_id: str) -> Response:
         organization = get_actor(request).organization
-
-        def read() -> Batch:
-            batch = (
-                Batch.objects.filter(organization=organization, pk=batch_id)
-                .prefetch_related(Prefetch("documents", queryset=Statement.objects.order_by("pk")))
-                .first()
-            )
-            if batch is None:
-                raise NotFound("No such batch.")
-            return batch
-
         return read_with_position(
-            organization.pk, BATCH, batch_id, read, lambda batch: BatchReadOut(batch).data
+            organization.pk,
+            BATCH,
+            batch_id,
+            lambda: _with_statements(Batch, "documents", organization, batch_id),
+            lambda batch: BatchReadOut(batch).data,
         )
 
 
 # --- transactions, revenue corrections, removed statements ---------------------------------
 
 
+@extend_schema_view(get=extend_schema(parameters=[TransactionListQuery]))
 class DealTransactionsView(ListAPIView[Transaction]):
     """`GET /deals/{id}/transactions`: the stored transactions of the deal's statements, in date
     order; filters `statement_id`, `category`, `flag`, `date_from`, `date_to` (inclusive)."""
 
     serializer_class = TransactionOut
-
-    @extend_schema(parameters=[TransactionListQuery])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Transaction]:
         organization = get_actor(self.request).organization
@@ -304,8 +284,7 @@ class DealTransactionsView(ListAPIView[Transaction]):
         if not Deal.objects.filter(organization=organization, pk=deal_id).exists():
             raise NotFound("No such deal.")
         query = TransactionListQuery(data=self.request.query_params)
-        if not query.is_valid():
-            raise _invalid(query.errors)
+        query.is_valid(raise_exception=True)
         return filter_transactions(deal_id, **query.validated_data)
 
 
@@ -317,16 +296,10 @@ class TransactionRevenueView(APIView):
     @extend_schema(request={"application/json": RevenueCorrectionIn}, responses=RevenueCorrectionOut)
     def post(self, request: Request, deal_id: int, transaction_id: int) -> Response:
         body = RevenueCorrectionIn(data=request.data)
-        if not body.is_valid():
-            raise _invalid(body.errors)
+        body.is_valid(raise_exception=True)
         organization, label, _ = _actor_context(request)
         row = services.correct_revenue(
-            organization,
-            deal_id,
-            transaction_id,
-            counted=body.validated_data["counted"],
-            note=body.validated_data["note"],
-            changed_by=label,
+            organization, deal_id, transaction_id, changed_by=label, **body.validated_data
         )
         out = {"transaction": row, "deal": _deal_detail(organization, deal_id)}
         return Response(RevenueCorrectionOut(out).data)

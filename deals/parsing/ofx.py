@@ -15,22 +15,22 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from ofxtools.Parser import TreeBuilder
 
 from deals.parsing.statement import (
+    MAX_TRANSACTIONS,
     AccountBalances,
     AccountType,
     Finding,
     ParsedStatement,
     StatementError,
     Transaction,
+    round_half_up,
 )
 
-MAX_TRANSACTIONS = 100_000
-CENT = Decimal("0.01")
 # How far a stated DTSTART/DTEND may lie outside the transactions and still be believed. Banks
 # serve downloads for "the last 90 days", so a quiet quarter is plausible; a period years wider
 # than the data (seen in real exports) is not.
@@ -168,7 +168,7 @@ class _Notes:
     contradicting: list[int] = field(default_factory=list)
 
     def cents(self, value: Decimal, row: int | None = None) -> Decimal:
-        rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
+        rounded = round_half_up(value)
         if rounded != value and row is not None:
             self.rounded.append(row)
         return rounded

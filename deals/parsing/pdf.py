@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Literal
 
 from deals.parsing.statement import (
+    MAX_TRANSACTIONS,
     AccountBalances,
     AccountType,
     Finding,
@@ -31,7 +32,6 @@ from deals.parsing.statement import (
 )
 from deals.parsing.values import DateReader, detect_currency, infer_decimal_comma, parse_amount_or_none
 
-MAX_TRANSACTIONS = 100_000
 # Unreadable transaction lines are skipped and listed; when they outnumber the readable ones
 # (and are more than a stray few) the text layer is too damaged to trust.
 MAX_SKIPPED = 3

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 StatementFormat = Literal["csv", "ofx", "pdf"]
@@ -22,6 +22,22 @@ class StatementError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+CENT = Decimal("0.01")
+# One ceiling for every format: past it a file is not one business's statement, and reading on
+# only costs memory.
+MAX_TRANSACTIONS = 100_000
+
+
+def round_half_up(value: Decimal, unit: Decimal = CENT) -> Decimal:
+    """`value` to a multiple of `unit` (a cent unless told), halves away from zero as banks round."""
+    return value.quantize(unit, rounding=ROUND_HALF_UP)
+
+
+def money_text(value: Decimal) -> str:
+    """An amount as plain words show it: thousands separated, two decimals ("1,234.50")."""
+    return f"{value:,.2f}"
 
 
 def money_str(value: Decimal | None) -> str | None:
@@ -44,6 +60,10 @@ class Transaction:
     # Where the transaction stands in the file (1-based line of a CSV/PDF text, or the index of
     # an OFX STMTTRN): reconciliation names it as the first bad row.
     row: int | None = None
+
+    def row_number(self, position: int) -> int:
+        """The row in the file when the parser knows it, else `position`, the 1-based one in the statement."""
+        return self.row if self.row is not None else position
 
 
 @dataclass(frozen=True)
