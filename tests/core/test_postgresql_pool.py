@@ -34,7 +34,8 @@ def test_a_checkout_after_every_connection_was_terminated_is_not_held_up_by_the_
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        assert cursor.fetchone()[0] >= IDLE_CONNECTIONS
+        # The connection asking may itself be one of the pool's idle ones (after earlier tests).
+        assert cursor.fetchone()[0] >= IDLE_CONNECTIONS - 1
 
     # Another thread, as the next request or job would: it takes a connection from the pool.
     answered: list[float] = []
