@@ -7,40 +7,19 @@ operator's `pg_terminate_backend` or a database restart does.
 
 from __future__ import annotations
 
-import os
-
-import psycopg
 import pytest
-from django.db import connection
 
 from accounts.models import Organization
 from api.idempotency import claim, finish, release
 from api.models import IdempotencyRecord
+from tests.pg_faults import require_postgresql, terminate_this_threads_backend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
 def _postgresql() -> None:
-    if connection.vendor != "postgresql":
-        if os.environ.get("DEALSTREAM_REQUIRE_SERVICES") == "1":
-            pytest.fail("this test needs PostgreSQL (DATABASE_URL)")
-        pytest.skip("this test needs PostgreSQL (DATABASE_URL)")
-
-
-def terminate_this_threads_backend() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
-    dsn = connection.get_connection_params()
-    with psycopg.connect(
-        host=dsn.get("host"),
-        port=dsn.get("port"),
-        user=dsn.get("user"),
-        dbname=dsn["dbname"],
-        autocommit=True,
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    require_postgresql()
 
 
 def test_a_claim_whose_connection_was_terminated_is_released_on_a_new_one() -> None:

@@ -6,12 +6,13 @@ as an operator, a failover or a database restart does.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
 import pytest
 from django.db import connection
+
+from tests.pg_faults import require_postgresql, terminate_every_other_backend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,22 +21,14 @@ IDLE_CONNECTIONS = 8
 
 
 def test_a_checkout_after_every_connection_was_terminated_is_not_held_up_by_the_dead_ones() -> None:
-    if connection.vendor != "postgresql":
-        if os.environ.get("DEALSTREAM_REQUIRE_SERVICES") == "1":
-            pytest.fail("this test needs PostgreSQL (DATABASE_URL)")
-        pytest.skip("this test needs PostgreSQL (DATABASE_URL)")
+    require_postgresql()
     pool = getattr(connection, "pool", None)
     assert pool is not None, "PostgreSQL runs with Django's connection pool (the settings)"
     held = [pool.getconn() for _ in range(IDLE_CONNECTIONS)]
     for conn in held:
         pool.putconn(conn)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        # The connection asking may itself be one of the pool's idle ones (after earlier tests).
-        assert cursor.fetchone()[0] >= IDLE_CONNECTIONS - 1
+    # The connection asking may itself be one of the pool's idle ones (after earlier tests).
+    assert terminate_every_other_backend() >= IDLE_CONNECTIONS - 1
 
     # Another thread, as the next request or job would: it takes a connection from the pool.
     answered: list[float] = []
