@@ -8,6 +8,11 @@ Events of one organisation carry a gapless sequence number (`seq`). The hub deli
 them strictly in that order: an event that arrives early waits briefly for the ones
 before it, and anything the channel layer lost is read back from the event store.
 That makes live delivery ordered and lossless whatever the publishers' interleaving.
+
+One module although long: subscribing, reordering, gap filling, the tick's tail checks and
+draining all read and write the same per-organisation state (`OrgState.last_seq`, `pending`,
+the subscriber buckets) on one event loop; split apart, the invariant that keeps delivery
+gapless would be spread over modules that must change together.
 """
 
 from __future__ import annotations
