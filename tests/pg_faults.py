@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Any
 
 import psycopg
 import pytest
 from django.db import connection
+from psycopg_pool import PoolTimeout
 
 
 def require_postgresql() -> None:
@@ -41,3 +44,24 @@ def terminate_this_threads_backend() -> None:
         autocommit=True,
     ) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+#: Dead idle connections that already outlast the pool's 10 s checkout timeout on their own
+#: (psycopg_pool backs off 1 s, 2 s, 4 s, 8 s… after each dead one it checks out).
+ENOUGH_IDLE = 5
+
+
+def fill_pool_with_idle(pool: Any, wanted: int) -> int:
+    """Leave up to `wanted` idle connections in `pool`, as a busy process has; returns how many.
+
+    Earlier tests' threads may still hold some of the pool's connections, so this takes what
+    the pool lends at once rather than waiting for its size.
+    """
+    held: list[Any] = []
+    with contextlib.suppress(PoolTimeout):
+        while len(held) < wanted:
+            held.append(pool.getconn(timeout=1))
+    for conn in held:
+        pool.putconn(conn)
+    assert len(held) >= ENOUGH_IDLE, f"the pool lent only {len(held)} connections"
+    return len(held)

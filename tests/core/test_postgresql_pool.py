@@ -12,7 +12,7 @@ import time
 import pytest
 from django.db import connection
 
-from tests.pg_faults import require_postgresql, terminate_every_other_backend
+from tests.pg_faults import fill_pool_with_idle, require_postgresql, terminate_every_other_backend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,11 +24,9 @@ def test_a_checkout_after_every_connection_was_terminated_is_not_held_up_by_the_
     require_postgresql()
     pool = getattr(connection, "pool", None)
     assert pool is not None, "PostgreSQL runs with Django's connection pool (the settings)"
-    held = [pool.getconn() for _ in range(IDLE_CONNECTIONS)]
-    for conn in held:
-        pool.putconn(conn)
+    idle = fill_pool_with_idle(pool, IDLE_CONNECTIONS)
     # The connection asking may itself be one of the pool's idle ones (after earlier tests).
-    assert terminate_every_other_backend() >= IDLE_CONNECTIONS - 1
+    assert terminate_every_other_backend() >= idle - 1
 
     # Another thread, as the next request or job would: it takes a connection from the pool.
     answered: list[float] = []

@@ -19,7 +19,12 @@ from jobs import services
 from jobs.dispatch import dispatch_owed_jobs
 from jobs.handle import RETRY_DELAY, Heartbeat, claim_job, run_job
 from jobs.models import Job, JobStatus
-from tests.pg_faults import require_postgresql, terminate_every_other_backend, terminate_this_threads_backend
+from tests.pg_faults import (
+    fill_pool_with_idle,
+    require_postgresql,
+    terminate_every_other_backend,
+    terminate_this_threads_backend,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,13 +88,13 @@ def test_a_heartbeat_whose_connection_was_terminated_beats_again(org: Organizati
         assert wait_until(beat_after(cut_at), timeout=5), "the heartbeat stopped after its connection died"
 
 
-def run_until_every_connection_dies(job: Job) -> None:
+def run_until_every_connection_dies(job: Job, idle: int) -> None:
     with run_job(job.pk) as run:
         assert run is not None
         run.stage("parsing", 0.25)
         # Every connection of the process dies, the idle pooled ones with it.
         # The connection asking may itself be one of the pool's idle ones.
-        assert terminate_every_other_backend() >= IDLE_CONNECTIONS - 1
+        assert terminate_every_other_backend() >= idle - 1
         terminate_this_threads_backend()
         run.stage("scoring", 0.75)
 
@@ -100,13 +105,11 @@ def test_a_run_whose_connections_were_terminated_gives_its_job_back(org: Organiz
     # (PoolTimeout, 10 s) before it has gone past them all.
     pool = getattr(connection, "pool", None)  # PostgreSQL with pooling (the settings)
     assert pool is not None
-    held = [pool.getconn() for _ in range(IDLE_CONNECTIONS)]
-    for conn in held:
-        pool.putconn(conn)
+    idle = fill_pool_with_idle(pool, IDLE_CONNECTIONS)
     job = queued_job(org)
 
     with pytest.raises(DatabaseError):
-        run_until_every_connection_dies(job)
+        run_until_every_connection_dies(job, idle)
 
     # Back in the queue with its message owed, not `started` until the reaper notices (30 s+).
     job.refresh_from_db()
