@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime
 import io
 import re
 from collections import Counter
@@ -446,7 +445,7 @@ def _read_body(
         flip = columns.amount is not None and marks is None and issuer_signs(transactions)
         transactions = as_card_statement(transactions, flip=flip)
         opening = closing = None  # what a card file calls its balance is the amount owed
-    period_start, period_end = _period(preamble, dates)
+    period_start, period_end = dates.period(*preamble.period) if preamble.period else (None, None)
     return ParsedStatement(
         format="csv",
         transactions=tuple(transactions),
@@ -735,12 +734,3 @@ def _currency(
         if found:
             return found
     return None
-
-
-def _period(preamble: _Preamble, dates: DateReader) -> tuple[datetime.date | None, datetime.date | None]:
-    if preamble.period is None:
-        return None, None
-    start, end = (dates.parse(p) for p in preamble.period)
-    if start is None or end is None or start > end:
-        return None, None
-    return start, end
