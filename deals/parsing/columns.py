@@ -370,6 +370,12 @@ def is_running_balance(rows: Sequence[Sequence[str]], amount: int, balance: int)
             )
         except ValueError:
             continue
+    return _follows_balance(values)
+
+
+def _follows_balance(values: Sequence[tuple[Decimal | None, Decimal | None]]) -> bool:
+    """True when ≥ 80 % of consecutive (amount, balance) rows, read oldest or newest first, agree
+    with `previous balance + amount = balance`."""
     pairs = oldest_first = newest_first = 0
     for (amount_above, previous), (amount_here, current) in pairwise(values):
         if amount_above is None or previous is None or amount_here is None or current is None:
@@ -490,17 +496,8 @@ def _pair_order(
             continue
         if current is not None:
             flows.append((abs(b) - abs(a), current))
-    if len(flows) < 2:
-        return None
-    steps = list(pairwise(flows))
-    # Oldest first (previous + flow = current) or newest first (current + flow of the previous).
-    agree = sum(1 for (_, prev), (flow, cur) in steps if prev + flow == cur)
-    agree_newest = sum(1 for (flow, prev), (_, cur) in steps if cur + flow == prev)
-    against = sum(1 for (_, prev), (flow, cur) in steps if prev - flow == cur)
-    against_newest = sum(1 for (flow, prev), (_, cur) in steps if cur - flow == prev)
-    needed = 0.8 * len(steps)
-    if max(agree, agree_newest) >= needed:
+    if _follows_balance(flows):
         return first, second
-    if max(against, against_newest) >= needed:
+    if _follows_balance([(-flow, current) for flow, current in flows]):
         return second, first
     return None
