@@ -231,6 +231,9 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
     def named(role: Role) -> list[ColumnProfile]:
         return [p for p, h in zip(profiles, hints, strict=True) if role in h and fits(p, role)]
 
+    def take(*chosen: ColumnProfile | None) -> None:
+        taken.update(p.index for p in chosen if p is not None)
+
     dates = named("date") or [p for p in profiles if p.date_shaped]
     if not dates:
         raise NoAmountColumn("no_date", header)
@@ -241,12 +244,9 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
 
     balances = named("balance")
     balance = _first(balances)
-    if balance is not None:
-        taken.add(balance.index)
+    take(balance)
     debit, credit = _first(named("debit")), _first(named("credit"))
-    for column in (debit, credit):
-        if column is not None:
-            taken.add(column.index)
+    take(debit, credit)
     amounts = named("amount")
     if not amounts and debit is None and credit is None:
         amounts = [
@@ -266,8 +266,7 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
     if amount is None and debit is None and credit is None:
         kind: Literal["balance_history", "unknown"] = "balance_history" if balance else "unknown"
         raise NoAmountColumn(kind, header)
-    if amount is not None:
-        taken.add(amount.index)
+    take(amount)
 
     indicator = None
     if amount is not None:
@@ -275,12 +274,10 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
         indicator = next((p for p in marked if "indicator" in hints[p.index]), None) or next(
             (p for p in marked if p.both_directions), None
         )
-        if indicator is not None:
-            taken.add(indicator.index)
+        take(indicator)
 
     currency = _first(named("currency"))
-    if currency is not None:
-        taken.add(currency.index)
+    take(currency)
     account = counterparty_account = None
     for profile in named("account"):
         # A value that never changes is the statement's own account, whatever the name says
