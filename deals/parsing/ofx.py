@@ -90,11 +90,10 @@ def _tree(body: str) -> ET.Element | None:
     builder = TreeBuilder()
     try:
         builder.feed(body)
-        root: ET.Element | None = builder.close()
+        return builder.close()
     except Exception:
         # ofxtools refuses markup that real producers emit; its reasons are not for users.
         return _lenient_tree(body)
-    return root
 
 
 def _lenient_tree(body: str) -> ET.Element | None:

@@ -365,7 +365,10 @@ def parse_pdf(text: str) -> ParsedStatement:
             value = _card_signed(abs(value), explicit, ln)
         else:
             value = _signed(abs(value), explicit, ln, previous_balance, balance)
-            previous_balance = balance if balance is not None else _plus(previous_balance, value)
+            if balance is not None:
+                previous_balance = balance
+            elif previous_balance is not None:
+                previous_balance += value
         transactions.append(Transaction(day, ln.description[:500], value, balance, row=ln.row))
     if not transactions:
         raise StatementError("No transactions found in the file")
@@ -419,10 +422,6 @@ def parse_pdf(text: str) -> ParsedStatement:
         rows_skipped=tuple(sorted(skipped, key=lambda r: r.row)),
         warnings=tuple(warnings),
     )
-
-
-def _plus(balance: Decimal | None, amount: Decimal) -> Decimal | None:
-    return None if balance is None else balance + amount
 
 
 def _stated_balance(

@@ -132,12 +132,10 @@ class DateReader:
 
     def parse(self, raw: str) -> datetime.date | None:
         """The date in `raw`, or None when the text is not a date."""
-        if raw in self._cache:
-            return self._cache[raw]
-        value = _classify(raw)
-        result = value.as_order(self.order) if isinstance(value, _Numeric) else value
-        self._cache[raw] = result
-        return result
+        if raw not in self._cache:
+            value = _classify(raw)
+            self._cache[raw] = value.as_order(self.order) if isinstance(value, _Numeric) else value
+        return self._cache[raw]
 
     def period(self, first: str, last: str) -> tuple[datetime.date | None, datetime.date | None]:
         """The period a statement states from `first` to `last`; (None, None) unless both are dates
