@@ -573,8 +573,6 @@ def _order_days_by_balance(transactions: list[Transaction]) -> list[Transaction]
 
 
 def _refuse_when_many_skipped(skipped: Sequence[SkippedRow], read: int) -> None:
-    if not skipped:
-        return
     total = read + len(skipped)
     if len(skipped) <= MAX_SKIPPED_ROWS and len(skipped) <= MAX_SKIPPED_SHARE * total:
         return
@@ -706,8 +704,4 @@ def _currency(
                 return code
     if preamble.currency and re.fullmatch(r"[A-Z]{3}", preamble.currency):
         return preamble.currency
-    for cell in money_cells[:500]:
-        found = detect_currency(cell)
-        if found:
-            return found
-    return None
+    return next(filter(None, map(detect_currency, money_cells[:500])), None)
