@@ -231,6 +231,9 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
     def named(role: Role) -> list[ColumnProfile]:
         return [p for p, h in zip(profiles, hints, strict=True) if role in h and fits(p, role)]
 
+    def take(*chosen: ColumnProfile | None) -> None:
+        taken.update(p.index for p in chosen if p is not None)
+
     dates = named("date") or [p for p in profiles if p.date_shaped]
     if not dates:
         raise NoAmountColumn("no_date", header)
@@ -241,12 +244,9 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
 
     balances = named("balance")
     balance = _first(balances)
-    if balance is not None:
-        taken.add(balance.index)
+    take(balance)
     debit, credit = _first(named("debit")), _first(named("credit"))
-    for column in (debit, credit):
-        if column is not None:
-            taken.add(column.index)
+    take(debit, credit)
     amounts = named("amount")
     if not amounts and debit is None and credit is None:
         amounts = [
@@ -266,8 +266,7 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
     if amount is None and debit is None and credit is None:
         kind: Literal["balance_history", "unknown"] = "balance_history" if balance else "unknown"
         raise NoAmountColumn(kind, header)
-    if amount is not None:
-        taken.add(amount.index)
+    take(amount)
 
     indicator = None
     if amount is not None:
@@ -275,12 +274,10 @@ def choose_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Colu
         indicator = next((p for p in marked if "indicator" in hints[p.index]), None) or next(
             (p for p in marked if p.both_directions), None
         )
-        if indicator is not None:
-            taken.add(indicator.index)
+        take(indicator)
 
     currency = _first(named("currency"))
-    if currency is not None:
-        taken.add(currency.index)
+    take(currency)
     account = counterparty_account = None
     for profile in named("account"):
         # A value that never changes is the statement's own account, whatever the name says
@@ -370,6 +367,12 @@ def is_running_balance(rows: Sequence[Sequence[str]], amount: int, balance: int)
             )
         except ValueError:
             continue
+    return _follows_balance(values)
+
+
+def _follows_balance(values: Sequence[tuple[Decimal | None, Decimal | None]]) -> bool:
+    """True when ≥ 80 % of consecutive (amount, balance) rows, read oldest or newest first, agree
+    with `previous balance + amount = balance`."""
     pairs = oldest_first = newest_first = 0
     for (amount_above, previous), (amount_here, current) in pairwise(values):
         if amount_above is None or previous is None or amount_here is None or current is None:
@@ -490,17 +493,8 @@ def _pair_order(
             continue
         if current is not None:
             flows.append((abs(b) - abs(a), current))
-    if len(flows) < 2:
-        return None
-    steps = list(pairwise(flows))
-    # Oldest first (previous + flow = current) or newest first (current + flow of the previous).
-    agree = sum(1 for (_, prev), (flow, cur) in steps if prev + flow == cur)
-    agree_newest = sum(1 for (flow, prev), (_, cur) in steps if cur + flow == prev)
-    against = sum(1 for (_, prev), (flow, cur) in steps if prev - flow == cur)
-    against_newest = sum(1 for (flow, prev), (_, cur) in steps if cur - flow == prev)
-    needed = 0.8 * len(steps)
-    if max(agree, agree_newest) >= needed:
+    if _follows_balance(flows):
         return first, second
-    if max(against, against_newest) >= needed:
+    if _follows_balance([(-flow, current) for flow, current in flows]):
         return second, first
     return None

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime
 import io
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import pairwise
+from itertools import groupby, pairwise
 
 from deals.parsing.cards import as_card_statement, is_card_export, issuer_signs, thanks_for_payments
 from deals.parsing.columns import (
@@ -40,6 +39,7 @@ from deals.parsing.headers import (
     normalize_header,
 )
 from deals.parsing.statement import (
+    MAX_TRANSACTIONS,
     AccountType,
     Finding,
     ParsedStatement,
@@ -57,9 +57,6 @@ from deals.parsing.values import (
     parse_amount_or_none,
 )
 
-__all__ = ["normalize_header", "parse_csv"]
-
-MAX_ROWS = 100_000
 MAX_LINE_CHARS = 10_000
 HEADER_SCAN_ROWS = 200
 SNIFF_LINES = 300
@@ -146,15 +143,8 @@ def _cell(row: Sequence[str], index: int | None) -> str:
     return row[index].strip()
 
 
-@dataclass(frozen=True)
-class _Rows:
+def _read_rows(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
     """The parsed rows of the file and the 1-based line on which each starts."""
-
-    rows: list[list[str]]
-    lines: list[int]
-
-
-def _read_rows(text: str, delimiter: str) -> _Rows:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -166,7 +156,7 @@ def _read_rows(text: str, delimiter: str) -> _Rows:
             previous = reader.line_num
     except csv.Error as exc:
         raise StatementError(f"The CSV file is malformed: {exc}") from exc
-    return _Rows(rows, lines)
+    return rows, lines
 
 
 def _find_header(rows: Sequence[Sequence[str]]) -> int | None:
@@ -198,8 +188,7 @@ def _modal_width(rows: Sequence[Sequence[str]]) -> tuple[int, int]:
     widths = Counter(len(r) for r in rows if sum(1 for c in r if c.strip()) >= 2)
     if not widths:
         return 0, 0
-    width, count = max(widths.items(), key=lambda item: (item[1], item[0]))
-    return width, count
+    return max(widths.items(), key=lambda item: (item[1], item[0]))
 
 
 def _choose_delimiter(text: str) -> tuple[str, int | None]:
@@ -211,7 +200,7 @@ def _choose_delimiter(text: str) -> tuple[str, int | None]:
     for delimiter in DELIMITERS:
         if delimiter not in sample:
             continue
-        rows = _read_rows(sample, delimiter).rows
+        rows, _ = _read_rows(sample, delimiter)
         found = _find_header(rows)
         width, count = _modal_width(rows)
         mapped = 0 if found is None else sum(1 for cell in rows[found] if header_roles(cell))
@@ -297,15 +286,14 @@ def _read_preamble(rows: Sequence[Sequence[str]]) -> _Preamble:
 def parse_csv(text: str) -> ParsedStatement:
     """Parse a CSV bank export into a statement; raises StatementError with the reason."""
     lines = text.splitlines()
-    if len(lines) > MAX_ROWS + HEADER_SCAN_ROWS:
-        raise StatementError(f"The file has more than {MAX_ROWS:,} rows")
+    if len(lines) > MAX_TRANSACTIONS + HEADER_SCAN_ROWS:
+        raise StatementError(f"The file has more than {MAX_TRANSACTIONS:,} rows")
     if any(len(line) > MAX_LINE_CHARS for line in lines):
         raise StatementError(
             f"The file has a line longer than {MAX_LINE_CHARS:,} characters; it is not a bank statement"
         )
     delimiter, header_index = _choose_delimiter(text)
-    table = _read_rows(text, delimiter)
-    rows = table.rows
+    rows, row_lines = _read_rows(text, delimiter)
     if any(is_position_header(r) for r in rows[:HEADER_SCAN_ROWS]) and not _names_money(
         rows[header_index] if header_index is not None else ()
     ):
@@ -322,7 +310,7 @@ def parse_csv(text: str) -> ParsedStatement:
             what = "date" if missing.kind == "no_date" else "amount"
             raise StatementError(f"No {what} column found; the columns are: {names}") from None
         preamble = _read_preamble(rows[:header_index])
-        body_lines = table.lines[header_index + 1 :]
+        body_lines = row_lines[header_index + 1 :]
     else:
         width, _ = _modal_width(rows)
         inferred = infer_headerless_columns(rows, width)
@@ -336,7 +324,7 @@ def parse_csv(text: str) -> ParsedStatement:
                 "Could not recognise the CSV layout: no header row with date and amount columns"
                 + (f" (the first row is: {shown})" if shown else "")
             )
-        header, columns, preamble, body, body_lines = [], inferred, _Preamble(), rows, table.lines
+        header, columns, preamble, body, body_lines = [], inferred, _Preamble(), rows, row_lines
     account_type = _account_type(header, preamble, columns)
     return _read_body(body, body_lines, columns, preamble, delimiter, account_type=account_type)
 
@@ -417,8 +405,8 @@ def _read_body(
         if amount is None:
             reading.ignored += 1
             continue
-        if len(transactions) >= MAX_ROWS:
-            raise StatementError(f"The file has more than {MAX_ROWS:,} transactions")
+        if len(transactions) >= MAX_TRANSACTIONS:
+            raise StatementError(f"The file has more than {MAX_TRANSACTIONS:,} transactions")
         transactions.append(
             Transaction(
                 date=date,
@@ -439,14 +427,17 @@ def _read_body(
     if not transactions:
         raise StatementError("No transactions found in the file")
     transactions = _chronological(transactions)
-    opening = reading.opening if reading.opening is not None else _figure(preamble.opening, decimal_comma)
-    closing = reading.closing if reading.closing is not None else _figure(preamble.closing, decimal_comma)
+    opening, closing = reading.opening, reading.closing
+    if opening is None:
+        opening = parse_amount_or_none(preamble.opening, decimal_comma=decimal_comma)
+    if closing is None:
+        closing = parse_amount_or_none(preamble.closing, decimal_comma=decimal_comma)
     if account_type == "credit_card" or thanks_for_payments(transactions):
         account_type = "credit_card"
         flip = columns.amount is not None and marks is None and issuer_signs(transactions)
         transactions = as_card_statement(transactions, flip=flip)
         opening = closing = None  # what a card file calls its balance is the amount owed
-    period_start, period_end = _period(preamble, dates)
+    period_start, period_end = dates.period(*preamble.period) if preamble.period else (None, None)
     return ParsedStatement(
         format="csv",
         transactions=tuple(transactions),
@@ -470,14 +461,8 @@ def _summary_rows(rows: Sequence[Sequence[str]], columns: Columns, dates: DateRe
     found: dict[int, str] = {}
     for number, row in enumerate(rows):
         dated = dates.parse(_cell(row, columns.date)) is not None
-        kind = next(
-            (
-                kind
-                for i in candidates
-                if (not dated or i != columns.date) and (kind := _summary_kind(_cell(row, i))) is not None
-            ),
-            None,
-        )
+        kinds = (_summary_kind(_cell(row, i)) for i in candidates if not dated or i != columns.date)
+        kind = next(filter(None, kinds), None)
         if kind is not None:
             found[number] = kind
     if found:
@@ -539,22 +524,16 @@ def _read_summary(
             for i, c in enumerate(row)
             if i != columns.date and looks_like_amount(c) and not looks_like_date(c)
         ]
-        value = _figure(figures[-1].strip(), decimal_comma) if figures else None
+        value = parse_amount_or_none(figures[-1].strip(), decimal_comma=decimal_comma) if figures else None
     if value is None:
         return
-    if balance is None and marks is not None:
+    if balance is None:
         # "Likutis pabaigai;3032,05;K": the marker says whether the balance is in credit.
-        sign = marks.get(_cell(row, columns.indicator).lower().rstrip("."))
-        if sign is not None:
-            value = abs(value) * sign
+        value = _marked(value, row, columns, marks)
     if kind == "closing":
         reading.closing = value
     elif reading.opening is None:
         reading.opening = value
-
-
-def _figure(raw: str | None, decimal_comma: bool) -> Decimal | None:
-    return parse_amount_or_none(raw, decimal_comma=decimal_comma)
 
 
 def _chronological(transactions: list[Transaction]) -> list[Transaction]:
@@ -583,24 +562,17 @@ def _order_days_by_balance(transactions: list[Transaction]) -> list[Transaction]
     if not any(t.balance is not None for t in transactions):
         return transactions
     result: list[Transaction] = []
-    first = 0
-    while first < len(transactions):
-        last = first
-        while last < len(transactions) and transactions[last].date == transactions[first].date:
-            last += 1
-        day = transactions[first:last]
+    for _, same_day in groupby(transactions, key=lambda t: t.date):
+        day = list(same_day)
         if len(day) > 1:
             anchor = result[-1:]  # the previous day's last line gives the day's opening balance
             if _chained(anchor + day[::-1]) > _chained(anchor + day):
                 day = day[::-1]
         result.extend(day)
-        first = last
     return result
 
 
 def _refuse_when_many_skipped(skipped: Sequence[SkippedRow], read: int) -> None:
-    if not skipped:
-        return
     total = read + len(skipped)
     if len(skipped) <= MAX_SKIPPED_ROWS and len(skipped) <= MAX_SKIPPED_SHARE * total:
         return
@@ -700,17 +672,19 @@ def _indicator_marks(rows: Sequence[Sequence[str]], index: int | None) -> dict[s
     return {mark: -1 if mark in DEBIT_MARKS else 1 for mark in marks}
 
 
+def _marked(value: Decimal, row: Sequence[str], columns: Columns, marks: dict[str, int] | None) -> Decimal:
+    """`value` with the sign the row's indicator mark stands for, when it has one."""
+    sign = marks.get(_cell(row, columns.indicator).lower().rstrip(".")) if marks else None
+    return value if sign is None else abs(value) * sign
+
+
 def _row_amount(
     row: Sequence[str], columns: Columns, marks: dict[str, int] | None, decimal_comma: bool
 ) -> Decimal | None:
     if columns.amount is not None:
         amount = _read_amount(_cell(row, columns.amount), decimal_comma, "amount")
-        if amount is not None and marks is not None:
-            # The marker decides, whatever sign the bank also printed on the amount.
-            sign = marks.get(_cell(row, columns.indicator).lower().rstrip("."))
-            if sign is not None:
-                amount = abs(amount) * sign
-        return amount
+        # The marker decides, whatever sign the bank also printed on the amount.
+        return None if amount is None else _marked(amount, row, columns, marks)
     debit = _read_amount(_cell(row, columns.debit), decimal_comma, "amount")
     credit = _read_amount(_cell(row, columns.credit), decimal_comma, "amount")
     if debit is None and credit is None:
@@ -730,17 +704,4 @@ def _currency(
                 return code
     if preamble.currency and re.fullmatch(r"[A-Z]{3}", preamble.currency):
         return preamble.currency
-    for cell in money_cells[:500]:
-        found = detect_currency(cell)
-        if found:
-            return found
-    return None
-
-
-def _period(preamble: _Preamble, dates: DateReader) -> tuple[datetime.date | None, datetime.date | None]:
-    if preamble.period is None:
-        return None, None
-    start, end = (dates.parse(p) for p in preamble.period)
-    if start is None or end is None or start > end:
-        return None, None
-    return start, end
+    return next(filter(None, map(detect_currency, money_cells[:500])), None)

@@ -153,9 +153,7 @@ def _extract_pdf(data: bytes, limits: ParseLimits) -> ExtractedDocument:
                 raise StatementError(budget.exceeded) from exc
             # pdfminer reports encryption and damage with many exception types, often wrapped.
             cause = exc.args[0] if exc.args else exc
-            if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError) or isinstance(
-                exc, PDFPasswordIncorrect | PDFEncryptionError
-            ):
+            if any(isinstance(error, PDFPasswordIncorrect | PDFEncryptionError) for error in (cause, exc)):
                 raise StatementError("The PDF is password-protected") from exc
             logger.info("unreadable PDF: %r", exc)
             raise StatementError("The PDF file is damaged or could not be read") from exc

@@ -30,6 +30,7 @@ from deals.parsing.statement import (
     Transaction,
     round_half_up,
 )
+from deals.parsing.values import safe_date
 
 # How far a stated DTSTART/DTEND may lie outside the transactions and still be believed. Banks
 # serve downloads for "the last 90 days", so a quiet quarter is plausible; a period years wider
@@ -89,11 +90,10 @@ def _tree(body: str) -> ET.Element | None:
     builder = TreeBuilder()
     try:
         builder.feed(body)
-        root: ET.Element | None = builder.close()
+        return builder.close()
     except Exception:
         # ofxtools refuses markup that real producers emit; its reasons are not for users.
         return _lenient_tree(body)
-    return root
 
 
 def _lenient_tree(body: str) -> ET.Element | None:
@@ -142,10 +142,7 @@ def _date(raw: str) -> datetime.date | None:
     match = _OFX_DATE.match(raw)
     if not match or not 1900 <= int(match[1]) <= 2200:
         return None
-    try:
-        return datetime.date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
+    return safe_date(int(match[1]), int(match[2]), int(match[3]))
 
 
 def _amount(raw: str, what: str) -> Decimal:

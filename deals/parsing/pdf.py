@@ -339,7 +339,8 @@ def parse_pdf(text: str) -> ParsedStatement:
     decimal_comma = infer_decimal_comma(money)
     full_dates = [m.group(0) for m in _FULL_DATE.finditer(text)]
     dates = DateReader([ln.date_text for ln in lines] + full_dates, prefer_dmy=decimal_comma)
-    period_start, period_end = _statement_period(text, dates)
+    period = _PERIOD.search(text) or _SPAN.search(text)
+    period_start, period_end = dates.period(period["start"], period["end"]) if period else (None, None)
     # Dates without a year take the statement's: its period end when it prints one (a sort code
     # such as 11-22-33 also reads as a date), else the latest full date in the text.
     latest = period_end or max((d for d in map(dates.parse, full_dates) if d is not None), default=None)
@@ -364,7 +365,10 @@ def parse_pdf(text: str) -> ParsedStatement:
             value = _card_signed(abs(value), explicit, ln)
         else:
             value = _signed(abs(value), explicit, ln, previous_balance, balance)
-            previous_balance = balance if balance is not None else _plus(previous_balance, value)
+            if balance is not None:
+                previous_balance = balance
+            elif previous_balance is not None:
+                previous_balance += value
         transactions.append(Transaction(day, ln.description[:500], value, balance, row=ln.row))
     if not transactions:
         raise StatementError("No transactions found in the file")
@@ -418,19 +422,6 @@ def parse_pdf(text: str) -> ParsedStatement:
         rows_skipped=tuple(sorted(skipped, key=lambda r: r.row)),
         warnings=tuple(warnings),
     )
-
-
-def _statement_period(text: str, dates: DateReader) -> tuple[datetime.date | None, datetime.date | None]:
-    period = _PERIOD.search(text) or _SPAN.search(text)
-    start = dates.parse(period["start"]) if period else None
-    end = dates.parse(period["end"]) if period else None
-    if start is None or end is None or start > end:
-        return None, None
-    return start, end
-
-
-def _plus(balance: Decimal | None, amount: Decimal) -> Decimal | None:
-    return None if balance is None else balance + amount
 
 
 def _stated_balance(

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import pairwise
 from typing import Literal
 
@@ -44,7 +45,8 @@ def _year(text: str) -> int:
     return year
 
 
-def _safe_date(year: int, month: int, day: int) -> datetime.date | None:
+def safe_date(year: int, month: int, day: int) -> datetime.date | None:
+    """The date, or None when there is no such day (February 30th)."""
     try:
         return datetime.date(year, month, day)
     except ValueError:
@@ -62,8 +64,8 @@ class _Numeric:
 
     def as_order(self, order: DateOrder) -> datetime.date | None:
         if order == "mdy":
-            return _safe_date(self.year, self.first, self.second)
-        return _safe_date(self.year, self.second, self.first)
+            return safe_date(self.year, self.first, self.second)
+        return safe_date(self.year, self.second, self.first)
 
 
 def _classify(raw: str) -> datetime.date | _Numeric | None:
@@ -72,15 +74,15 @@ def _classify(raw: str) -> datetime.date | _Numeric | None:
         return None
     text = _TIME_SUFFIX.sub("", text).strip()
     if m := _ISO.fullmatch(text):
-        return _safe_date(int(m[1]), int(m[2]), int(m[3]))
+        return safe_date(int(m[1]), int(m[2]), int(m[3]))
     if m := _NUMERIC.fullmatch(text):
         return _Numeric(int(m[1]), int(m[3]), _year(m[4]), m[2])
     if m := _COMPACT.fullmatch(text):
-        return _safe_date(int(m[1]), int(m[2]), int(m[3]))
+        return safe_date(int(m[1]), int(m[2]), int(m[3]))
     if m := _DAY_MONTH_NAME.fullmatch(text):
-        return _safe_date(_year(m[3]), _MONTHS[m[2][:3].lower()], int(m[1]))
+        return safe_date(_year(m[3]), _MONTHS[m[2][:3].lower()], int(m[1]))
     if m := _MONTH_NAME_DAY.fullmatch(text):
-        return _safe_date(_year(m[3]), _MONTHS[m[1][:3].lower()], int(m[2]))
+        return safe_date(_year(m[3]), _MONTHS[m[1][:3].lower()], int(m[2]))
     return None
 
 
@@ -107,11 +109,7 @@ class DateReader:
 
     def __init__(self, samples: Iterable[str], *, prefer_dmy: bool = False) -> None:
         self._cache: dict[str, datetime.date | None] = {}
-        numerics: list[_Numeric] = []
-        for raw in samples:
-            value = _classify(raw)
-            if isinstance(value, _Numeric):
-                numerics.append(value)
+        numerics = [value for value in map(_classify, samples) if isinstance(value, _Numeric)]
         self.order = self._choose(numerics, prefer_dmy)
 
     @staticmethod
@@ -134,12 +132,18 @@ class DateReader:
 
     def parse(self, raw: str) -> datetime.date | None:
         """The date in `raw`, or None when the text is not a date."""
-        if raw in self._cache:
-            return self._cache[raw]
-        value = _classify(raw)
-        result = value.as_order(self.order) if isinstance(value, _Numeric) else value
-        self._cache[raw] = result
-        return result
+        if raw not in self._cache:
+            value = _classify(raw)
+            self._cache[raw] = value.as_order(self.order) if isinstance(value, _Numeric) else value
+        return self._cache[raw]
+
+    def period(self, first: str, last: str) -> tuple[datetime.date | None, datetime.date | None]:
+        """The period a statement states from `first` to `last`; (None, None) unless both are dates
+        in that order."""
+        start, end = self.parse(first), self.parse(last)
+        if start is None or end is None or start > end:
+            return None, None
+        return start, end
 
 
 # Amounts -------------------------------------------------------------------------------------------
@@ -177,17 +181,10 @@ def infer_decimal_comma(cells: Iterable[str], *, prefer_comma: bool = False) -> 
 
     Evidence is a separator followed by one or two final digits; "1,234" alone says nothing.
     """
-    comma = dot = 0
-    for raw in cells:
-        match = _DECIMAL_EVIDENCE.search(raw)
-        if match:
-            if match[1] == ",":
-                comma += 1
-            else:
-                dot += 1
-    if comma == dot:
+    marks = Counter(match[1] for match in map(_DECIMAL_EVIDENCE.search, cells) if match)
+    if marks[","] == marks["."]:
         return prefer_comma
-    return comma > dot
+    return marks[","] > marks["."]
 
 
 def parse_amount(raw: str, *, decimal_comma: bool = False) -> Decimal | None:
@@ -232,10 +229,7 @@ def parse_amount(raw: str, *, decimal_comma: bool = False) -> Decimal | None:
         text = text.replace(",", "").replace("'", "")
     if not _NUMBER_RE.fullmatch(text) or sum(c.isdigit() for c in text) > MAX_DIGITS:
         raise ValueError(f"not an amount: {raw!r}")
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:  # pragma: no cover - the regex above already rules this out
-        raise ValueError(f"not an amount: {raw!r}") from exc
+    value = Decimal(text)  # a valid literal: _NUMBER_RE allows only digits and one point
     return -value if negative else value
 
 
@@ -256,12 +250,7 @@ def has_decimal_part(raw: str) -> bool:
 
 def looks_like_amount(raw: str) -> bool:
     """True if the cell reads as an amount in either decimal style."""
-    if not any(c.isdigit() for c in raw):
-        return False
-    for comma in (False, True):
-        try:
-            parse_amount(raw, decimal_comma=comma)
-        except ValueError:
-            continue
-        return True
-    return False
+    # A cell with a digit is never an empty one: parse_amount reads it or raises.
+    return any(c.isdigit() for c in raw) and any(
+        parse_amount_or_none(raw, decimal_comma=comma) is not None for comma in (False, True)
+    )
