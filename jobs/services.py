@@ -21,12 +21,10 @@ from django.utils import timezone
 from accounts.models import Organization
 from core.context import request_id_var
 from core.errors import Conflict, QuotaExceeded
-from events.publish import publish_event
 from jobs.dispatch import send_after_commit
 from jobs.handle import MAX_ATTEMPTS, JobRun
 from jobs.job_task import task_for
 from jobs.models import Job, JobStatus
-from jobs.usage import Usage, usage_for
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +41,6 @@ STALE_AFTER = datetime.timedelta(seconds=30)
 RESUBMIT_QUEUED_AFTER = datetime.timedelta(minutes=10)
 # Rows the reaper looks at per run; the next run, 10 s later, takes the rest.
 REAP_BATCH = 200
-
-
-# MAX_ATTEMPTS and the usage figures are the handle's and jobs.usage's; named here for callers.
-__all__ = [
-    "MAX_ATTEMPTS",
-    "ReapReport",
-    "Usage",
-    "check_quota",
-    "create_job",
-    "create_jobs",
-    "reap_stale_jobs",
-    "request_cancel",
-    "submit_job",
-    "usage_for",
-]
 
 
 # --- creating ----------------------------------------------------------------------------
@@ -117,7 +100,7 @@ def create_jobs(
         ]
         Job.objects.bulk_create(jobs)
         for job in jobs:
-            publish_event(organization.pk, "status", job.event_data(status=job.status), request_id=request_id)
+            job.publish("status", status=job.status)
             if submit:
                 send_after_commit(task, job.pk, now)
     return jobs
@@ -233,9 +216,7 @@ def _reap_one(job_id: str, cutoff: datetime.datetime, now: datetime.datetime) ->
                 f"Requeued after its worker stopped responding (attempt {job.attempts} of {MAX_ATTEMPTS})"
             )
             job.save(update_fields=["status", "heartbeat_at", "message"])
-            publish_event(
-                job.organization_id, "status", job.event_data(status=job.status), request_id=job.request_id
-            )
+            job.publish("status", status=job.status)
             _owe_message(job)
             return "requeued"
         reason = (

@@ -23,6 +23,7 @@ from jobs import services
 from jobs.job_task import creatable_job_types, task_for
 from jobs.models import Job
 from jobs.serializers import JobCreateIn, JobListQuery, JobOut, JobReadOut, UsageOut
+from jobs.usage import usage_for
 
 
 def get_job(request: Request, job_id: str) -> Job:
@@ -99,5 +100,5 @@ class JobCancelView(APIView):
 class UsageView(APIView):
     @extend_schema(responses=UsageOut)
     def get(self, request: Request) -> Response:
-        usage = services.usage_for(get_actor(request).organization)
+        usage = usage_for(get_actor(request).organization)
         return Response(UsageOut(usage.as_dict()).data)
