@@ -66,7 +66,6 @@ def create_jobs(
     job_type: str,
     inputs: Sequence[dict[str, Any]],
     *,
-    billable: bool | None = None,
     request_id: str = "",
     submit: bool = True,
 ) -> list[Job]:
@@ -80,10 +79,9 @@ def create_jobs(
     task = task_for(job_type)
     if task is None:
         raise ValueError(f"Unknown job type {job_type!r}")
-    billable = task.billable if billable is None else billable
     now = timezone.now()
     with transaction.atomic():
-        if billable:
+        if task.billable:
             org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
             check_quota(org, len(inputs), now)
         jobs = [
@@ -91,7 +89,7 @@ def create_jobs(
                 organization=organization,
                 type=job_type,
                 input=dict(item),
-                billable=billable,
+                billable=task.billable,
                 request_id=request_id,
                 heartbeat_at=now,
                 dispatch_due_at=now if submit else None,
@@ -157,19 +155,14 @@ class ReapReport:
         return asdict(self)
 
 
-def reap_stale_jobs(
-    *,
-    now: datetime.datetime | None = None,
-    stale_after: datetime.timedelta = STALE_AFTER,
-    resubmit_after: datetime.timedelta = RESUBMIT_QUEUED_AFTER,
-) -> ReapReport:
+def reap_stale_jobs() -> ReapReport:
     """Recover jobs whose worker died: requeue them (under MAX_ATTEMPTS claims) or fail them.
 
-    Also hands queued jobs silent for `resubmit_after` to the runner again, in case their
+    Also hands queued jobs silent for RESUBMIT_QUEUED_AFTER to the runner again, in case their
     message was lost. Runs every 10 s (CELERY_BEAT_SCHEDULE, or the embedded scheduler).
     """
-    now = now or timezone.now()
-    cutoff = now - stale_after
+    now = timezone.now()
+    cutoff = now - STALE_AFTER
     report = ReapReport([], [], [])
     stale = Job.objects.filter(status=JobStatus.STARTED).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
@@ -181,7 +174,7 @@ def reap_stale_jobs(
         elif outcome == "failed":
             report.failed.append(job_id)
 
-    resubmit_cutoff = now - resubmit_after
+    resubmit_cutoff = now - RESUBMIT_QUEUED_AFTER
     queued = Job.objects.filter(status=JobStatus.QUEUED).filter(
         Q(heartbeat_at__lt=resubmit_cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=resubmit_cutoff)
     )
