@@ -61,10 +61,9 @@ class JobListView(ListAPIView[Job]):
             raise ValidationError(body.errors)
         task = task_for(body.validated_data["type"])
         if task is None or task.input_serializer is None:
-            creatable = creatable_job_types()
             raise Invalid(
                 "This job type cannot be created here.",
-                fields={"type": [f"Choose one of: {', '.join(creatable) or 'none available'}."]},
+                fields={"type": [f"Choose one of: {', '.join(creatable_job_types()) or 'none available'}."]},
             )
         job_input = task.input_serializer(data=body.validated_data["input"])
         if not job_input.is_valid():
