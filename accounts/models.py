@@ -154,9 +154,9 @@ class ApiKey(models.Model):
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
 
-    def rotate(self, *, grace: timedelta = ROTATION_GRACE) -> tuple[ApiKey, str]:
+    def rotate(self) -> tuple[ApiKey, str]:
         """Issue a replacement (same organisation, name, scopes, limits, expiry) and let this
-        key expire after `grace`, or sooner if it already would. Returns the new key and its
+        key expire after ROTATION_GRACE, or sooner if it already would. Returns the new key and its
         full secret. Refuses (ValueError) a key that is revoked or expired.
         """
         with transaction.atomic():
@@ -173,7 +173,7 @@ class ApiKey(models.Model):
             new.rate_limit_per_minute = old.rate_limit_per_minute
             new.rotated_from = old
             new.save(update_fields=["rate_limit_per_minute", "rotated_from"])
-            cutoff = timezone.now() + grace
+            cutoff = timezone.now() + ROTATION_GRACE
             if old.expires_at is None or old.expires_at > cutoff:
                 old.expires_at = cutoff
                 old.save(update_fields=["expires_at"])
