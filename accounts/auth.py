@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import authentication, exceptions
@@ -100,18 +99,6 @@ def actor_for_user(user: Any) -> Actor | None:
         return None
     bind_principal(org=membership.organization_id, key_prefix=None)
     return Actor(organization=membership.organization, user=cast("User", user))
-
-
-def resolve_stream_actor(request: HttpRequest) -> Actor | None:
-    """Authenticate a streaming request: a key (header or query string) or the session."""
-    raw = presented_key(request, allow_query=True)
-    if raw is not None:
-        key = authenticate_key(raw)
-        return Actor(organization=key.organization, api_key=key)
-    return actor_for_user(request.user)
-
-
-aresolve_stream_actor = sync_to_async(resolve_stream_actor, thread_sensitive=False)
 
 
 class KeyUser:

@@ -123,16 +123,18 @@ class ApiKey(models.Model):
         expires_at: datetime | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key and return it with the full secret, which is never stored or shown again."""
-        raw = ("dsk_live_" if live else "dsk_test_") + secrets.token_urlsafe(24)
-        key = cls.objects.create(
-            organization=organization,
-            name=name,
-            prefix=raw[:DISPLAY_PREFIX_LENGTH],
-            key_hash=hash_key(raw),
-            scopes=list(scopes if scopes is not None else cls.SCOPES),
-            expires_at=expires_at,
-        )
+        scopes = list(scopes if scopes is not None else cls.SCOPES)
+        key = cls(organization=organization, name=name, scopes=scopes, expires_at=expires_at)
+        raw = key.set_new_secret(live=live)
+        key.save(force_insert=True)
         return key, raw
+
+    def set_new_secret(self, *, live: bool = True) -> str:
+        """Give this unsaved key a fresh secret and return it in full: only its hash is kept."""
+        raw = ("dsk_live_" if live else "dsk_test_") + secrets.token_urlsafe(24)
+        self.prefix = raw[:DISPLAY_PREFIX_LENGTH]
+        self.key_hash = hash_key(raw)
+        return raw
 
     @property
     def is_usable(self) -> bool:
@@ -152,9 +154,9 @@ class ApiKey(models.Model):
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
 
-    def rotate(self, *, grace: timedelta = ROTATION_GRACE) -> tuple[ApiKey, str]:
+    def rotate(self) -> tuple[ApiKey, str]:
         """Issue a replacement (same organisation, name, scopes, limits, expiry) and let this
-        key expire after `grace`, or sooner if it already would. Returns the new key and its
+        key expire after ROTATION_GRACE, or sooner if it already would. Returns the new key and its
         full secret. Refuses (ValueError) a key that is revoked or expired.
         """
         with transaction.atomic():
@@ -171,7 +173,7 @@ class ApiKey(models.Model):
             new.rate_limit_per_minute = old.rate_limit_per_minute
             new.rotated_from = old
             new.save(update_fields=["rate_limit_per_minute", "rotated_from"])
-            cutoff = timezone.now() + grace
+            cutoff = timezone.now() + ROTATION_GRACE
             if old.expires_at is None or old.expires_at > cutoff:
                 old.expires_at = cutoff
                 old.save(update_fields=["expires_at"])

@@ -91,16 +91,7 @@ def finish(record: IdempotencyRecord, status_code: int, body: Any) -> None:
     """Store the response that a retry with the same key will get."""
     record.status_code = status_code
     record.response_body = body
-    try:
-        record.save(update_fields=["status_code", "response_body"])
-    except DatabaseError:
-        if connection.in_atomic_block:
-            raise
-        # The request's work committed, then its connection died (a terminated backend, a
-        # database restart): store the answer on a new connection, or the client hears 503 for
-        # what was accepted and every retry 409 "in progress" for the whole window.
-        connection.close()
-        record.save(update_fields=["status_code", "response_body"])
+    _again_on_a_new_connection(lambda: record.save(update_fields=["status_code", "response_body"]))
 
 
 def release(record: IdempotencyRecord) -> None:
@@ -108,16 +99,23 @@ def release(record: IdempotencyRecord) -> None:
 
     Safe to call twice: a stream's own cleanup and its caller's may both get there.
     """
+    _again_on_a_new_connection(lambda: IdempotencyRecord.objects.filter(pk=record.pk).delete())
+
+
+def _again_on_a_new_connection(write: Callable[[], object]) -> None:
+    """`write()`, tried once more on a new connection when it fails outside a transaction.
+
+    The request's connection died (a terminated backend, a database restart): an answer not
+    stored would give the client 503 for what was accepted, and a claim not freed or not
+    answered every retry 409 "in progress", for the whole idempotency window.
+    """
     try:
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        write()
     except DatabaseError:
         if connection.in_atomic_block:
             raise
-        # The request failed because its connection died (a terminated backend, a database
-        # restart): free the key on a new connection, or every retry would hear 409
-        # "in progress" for the whole idempotency window.
         connection.close()
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        write()
 
 
 def idempotent(view_method: ViewMethod) -> ViewMethod:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import Token
 from typing import Any
 
@@ -85,5 +85,3 @@ def request_context_middleware(
 
 request_context_middleware.sync_capable = True  # type: ignore[attr-defined]
 request_context_middleware.async_capable = True  # type: ignore[attr-defined]
-
-AsyncView = Callable[..., Awaitable[HttpResponseBase]]

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
@@ -95,9 +94,6 @@ def record_usage(request: HttpRequest, usage: RateLimitUsage) -> RateLimitUsage:
         metrics.RATE_LIMIT_REJECTIONS.inc()
     request.ratelimit_usage = usage  # type: ignore[attr-defined]
     return usage
-
-
-aconsume = sync_to_async(consume, thread_sensitive=False)
 
 
 class ApiKeyRateThrottle(BaseThrottle):

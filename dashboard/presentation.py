@@ -200,8 +200,12 @@ def _lookup(data: dict[str, Any], path: str) -> Any:
     return value
 
 
-def fill_sentence(template: str, data: dict[str, Any]) -> str:
-    """Replace `{field}` / `{field|labels}` placeholders with values from `data`."""
+def describe_event(event_type: str, data: dict[str, Any]) -> str:
+    """One plain-language sentence for a stored or streamed event: its template with the
+    `{field}` / `{field|labels}` placeholders filled from `data`."""
+    template = EVENT_SENTENCES.get(event_type)
+    if template is None:
+        return event_type
 
     def replace(match: re.Match[str]) -> str:
         value = _lookup(data, match.group(1))
@@ -215,18 +219,6 @@ def fill_sentence(template: str, data: dict[str, Any]) -> str:
         return str(value)
 
     return _PLACEHOLDER.sub(replace, template)
-
-
-def describe_event(event_type: str, data: dict[str, Any]) -> str:
-    """One plain-language sentence for a stored or streamed event."""
-    template = EVENT_SENTENCES.get(event_type)
-    if template is None:
-        return event_type
-    return fill_sentence(template, data)
-
-
-def event_title(event_type: str) -> str:
-    return EVENT_TITLES.get(event_type, event_type)
 
 
 def score_band(score: Decimal | float | None) -> tuple[str, str]:
@@ -258,7 +250,7 @@ def format_figure(name: str, value: Any) -> str:
     if name in PERCENT_FIGURES:
         return f"{Decimal(str(value)) * 100:.1f} %"
     if name in MONEY_FIGURES:
-        return f"{Decimal(str(value)):,.2f}"
+        return _money(value)
     return str(value)
 
 

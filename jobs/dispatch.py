@@ -77,15 +77,13 @@ class DispatchReport:
         return asdict(self)
 
 
-def dispatch_owed_jobs(
-    *, grace: datetime.timedelta = DISPATCH_GRACE, limit: int = DISPATCH_BATCH
-) -> DispatchReport:
+def dispatch_owed_jobs(*, grace: datetime.timedelta = DISPATCH_GRACE) -> DispatchReport:
     """Send every queued job whose message is owed for longer than `grace`, oldest first."""
     now = timezone.now()
     owed = (
         Job.objects.filter(status=JobStatus.QUEUED, dispatch_due_at__lte=now - grace)
         .order_by("dispatch_due_at")
-        .values_list("pk", "type", "dispatch_due_at")[:limit]
+        .values_list("pk", "type", "dispatch_due_at")[:DISPATCH_BATCH]
     )
     sent: list[str] = []
     broker_down = False

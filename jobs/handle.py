@@ -40,7 +40,6 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from core.context import request_id_var
-from events.publish import publish_event
 from jobs.connections import drop_thread_connection, retry_on_lost_connection
 from jobs.models import Job, JobStatus
 from jobs.usage import usage_for
@@ -83,9 +82,7 @@ def claim_job(job_id: str) -> Job | None:
         job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "dispatch_due_at"])
         # A job canceled while queued ends without ever being reported as started.
         if not job.cancel_requested:
-            publish_event(
-                job.organization_id, "status", job.event_data(status=job.status), request_id=job.request_id
-            )
+            job.publish("status", status=job.status)
     logger.info("Job %s claimed (attempt %d)", job.pk, job.attempts)
     return job
 
@@ -126,12 +123,7 @@ class JobRun:
             current.progress = progress
             current.message = (message or name)[:300]
             current.save(update_fields=["progress", "message", "heartbeat_at"])
-            publish_event(
-                current.organization_id,
-                "progress",
-                current.event_data(progress=progress, message=current.message),
-                request_id=current.request_id,
-            )
+            current.publish("progress", progress=progress, message=current.message)
 
     def complete(self, results: dict[str, Any]) -> None:
         """End the job successfully: the last boundary, so a cancellation requested before it wins."""
@@ -158,21 +150,10 @@ class JobRun:
             update_fields.append(name)
         current.save(update_fields=update_fields)
         self.job = current
-        publish_event(
-            current.organization_id,
-            status,
-            current.event_data(status=status, **event_data),
-            request_id=current.request_id,
-        )
+        current.publish(status, status=status, **event_data)
         if current.billable:
             # After the terminal event, exactly once: it is what closes a billable job's feed.
-            usage = usage_for(current.organization)
-            publish_event(
-                current.organization_id,
-                "usage",
-                current.event_data(**usage.as_dict(), was_billable=True),
-                request_id=current.request_id,
-            )
+            current.publish("usage", **usage_for(current.organization).as_dict(), was_billable=True)
 
     def give_back(self, reason: str) -> bool:
         """Return the job to the queue, its message owed after RETRY_DELAY × attempts.
@@ -191,12 +172,7 @@ class JobRun:
                 dispatch_due_at=now + RETRY_DELAY * self.job.attempts,
             )
             if updated:
-                publish_event(
-                    self.job.organization_id,
-                    "status",
-                    self.job.event_data(status=JobStatus.QUEUED),
-                    request_id=self.job.request_id,
-                )
+                self.job.publish("status", status=JobStatus.QUEUED)
         if updated:
             logger.warning("Job %s given back to the queue (%s)", self.job.pk, reason)
         return bool(updated)

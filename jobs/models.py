@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from ulid import ULID
 
+from events.publish import publish_event
+
 
 def new_job_id() -> str:
     return f"job_{ULID()}"
@@ -91,6 +93,9 @@ class Job(models.Model):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
-    def event_data(self, **extra: Any) -> dict[str, Any]:
-        """The fields every job event carries, plus `extra`."""
-        return {"job_id": self.pk, **extra}
+    def publish(self, event_type: str, **data: Any) -> None:
+        """Store and fan out one of the job's events (`job_id` plus `data`), under the id of the
+        request that queued it."""
+        publish_event(
+            self.organization_id, event_type, {"job_id": self.pk, **data}, request_id=self.request_id
+        )

@@ -21,12 +21,10 @@ from django.utils import timezone
 from accounts.models import Organization
 from core.context import request_id_var
 from core.errors import Conflict, QuotaExceeded
-from events.publish import publish_event
 from jobs.dispatch import send_after_commit
 from jobs.handle import MAX_ATTEMPTS, JobRun
 from jobs.job_task import task_for
 from jobs.models import Job, JobStatus
-from jobs.usage import Usage, usage_for
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +41,6 @@ STALE_AFTER = datetime.timedelta(seconds=30)
 RESUBMIT_QUEUED_AFTER = datetime.timedelta(minutes=10)
 # Rows the reaper looks at per run; the next run, 10 s later, takes the rest.
 REAP_BATCH = 200
-
-
-# MAX_ATTEMPTS and the usage figures are the handle's and jobs.usage's; named here for callers.
-__all__ = [
-    "MAX_ATTEMPTS",
-    "ReapReport",
-    "Usage",
-    "check_quota",
-    "create_job",
-    "create_jobs",
-    "reap_stale_jobs",
-    "request_cancel",
-    "submit_job",
-    "usage_for",
-]
 
 
 # --- creating ----------------------------------------------------------------------------
@@ -83,7 +66,6 @@ def create_jobs(
     job_type: str,
     inputs: Sequence[dict[str, Any]],
     *,
-    billable: bool | None = None,
     request_id: str = "",
     submit: bool = True,
 ) -> list[Job]:
@@ -97,10 +79,9 @@ def create_jobs(
     task = task_for(job_type)
     if task is None:
         raise ValueError(f"Unknown job type {job_type!r}")
-    billable = task.billable if billable is None else billable
     now = timezone.now()
     with transaction.atomic():
-        if billable:
+        if task.billable:
             org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
             check_quota(org, len(inputs), now)
         jobs = [
@@ -108,7 +89,7 @@ def create_jobs(
                 organization=organization,
                 type=job_type,
                 input=dict(item),
-                billable=billable,
+                billable=task.billable,
                 request_id=request_id,
                 heartbeat_at=now,
                 dispatch_due_at=now if submit else None,
@@ -117,7 +98,7 @@ def create_jobs(
         ]
         Job.objects.bulk_create(jobs)
         for job in jobs:
-            publish_event(organization.pk, "status", job.event_data(status=job.status), request_id=request_id)
+            job.publish("status", status=job.status)
             if submit:
                 send_after_commit(task, job.pk, now)
     return jobs
@@ -174,19 +155,14 @@ class ReapReport:
         return asdict(self)
 
 
-def reap_stale_jobs(
-    *,
-    now: datetime.datetime | None = None,
-    stale_after: datetime.timedelta = STALE_AFTER,
-    resubmit_after: datetime.timedelta = RESUBMIT_QUEUED_AFTER,
-) -> ReapReport:
+def reap_stale_jobs() -> ReapReport:
     """Recover jobs whose worker died: requeue them (under MAX_ATTEMPTS claims) or fail them.
 
-    Also hands queued jobs silent for `resubmit_after` to the runner again, in case their
+    Also hands queued jobs silent for RESUBMIT_QUEUED_AFTER to the runner again, in case their
     message was lost. Runs every 10 s (CELERY_BEAT_SCHEDULE, or the embedded scheduler).
     """
-    now = now or timezone.now()
-    cutoff = now - stale_after
+    now = timezone.now()
+    cutoff = now - STALE_AFTER
     report = ReapReport([], [], [])
     stale = Job.objects.filter(status=JobStatus.STARTED).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
@@ -198,7 +174,7 @@ def reap_stale_jobs(
         elif outcome == "failed":
             report.failed.append(job_id)
 
-    resubmit_cutoff = now - resubmit_after
+    resubmit_cutoff = now - RESUBMIT_QUEUED_AFTER
     queued = Job.objects.filter(status=JobStatus.QUEUED).filter(
         Q(heartbeat_at__lt=resubmit_cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=resubmit_cutoff)
     )
@@ -233,9 +209,7 @@ def _reap_one(job_id: str, cutoff: datetime.datetime, now: datetime.datetime) ->
                 f"Requeued after its worker stopped responding (attempt {job.attempts} of {MAX_ATTEMPTS})"
             )
             job.save(update_fields=["status", "heartbeat_at", "message"])
-            publish_event(
-                job.organization_id, "status", job.event_data(status=job.status), request_id=job.request_id
-            )
+            job.publish("status", status=job.status)
             _owe_message(job)
             return "requeued"
         reason = (

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from django.urls import path, register_converter
+from django.urls.converters import StringConverter
 
 from jobs import views
 
 
-class PrefixedIdConverter:
+class PrefixedIdConverter(StringConverter):
     """`job_…`, `batch_…`, `ch_…` ids: anything else (a NUL byte, 300 characters) is a 404
     from the router instead of reaching the database."""
 
     regex = "[A-Za-z0-9_]{1,40}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
 
 
 register_converter(PrefixedIdConverter, "prefixed_id")

@@ -23,6 +23,7 @@ from jobs import services
 from jobs.job_task import creatable_job_types, task_for
 from jobs.models import Job
 from jobs.serializers import JobCreateIn, JobListQuery, JobOut, JobReadOut, UsageOut
+from jobs.usage import usage_for
 
 
 def get_job(request: Request, job_id: str) -> Job:
@@ -60,10 +61,9 @@ class JobListView(ListAPIView[Job]):
             raise ValidationError(body.errors)
         task = task_for(body.validated_data["type"])
         if task is None or task.input_serializer is None:
-            creatable = creatable_job_types()
             raise Invalid(
                 "This job type cannot be created here.",
-                fields={"type": [f"Choose one of: {', '.join(creatable) or 'none available'}."]},
+                fields={"type": [f"Choose one of: {', '.join(creatable_job_types()) or 'none available'}."]},
             )
         job_input = task.input_serializer(data=body.validated_data["input"])
         if not job_input.is_valid():
@@ -99,5 +99,5 @@ class JobCancelView(APIView):
 class UsageView(APIView):
     @extend_schema(responses=UsageOut)
     def get(self, request: Request) -> Response:
-        usage = services.usage_for(get_actor(request).organization)
+        usage = usage_for(get_actor(request).organization)
         return Response(UsageOut(usage.as_dict()).data)

@@ -193,27 +193,10 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
     # --- creating: the secret is shown once ---------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: Any) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        key, raw = ApiKey.create_key(
-            obj.organization,
-            name=obj.name,
-            scopes=list(obj.scopes),
-            live=form.cleaned_data.get("environment", "live") == "live",
-            expires_at=obj.expires_at,
-        )
-        if obj.rate_limit_per_minute is not None:
-            key.rate_limit_per_minute = obj.rate_limit_per_minute
-            key.save(update_fields=["rate_limit_per_minute"])
-        # The admin goes on with `obj` (log entry, change message): make it the stored row.
-        obj.pk = key.pk
-        obj.prefix = key.prefix
-        obj.key_hash = key.key_hash
-        obj.created_at = key.created_at
-        obj._state.adding = False
-        obj._state.db = key._state.db
-        _issued_keys[request] = raw
+        if not change:
+            live = form.cleaned_data.get("environment", "live") == "live"
+            _issued_keys[request] = obj.set_new_secret(live=live)
+        super().save_model(request, obj, form, change)
 
     def response_add(
         self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
@@ -236,9 +219,8 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
             "keys": [[key.pk, raw] for key, raw in issued],
             "issued_at": time.time(),
         }
-        redirect = HttpResponseRedirect(reverse("admin:accounts_apikey_issued"))
-        redirect.status_code = 303  # See Other: the browser fetches the page with a GET
-        return redirect
+        # See Other: the browser fetches the page with a GET.
+        return HttpResponseRedirect(reverse("admin:accounts_apikey_issued"), status=303)
 
     def issued_view(self, request: HttpRequest) -> HttpResponse:
         """The one page that ever shows full keys: once, never cached."""
@@ -364,9 +346,7 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
 
 def _see_change_page(key: ApiKey) -> HttpResponse:
     # See Other: the browser fetches the key's page with a GET.
-    return HttpResponse(
-        status=303, headers={"Location": reverse("admin:accounts_apikey_change", args=[key.pk])}
-    )
+    return HttpResponseRedirect(reverse("admin:accounts_apikey_change", args=[key.pk]), status=303)
 
 
 def _heartbeat_seconds() -> str:

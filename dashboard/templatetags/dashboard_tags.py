@@ -37,7 +37,7 @@ def event_sentence(event: Event) -> str:
 
 @register.filter
 def event_title(event_type: str) -> str:
-    return presentation.event_title(event_type)
+    return presentation.EVENT_TITLES.get(event_type, event_type)
 
 
 @register.filter

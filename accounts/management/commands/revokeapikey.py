@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import ApiKey
+from accounts.models import DISPLAY_PREFIX_LENGTH, ApiKey
 
 
 class Command(BaseCommand):
@@ -18,9 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         prefix: str = options["prefix"]
         # A full key may be pasted; only its readable prefix is stored.
-        matches = list(ApiKey.objects.filter(prefix=prefix[: len("dsk_live_") + 8]))
+        matches = list(ApiKey.objects.filter(prefix=prefix[:DISPLAY_PREFIX_LENGTH]))
         if not matches:
-            raise CommandError(f"No API key with prefix {prefix[:17]!r}.")
+            raise CommandError(f"No API key with prefix {prefix[:DISPLAY_PREFIX_LENGTH]!r}.")
         if len(matches) > 1:
             raise CommandError(f"{len(matches)} keys share that prefix; revoke them in the admin.")
         key = matches[0]
