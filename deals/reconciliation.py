@@ -287,9 +287,8 @@ def reconcile(parsed: ParsedStatement) -> Reconciliation:
         if outcome.difference is None and outcome.checks:
             return Reconciliation("passed", Decimal("0.00"), None, _passed_detail(parsed, outcome, sense))
     sense, worst = max(outcomes, key=lambda item: (item[1].checks, item[0] == senses[0]))
-    detail = worst.detail
-    if parsed.account_type == "credit_card":
-        detail += " (Balances read as the amount owed on the card.)" if sense == "owed" else ""
+    # Only a card statement is ever read in the "owed" sense.
+    detail = worst.detail + (" (Balances read as the amount owed on the card.)" if sense == "owed" else "")
     return Reconciliation("failed", worst.difference, worst.bad_row, detail)
 
 
