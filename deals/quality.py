@@ -49,11 +49,7 @@ def _date_shaped(amount: Decimal) -> bool:
     """An amount such as 31122013 or 20240115: a date read as a number (decimal-comma rules)."""
     if not _DATE_SHAPED_LOW <= abs(amount) < _DATE_SHAPED_HIGH or amount != amount.to_integral_value():
         return False
-    digits = str(abs(int(amount)))
-    if len(digits) == 7:
-        digits = "0" + digits  # 1.12.2013 → 1122013
-    if len(digits) != 8:
-        return False
+    digits = f"{abs(int(amount)):08d}"  # 7 or 8 digits; 1.12.2013 → 1122013 → 01122013
     for fmt in ("%d%m%Y", "%Y%m%d", "%m%d%Y"):
         try:
             parsed = datetime.datetime.strptime(digits, fmt).date()
