@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -25,7 +25,7 @@ from api.idempotency import idempotent
 from core.context import request_id_var
 from core.errors import NotFound, TooLarge
 from deals import services, uploads
-from deals.models import Batch, Deal, ProposedChange, Statement, Transaction
+from deals.models import Batch, Deal, ProposedChange, Transaction
 from deals.serializers import (
     BatchIn,
     BatchReadOut,
@@ -77,12 +77,9 @@ _Owner = TypeVar("_Owner", Deal, Batch)
 
 
 def _with_statements(model: type[_Owner], related: str, organization: Any, pk: Any) -> _Owner:
-    """One row of the organisation with its statements in upload order; 404 when it has none such."""
-    row = (
-        model.objects.filter(organization=organization, pk=pk)
-        .prefetch_related(Prefetch(related, queryset=Statement.objects.order_by("pk")))
-        .first()
-    )
+    """One row of the organisation with its statements in upload order (the statements' default
+    ordering); 404 when it has none such."""
+    row = model.objects.filter(organization=organization, pk=pk).prefetch_related(related).first()
     if row is None:
         raise NotFound(f"No such {model._meta.verbose_name}.")
     return row
