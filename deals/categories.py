@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal, get_args
+from typing import Literal
+
+from django.db import models
 
 from deals.parsing.statement import AccountType, ParsedStatement, Transaction
 
@@ -63,21 +65,25 @@ def lender_name(description: str) -> str | None:
 
 # --- Categories ----------------------------------------------------------------------------------
 
-Category = Literal[
-    "revenue",
-    "own_transfer",
-    "lender_funding",
-    "lender_repayment",
-    "nsf_fee",
-    "overdraft_fee",
-    "card_settlement",
-    "payroll",
-    "tax",
-    "other",
-]
-CATEGORIES: tuple[Category, ...] = get_args(Category)
+
+class TransactionCategory(models.TextChoices):
+    """What a transaction is; `categorize` decides, docs/underwriting.md explains."""
+
+    REVENUE = "revenue", "Revenue"
+    OWN_TRANSFER = "own_transfer", "Transfer between own accounts"
+    LENDER_FUNDING = "lender_funding", "Lender funding"
+    LENDER_REPAYMENT = "lender_repayment", "Lender repayment"
+    NSF_FEE = "nsf_fee", "NSF fee"
+    OVERDRAFT_FEE = "overdraft_fee", "Overdraft fee"
+    CARD_SETTLEMENT = "card_settlement", "Card settlement"
+    PAYROLL = "payroll", "Payroll"
+    TAX = "tax", "Tax"
+    OTHER = "other", "Other"
+
+
+CATEGORIES: tuple[str, ...] = tuple(TransactionCategory.values)
 # A deposit of one of these categories is revenue (unless an underwriter says otherwise).
-REVENUE_CATEGORIES: frozenset[str] = frozenset({"revenue", "card_settlement"})
+REVENUE_CATEGORIES = frozenset({TransactionCategory.REVENUE, TransactionCategory.CARD_SETTLEMENT})
 
 # Money moved between the merchant's own accounts: a transfer word next to an account word, or
 # a phrase banks only use for such moves (English, German, French, Spanish, Dutch, Italian).
@@ -117,7 +123,9 @@ def _account_key(value: str) -> str:
     return _NOT_AN_ACCOUNT.sub("", value.upper())
 
 
-def categorize(transaction: Transaction, *, own_accounts: frozenset[str] = frozenset()) -> Category:
+def categorize(
+    transaction: Transaction, *, own_accounts: frozenset[str] = frozenset()
+) -> TransactionCategory:
     """The category of one transaction; the first rule that matches wins (docs/underwriting.md).
 
     `own_accounts` are the account numbers the file itself holds (normalised with
@@ -127,27 +135,31 @@ def categorize(transaction: Transaction, *, own_accounts: frozenset[str] = froze
     if transaction.counterparty:
         text = f"{text} {transaction.counterparty}"
         if own_accounts and _account_key(transaction.counterparty) in own_accounts:
-            return "own_transfer"
+            return TransactionCategory.OWN_TRANSFER
     event = classify_event(text)
     if event == "nsf":
-        return "nsf_fee"
+        return TransactionCategory.NSF_FEE
     if event == "overdraft":
-        return "overdraft_fee"
+        return TransactionCategory.OVERDRAFT_FEE
     if _OWN_TRANSFER.search(text):
-        return "own_transfer"
+        return TransactionCategory.OWN_TRANSFER
     # One place decides what a lender looks like: the same names loan-stacking screening reads.
     if lender_name(text) is not None:
-        return "lender_funding" if transaction.amount > 0 else "lender_repayment"
+        return (
+            TransactionCategory.LENDER_FUNDING
+            if transaction.amount > 0
+            else TransactionCategory.LENDER_REPAYMENT
+        )
     if _CARD_SETTLEMENT.search(text):
-        return "card_settlement"
+        return TransactionCategory.CARD_SETTLEMENT
     if _TAX.search(text):
-        return "tax"
+        return TransactionCategory.TAX
     if transaction.amount > 0:
         # A returned item on the way in is money the merchant had already counted once.
-        return "other" if event == "returned_item" else "revenue"
+        return TransactionCategory.OTHER if event == "returned_item" else TransactionCategory.REVENUE
     if _PAYROLL.search(text):
-        return "payroll"
-    return "other"
+        return TransactionCategory.PAYROLL
+    return TransactionCategory.OTHER
 
 
 def counts_as_revenue(
@@ -168,7 +180,7 @@ def own_account_keys(statement: ParsedStatement) -> frozenset[str]:
     return frozenset(key for key in keys if len(key) >= 4)
 
 
-def categorize_statement(statement: ParsedStatement) -> tuple[list[Category], list[bool]]:
+def categorize_statement(statement: ParsedStatement) -> tuple[list[str], list[bool]]:
     """The category of every transaction of a statement and whether it counts as revenue."""
     categories = categorize_all(statement.transactions, own_accounts=own_account_keys(statement))
     counted = revenue_mask(statement.transactions, categories, statement.account_type)
@@ -177,12 +189,12 @@ def categorize_statement(statement: ParsedStatement) -> tuple[list[Category], li
 
 def categorize_all(
     transactions: Sequence[Transaction], *, own_accounts: frozenset[str] = frozenset()
-) -> list[Category]:
+) -> list[str]:
     """`categorize` for each transaction, in order."""
     # Statements repeat the same descriptions many times (a card processor's daily settlement,
     # the same supplier); the patterns run once per distinct text and direction.
-    seen: dict[tuple[str, str | None, bool], Category] = {}
-    result = []
+    seen: dict[tuple[str, str | None, bool], TransactionCategory] = {}
+    result: list[str] = []
     for t in transactions:
         key = (t.description, t.counterparty, t.amount > 0)
         category = seen.get(key)

@@ -144,8 +144,7 @@ def deal_flag_details(
         explanation = " ".join(dict.fromkeys(f.explanation for _, f in findings))
         evidence: dict[str, Any]
         if code in EVENT_FLAGS or code == "deposit_concentration":
-            items = [item for _, f in findings for item in f.evidence.get("transactions", [])]
-            evidence = _capped(items)
+            evidence = _capped([item for _, f in findings for item in f.evidence.get("transactions", [])])
         elif code == "loan_stacking":
             evidence = {"lenders": _merged_lenders(findings)}
         elif code == "multiple_lenders":

@@ -21,7 +21,7 @@ from deals.models import Statement, Transaction
 from deals.parsing.statement import CENT, ParsedStatement, StatementError
 from deals.parsing.statement import Transaction as ParsedTransaction
 from deals.stored import load_statement_summary, screening_json, to_json
-from deals.underwriting import Screening, StatementMetrics, compute_statement_metrics, screen_transactions
+from deals.underwriting import Screening, compute_statement_metrics, screen_transactions
 
 # Amounts are stored as numeric(20, 2); anything this large is a misread, not money.
 MAX_AMOUNT = Decimal(10) ** 17
@@ -157,10 +157,10 @@ def stored_statement(statement: Statement) -> tuple[ParsedStatement, list[Transa
     return dataclasses.replace(parsed, transactions=transactions), rows
 
 
-def remeasure_statement(statement: Statement) -> tuple[StatementMetrics, Screening]:
+def remeasure_statement(statement: Statement) -> None:
     """Screen and measure a completed statement again from its stored rows, honouring each row's
     revenue treatment (an underwriter's correction included); store the results and the rows'
-    new flags. Returns the new metrics and screening (with evidence)."""
+    new flags."""
     parsed, rows = stored_statement(statement)
     revenue = [row.counted_as_revenue for row in rows]
     screening = screen_transactions(parsed.transactions, revenue=revenue)
@@ -181,4 +181,3 @@ def remeasure_statement(statement: Statement) -> tuple[StatementMetrics, Screeni
     statement.metrics = to_json(metrics)
     statement.screening = screening_json(screening)
     statement.save(update_fields=["metrics", "screening"])
-    return metrics, screening

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from ulid import ULID
 
+from deals.categories import TransactionCategory
 from deals.stored import load_metrics, load_screening
 from deals.underwriting import Screening, StatementMetrics
 from events.publish import publish_event
@@ -201,21 +202,6 @@ class Statement(models.Model):
         if self.metrics is None or self.screening is None:
             raise ValueError(f"Statement {self.pk} has no metrics")
         return load_metrics(self.metrics), load_screening(self.screening)
-
-
-class TransactionCategory(models.TextChoices):
-    """What a transaction is; deals.categories decides, docs/underwriting.md explains."""
-
-    REVENUE = "revenue", "Revenue"
-    OWN_TRANSFER = "own_transfer", "Transfer between own accounts"
-    LENDER_FUNDING = "lender_funding", "Lender funding"
-    LENDER_REPAYMENT = "lender_repayment", "Lender repayment"
-    NSF_FEE = "nsf_fee", "NSF fee"
-    OVERDRAFT_FEE = "overdraft_fee", "Overdraft fee"
-    CARD_SETTLEMENT = "card_settlement", "Card settlement"
-    PAYROLL = "payroll", "Payroll"
-    TAX = "tax", "Tax"
-    OTHER = "other", "Other"
 
 
 class Transaction(models.Model):

@@ -89,17 +89,14 @@ def abandon_statement(run: JobRun, reason: str) -> None:
     statement_outcomes.fail_statement(run, statement.pk, reason)
 
 
-def parse_limits(time_left: float | None = None) -> ParseLimits:
-    """The budgets an uploaded file is read within, from the settings (and the job's time left)."""
-    seconds = settings.PARSE_TIME_LIMIT_SECONDS
-    if time_left is not None:
-        seconds = max(1.0, min(seconds, time_left))
+def parse_limits(time_left: float) -> ParseLimits:
+    """The budgets an uploaded file is read within, from the settings and the job's time left."""
     return ParseLimits(
         max_pdf_pages=settings.PDF_MAX_PAGES,
         max_inflated_bytes=settings.PDF_MAX_INFLATED_MB * MB,
         max_stream_inflated_bytes=settings.PDF_MAX_STREAM_INFLATED_MB * MB,
         memory_bytes=settings.PARSE_MEMORY_LIMIT_MB * MB,
-        time_seconds=seconds,
+        time_seconds=max(1.0, min(settings.PARSE_TIME_LIMIT_SECONDS, time_left)),
     )
 
 

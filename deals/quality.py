@@ -49,11 +49,7 @@ def _date_shaped(amount: Decimal) -> bool:
     """An amount such as 31122013 or 20240115: a date read as a number (decimal-comma rules)."""
     if not _DATE_SHAPED_LOW <= abs(amount) < _DATE_SHAPED_HIGH or amount != amount.to_integral_value():
         return False
-    digits = str(abs(int(amount)))
-    if len(digits) == 7:
-        digits = "0" + digits  # 1.12.2013 → 1122013
-    if len(digits) != 8:
-        return False
+    digits = f"{abs(int(amount)):08d}"  # 7 or 8 digits; 1.12.2013 → 1122013 → 01122013
     for fmt in ("%d%m%Y", "%Y%m%d", "%m%d%Y"):
         try:
             parsed = datetime.datetime.strptime(digits, fmt).date()
@@ -109,17 +105,15 @@ def implausible_amounts(parsed: ParsedStatement) -> list[Finding]:
     # Cheapest test first: most statements have cents on their first row.
     if len(amounts) >= CODE_MIN_ROWS and all(a == a.to_integral_value() for a in amounts):
         distinct = {abs(a) for a in amounts}
-    else:
-        distinct = set()
-    if distinct and len(distinct) <= CODE_MAX_DISTINCT and max(distinct) < CODE_MAX_VALUE:
-        findings.append(
-            Finding(
-                "implausible_amounts",
-                f"All {len(amounts)} amounts are whole numbers taking only {len(distinct)} distinct "
-                "values: they look like record codes, not money.",
-                {"kind": "code_shaped", "values": sorted(money_str(v) or "" for v in distinct)},
+        if len(distinct) <= CODE_MAX_DISTINCT and max(distinct) < CODE_MAX_VALUE:
+            findings.append(
+                Finding(
+                    "implausible_amounts",
+                    f"All {len(amounts)} amounts are whole numbers taking only {len(distinct)} distinct "
+                    "values: they look like record codes, not money.",
+                    {"kind": "code_shaped", "values": sorted(money_str(v) or "" for v in distinct)},
+                )
             )
-        )
     findings.extend(_period_findings(parsed))
     return findings
 
@@ -192,35 +186,31 @@ def _period_findings(parsed: ParsedStatement) -> list[Finding]:
     return findings
 
 
-def reconciliation_finding(result: Reconciliation) -> Finding | None:
-    """`reconciliation_failed` when the file's balances do not add up."""
-    if not result.failed:
-        return None
-    return Finding(
-        "reconciliation_failed",
-        "The statement's amounts do not add up to the balances the file states, so its numbers "
-        f"cannot be trusted. {result.detail}",
-        to_json(result),
-    )
-
-
-def skipped_rows_finding(parsed: ParsedStatement) -> Finding | None:
-    """`rows_skipped` when the parser left rows it could not read out of the statement."""
-    skipped = parsed.rows_skipped
-    if not skipped:
-        return None
-    return Finding(
-        "rows_skipped",
-        f"{len(skipped)} row{'s' if len(skipped) != 1 else ''} of the file could not be read and "
-        f"{'were' if len(skipped) != 1 else 'was'} left out (first: row {skipped[0].row}, {skipped[0].reason}).",
-        {"count": len(skipped), "rows": [to_json(r) for r in skipped[:EVIDENCE_ITEMS]]},
-    )
-
-
 def statement_findings(parsed: ParsedStatement, result: Reconciliation) -> list[Finding]:
-    """Every warning about one statement: the parser's own, then reconciliation and plausibility."""
-    checks = (reconciliation_finding(result), skipped_rows_finding(parsed))
-    return [*parsed.warnings, *(f for f in checks if f is not None), *implausible_amounts(parsed)]
+    """Every warning about one statement: the parser's own, then `reconciliation_failed` when the
+    file's balances do not add up, `rows_skipped` when the parser left rows it could not read
+    out, and plausibility."""
+    findings = list(parsed.warnings)
+    if result.failed:
+        findings.append(
+            Finding(
+                "reconciliation_failed",
+                "The statement's amounts do not add up to the balances the file states, so its numbers "
+                f"cannot be trusted. {result.detail}",
+                to_json(result),
+            )
+        )
+    skipped = parsed.rows_skipped
+    if skipped:
+        findings.append(
+            Finding(
+                "rows_skipped",
+                f"{len(skipped)} row{'s' if len(skipped) != 1 else ''} of the file could not be read and "
+                f"{'were' if len(skipped) != 1 else 'was'} left out (first: row {skipped[0].row}, {skipped[0].reason}).",
+                {"count": len(skipped), "rows": [to_json(r) for r in skipped[:EVIDENCE_ITEMS]]},
+            )
+        )
+    return [*findings, *implausible_amounts(parsed)]
 
 
 # --- identical transactions across a deal's statements --------------------------------------------

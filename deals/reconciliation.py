@@ -200,7 +200,6 @@ def _check_account(account: _Account, positions: dict[int, int], sense: BalanceS
     running = _check_running(account, positions, sense)
     if running.difference is not None:
         return running
-    checks = running.checks
     opening = account.opening
     if opening is None:
         # Without a stated opening balance, the first stated running balance anchors the totals.
@@ -210,7 +209,7 @@ def _check_account(account: _Account, positions: dict[int, int], sense: BalanceS
     total = sum((t.amount for t in account.transactions), Decimal(0))
     computed = _step(opening, total, sense)
     difference = round_half_up(computed - account.closing)
-    checks += 1
+    checks = running.checks + 1
     if difference:
         where = f" of account {account.name}" if account.name else ""
         return _Outcome(
@@ -287,9 +286,8 @@ def reconcile(parsed: ParsedStatement) -> Reconciliation:
         if outcome.difference is None and outcome.checks:
             return Reconciliation("passed", Decimal("0.00"), None, _passed_detail(parsed, outcome, sense))
     sense, worst = max(outcomes, key=lambda item: (item[1].checks, item[0] == senses[0]))
-    detail = worst.detail
-    if parsed.account_type == "credit_card":
-        detail += " (Balances read as the amount owed on the card.)" if sense == "owed" else ""
+    # Only a card statement is ever read in the "owed" sense.
+    detail = worst.detail + (" (Balances read as the amount owed on the card.)" if sense == "owed" else "")
     return Reconciliation("failed", worst.difference, worst.bad_row, detail)
 
 

@@ -121,10 +121,9 @@ def add_statements(
         with transaction.atomic():
             deal = _find_deal(organization, deal_id, lock=True)
             _refuse_if_decided(deal, NO_MORE_STATEMENTS)
-            job_type = BATCH_DOCUMENT_JOB if as_batch else STATEMENT_JOB
             created = jobs.create_jobs(
                 organization,
-                job_type,
+                BATCH_DOCUMENT_JOB if as_batch else STATEMENT_JOB,
                 [{"deal_id": deal.pk, "filename": doc.filename} for doc in documents],
                 request_id=request_id,
                 submit=False,

@@ -70,14 +70,14 @@ def complete_statement(
     screening: Screening,
     metrics: StatementMetrics,
     *,
-    categories: Sequence[str] | None = None,
-    revenue: Sequence[bool] | None = None,
+    categories: Sequence[str],
+    revenue: Sequence[bool],
 ) -> Decimal | None:
     """The `completed` boundary: store the statement's results, rescore the deal, settle it.
 
-    `categories`/`revenue` are the transactions' categories and revenue treatment (computed
-    from `parsed` when not given). Returns the deal's new health score. Raises JobCanceled
-    (cancellation requested during the last stage) or JobLost, in which case nothing is stored.
+    `categories`/`revenue` are the transactions' categories and revenue treatment. Returns the
+    deal's new health score. Raises JobCanceled (cancellation requested during the last stage)
+    or JobLost, in which case nothing is stored.
     """
     with run.transaction():
         deal = Deal.objects.select_for_update(no_key=True).get(pk=statement.deal_id)
@@ -220,7 +220,7 @@ def _record_quality(
     metrics: StatementMetrics,
     screening: Screening,
     *,
-    revenue: Sequence[bool] | None = None,
+    revenue: Sequence[bool],
 ) -> tuple[StatementMetrics, Screening]:
     """Set the locked statement's quality fields; return the metrics and screening it counts with.
 
@@ -265,11 +265,11 @@ def _record_quality(
 
 
 def _metrics_without(
-    parsed: ParsedStatement, positions: frozenset[int], revenue: Sequence[bool] | None
+    parsed: ParsedStatement, positions: frozenset[int], revenue: Sequence[bool]
 ) -> tuple[StatementMetrics, Screening]:
     """Metrics and screening of the statement's transactions that are not in `positions`."""
     remaining = tuple(t for i, t in enumerate(parsed.transactions) if i not in positions)
-    kept_revenue = None if revenue is None else [r for i, r in enumerate(revenue) if i not in positions]
+    kept_revenue = [r for i, r in enumerate(revenue) if i not in positions]
     opening = parsed.opening_balance
     if opening is not None:
         # Derived balances start after the dropped rows that come before the first kept one.

@@ -138,8 +138,6 @@ def find_lender_debits(transactions: Iterable[Transaction]) -> tuple[LenderDebit
                 by_lender[name].append(t)
     found: list[LenderDebits] = []
     for name, debits in by_lender.items():
-        if len(debits) < RECURRING_MIN_DEBITS:
-            continue
         days = sorted({t.date for t in debits})
         if len(days) < RECURRING_MIN_DEBITS:
             continue
@@ -476,14 +474,11 @@ def combine_metrics(metrics: Sequence[StatementMetrics], screenings: Sequence[Sc
     days = sum(m.days for m in metrics)
     total_days = Decimal(days)
     deposits = sum((m.total_deposits for m in metrics), Decimal(0))
-    with_volatility = [m for m in metrics if m.deposit_volatility is not None]
+    measured = [(m.deposit_volatility, m.days) for m in metrics if m.deposit_volatility is not None]
     volatility = None
-    if with_volatility:
-        weighted = sum(
-            (m.deposit_volatility * m.days for m in with_volatility if m.deposit_volatility is not None),
-            Decimal(0),
-        )
-        volatility = round_half_up(weighted / sum(m.days for m in with_volatility), RATIO)
+    if measured:
+        weighted = sum((cv * span for cv, span in measured), Decimal(0))
+        volatility = round_half_up(weighted / sum(span for _, span in measured), RATIO)
     lenders = sorted({lender.lender for s in screenings for lender in s.lender_debits})
     largest = max((m.largest_deposit for m in metrics), default=Decimal(0))
     return DealFigures(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO, Any
@@ -55,12 +55,12 @@ def expand_uploads(files: Sequence[Any]) -> list[Document]:
     inflated_total = 0
     entries = 0
     for upload in files:
+        if not str(upload.name).lower().endswith(".zip"):
+            documents.append(plain_document(upload))
+            check_count(documents)
+            continue
         if upload.size > limit:
             raise _too_large(upload.name)
-        if not str(upload.name).lower().endswith(".zip"):
-            documents.append(Document(clean_name(upload.name), upload, upload.size))
-            _check_count(documents)
-            continue
         try:
             archive = zipfile.ZipFile(upload)
             members = archive.infolist()
@@ -83,7 +83,7 @@ def expand_uploads(files: Sequence[Any]) -> list[Document]:
             content, size = _inflate(archive, member, min(limit, MAX_ZIP_TOTAL_BYTES - inflated_total))
             inflated_total += size
             documents.append(Document(clean_name(name.name), content, size))
-            _check_count(documents)
+            check_count(documents)
     if not documents:
         raise Invalid("No document to process.", fields={"files": ["The upload has no files."]})
     return documents
@@ -110,7 +110,15 @@ def _inflate(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int) -> 
     return spool, size
 
 
-def _check_count(documents: list[Document]) -> None:
+def plain_document(upload: Any) -> Document:
+    """One uploaded file as a document, as it is (413 when larger than MAX_UPLOAD_MB)."""
+    if upload.size > max_upload_bytes():
+        raise _too_large(upload.name)
+    return Document(clean_name(upload.name or ""), upload, upload.size)
+
+
+def check_count(documents: Sized) -> None:
+    """400 `too_many_files` beyond MAX_BATCH_DOCUMENTS documents (or files, before expanding zips)."""
     if len(documents) > MAX_BATCH_DOCUMENTS:
         raise Invalid(
             f"A batch holds at most {MAX_BATCH_DOCUMENTS} documents (zip members included).",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -20,12 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import get_actor
-from api.body_limit import BATCH_UPLOAD_FACTOR, MULTIPART_OVERHEAD_BYTES
+from api.body_limit import MB, body_limit
 from api.idempotency import idempotent
 from core.context import request_id_var
-from core.errors import Invalid, NotFound, TooLarge
+from core.errors import NotFound, TooLarge
 from deals import services, uploads
-from deals.models import Batch, Deal, ProposedChange, Statement, Transaction
+from deals.models import Batch, Deal, ProposedChange, Transaction
 from deals.serializers import (
     BatchIn,
     BatchReadOut,
@@ -47,31 +47,25 @@ from events.catalogue import BATCH, DEAL
 from events.positions import POSITION_HEADER_SCHEMA, read_with_position
 
 
-def _too_large(limit_bytes: int) -> TooLarge:
-    return TooLarge(f"The upload is larger than {limit_bytes // (1024 * 1024)} MB.")
-
-
-def limit_upload(factor: int = 1) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Refuse a request whose declared Content-Length exceeds the cap (413) before its body is parsed.
+def limit_upload(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Refuse a request whose declared Content-Length exceeds the route's cap (413, the cap of
+    api.body_limit) before its body is parsed.
 
     Applied outside `@idempotent`, which reads the body to fingerprint it.
     """
 
-    def decorator(view_method: Callable[..., Response]) -> Callable[..., Response]:
-        @functools.wraps(view_method)
-        def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-            limit = uploads.max_upload_bytes() * factor
-            try:
-                declared = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                declared = 0
-            if declared > limit + MULTIPART_OVERHEAD_BYTES:
-                raise _too_large(limit)
-            return view_method(view, request, *args, **kwargs)
+    @functools.wraps(view_method)
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        limit, _ = body_limit(request.path)
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            raise TooLarge(f"The upload is larger than {limit // MB} MB.")
+        return view_method(view, request, *args, **kwargs)
 
-        return wrapper
-
-    return decorator
+    return wrapper
 
 
 def _actor_context(request: Request) -> tuple[Any, str, str]:
@@ -83,12 +77,9 @@ _Owner = TypeVar("_Owner", Deal, Batch)
 
 
 def _with_statements(model: type[_Owner], related: str, organization: Any, pk: Any) -> _Owner:
-    """One row of the organisation with its statements in upload order; 404 when it has none such."""
-    row = (
-        model.objects.filter(organization=organization, pk=pk)
-        .prefetch_related(Prefetch(related, queryset=Statement.objects.order_by("pk")))
-        .first()
-    )
+    """One row of the organisation with its statements in upload order (the statements' default
+    ordering); 404 when it has none such."""
+    row = model.objects.filter(organization=organization, pk=pk).prefetch_related(related).first()
     if row is None:
         raise NotFound(f"No such {model._meta.verbose_name}.")
     return row
@@ -152,18 +143,16 @@ class DealStatementsView(APIView):
         },
         responses={202: StatementAcceptedOut},
     )
-    @limit_upload()
+    @limit_upload
     @idempotent
     def post(self, request: Request, deal_id: int) -> Response:
         upload = request.FILES.get("file")
         if not isinstance(upload, UploadedFile):
             raise ValidationError({"file": ["Attach the statement as the multipart field 'file'."]})
-        if upload.size is None or upload.size > uploads.max_upload_bytes():
-            raise _too_large(uploads.max_upload_bytes())
-        if upload.size == 0:
+        document = uploads.plain_document(upload)
+        if document.size == 0:
             raise ValidationError({"file": ["The file is empty."]})
         organization, label, request_id = _actor_context(request)
-        document = uploads.Document(uploads.clean_name(upload.name or ""), upload, upload.size)
         statements, _ = services.add_statements(
             organization, deal_id, [document], created_by=label, request_id=request_id
         )
@@ -228,7 +217,7 @@ class BatchCreateView(APIView):
             )
         },
     )
-    @limit_upload(BATCH_UPLOAD_FACTOR)
+    @limit_upload
     @idempotent
     def post(self, request: Request) -> Response:
         body = BatchIn(data={"deal_id": request.data.get("deal_id")})
@@ -236,12 +225,7 @@ class BatchCreateView(APIView):
         files = [item for item in request.FILES.getlist("files") if isinstance(item, UploadedFile)]
         if not files:
             raise ValidationError({"files": ["Attach one or more files as the multipart field 'files'."]})
-        if len(files) > uploads.MAX_BATCH_DOCUMENTS:
-            raise Invalid(
-                f"A batch holds at most {uploads.MAX_BATCH_DOCUMENTS} documents.",
-                "too_many_files",
-                fields={"files": [f"At most {uploads.MAX_BATCH_DOCUMENTS} files."]},
-            )
+        uploads.check_count(files)
         organization, label, request_id = _actor_context(request)
         deal_id = body.validated_data["deal_id"]
         # 404 for an unknown deal before any zip is inflated.

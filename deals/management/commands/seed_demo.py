@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -139,18 +140,12 @@ class Command(BaseCommand):
         runner = settings.JOB_RUNNER
         settings.JOB_RUNNER = "inline"
         try:
-            handles = [(SAMPLES_DIR / name).open("rb") for name in DEMO_STATEMENTS]
-            try:
+            with ExitStack() as files:
                 documents = [
-                    Document(filename=path.name, content=handle, size=path.stat().st_size)
-                    for path, handle in zip(
-                        (SAMPLES_DIR / name for name in DEMO_STATEMENTS), handles, strict=True
-                    )
+                    Document(path.name, files.enter_context(path.open("rb")), path.stat().st_size)
+                    for path in (SAMPLES_DIR / name for name in DEMO_STATEMENTS)
                 ]
                 add_statements(organization, deal.pk, documents, created_by="seed_demo")
-            finally:
-                for handle in handles:
-                    handle.close()
         finally:
             settings.JOB_RUNNER = runner
         deal.refresh_from_db()
