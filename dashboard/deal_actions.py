@@ -16,7 +16,7 @@ from django.urls import reverse
 from accounts.models import Membership
 from api.errors import status_of
 from core.context import request_id_var
-from core.errors import DomainError, Invalid, NotFound, TooLarge
+from core.errors import DomainError, Invalid, NotFound
 from dashboard import presentation
 from dashboard.access import actor_label, wants_json, writer_action
 from dashboard.deal_page import organization_deal
@@ -104,12 +104,7 @@ def _documents(files: list[Any]) -> tuple[list[uploads.Document], bool]:
     files, or a zip, go through the batch path of `POST /batches` and get a batch page.
     """
     if len(files) == 1 and not str(files[0].name).lower().endswith(".zip"):
-        upload = files[0]
-        if upload.size > uploads.max_upload_bytes():
-            raise TooLarge(
-                f"{upload.name} is larger than {uploads.max_upload_bytes() // (1024 * 1024)} MB.",
-            )
-        return [uploads.Document(uploads.clean_name(upload.name or ""), upload, upload.size)], False
+        return [uploads.plain_document(files[0])], False
     return uploads.expand_uploads(files), True
 
 
