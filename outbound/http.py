@@ -303,14 +303,6 @@ class _PinnedBackend(httpcore.NetworkBackend):
             return _DeadlineStream(stream, self._deadline)
         raise last_error
 
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
@@ -355,8 +347,6 @@ def request(
     addresses = _checked_addresses(target, allow_private=allow_private, deadline=deadline)
     sent = {"host": target.host_header, "user-agent": USER_AGENT, "accept-encoding": "gzip, deflate"}
     sent.update({name.lower(): value for name, value in (headers or {}).items()})
-    if body is not None:
-        sent["content-length"] = str(len(body))
     per_call = _remaining(deadline, None)
     address = httpcore.URL(
         scheme=target.scheme.encode(),
