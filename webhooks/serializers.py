@@ -47,8 +47,7 @@ class WebhookIn(serializers.Serializer[Any]):
 
 
 class WebhookPatch(WebhookIn):
-    url = serializers.URLField(max_length=2000, required=False)
-    event_types = _EventTypes(required=False)
+    # Validated with partial=True: only the fields sent change, and no default is filled in.
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     enabled = serializers.BooleanField(required=False)
 
