@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from django.conf import settings
@@ -103,12 +103,15 @@ def _read_failure(exc: ProductReadError) -> ValuationFailed:
     return PageUnavailable(f"{exc.message}.", "page_unavailable", fields=fields)
 
 
-def page_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
-    """The product on the page at `request.url`, `cached` if it came from the organisation's cache.
+def resolve_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
+    """The client's product when it sent one, else the page's (network; may be slow), `cached`
+    if it came from the organisation's cache.
 
     Raises ValuationFailed. The cache only speeds things up: if it is down, the
     page is fetched as if nothing were cached.
     """
+    if request.override is not None:
+        return ResolvedProduct(request.override, ValuationSource.OVERRIDE)
     key = product_cache_key(request.product_url, organization_id)
     try:
         cached = cache.get(key)
@@ -134,13 +137,6 @@ def page_product(request: ValuationRequest, organization_id: int) -> ResolvedPro
     except Exception:
         logger.warning("Could not cache the product of %s", request.url, exc_info=True)
     return ResolvedProduct(product, ValuationSource.PAGE)
-
-
-def resolve_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
-    """The client's product when it sent one, else the page's (network; may be slow)."""
-    if request.override is not None:
-        return ResolvedProduct(request.override, ValuationSource.OVERRIDE)
-    return page_product(request, organization_id)
 
 
 # --- scoring and storing ------------------------------------------------------------------
@@ -180,7 +176,7 @@ def record_valuation(
     resolved: ResolvedProduct,
     response: dict[str, Any],
     *,
-    request_id: str = "",
+    request_id: str,
 ) -> Valuation:
     """Store an answered valuation with its request."""
     return Valuation.objects.create(
@@ -194,7 +190,7 @@ def record_valuation(
         request=request.raw,
         result=response,
         version=response["version"],
-        request_id=request_id or "",
+        request_id=request_id,
     )
 
 
@@ -217,10 +213,9 @@ def purge_client(organization_id: int, client_id: str) -> int:
     return deleted
 
 
-def prune_valuations(*, now: datetime | None = None, days: int | None = None) -> int:
+def prune_valuations() -> int:
     """Delete valuations older than the retention period (VALUATION_RETENTION_DAYS); returns how many."""
-    days = int(settings.VALUATION_RETENTION_DAYS) if days is None else days
-    cutoff = (now or timezone.now()) - timedelta(days=days)
+    cutoff = timezone.now() - timedelta(days=int(settings.VALUATION_RETENTION_DAYS))
     total = 0
     while True:
         # Batches keep each delete short on a big table; ids first because
