@@ -720,24 +720,18 @@ def score_product(product: Product) -> Valuation:
 
 
 def score_stages(
-    product: Product,
-    *,
-    generated_at: datetime | None = None,
-    version: str = SCORER_VERSION,
+    product: Product, *, generated_at: datetime, version: str = SCORER_VERSION
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """A product's scores stage by stage, for streaming.
 
     Yields `("price", partial)`, `("resale", partial)`, `("circularity", partial)`
     where each partial holds the camelCase scores known so far, then
     `("complete", response)` with the full `Valuation.as_response()` body
-    (equal to `score_product(product).as_response(...)`). Pass `generated_at`
-    to stay deterministic; it defaults to the current UTC time.
+    (equal to `score_product(product).as_response(...)`).
     """
     # Scoring takes well under a millisecond: the stages hand out, in the order a stream
     # shows them, what one `score_product` computed, each adding its fields to the last.
-    response = score_product(product).as_response(
-        generated_at=generated_at or datetime.now(UTC), version=version
-    )
+    response = score_product(product).as_response(generated_at=generated_at, version=version)
     fields = ["productId", "priceFairnessScore", "fairPriceRange", "resalePotentialScore", "circularity"]
     for stage, known in (("price", 3), ("resale", 4), ("circularity", 5)):
         yield stage, {name: response[name] for name in fields[:known]}
