@@ -38,9 +38,9 @@ PRODUCT_CACHE_SECONDS: Final = 3600
 #: Rows deleted per statement by the retention task, so no delete holds locks for long.
 PRUNE_BATCH: Final = 5000
 
-#: Progress (0–100) when the product is known, before the engine's own stages.
-PRODUCT_PROGRESS: Final = 20
-STAGE_PERCENT: Final[dict[str, int]] = {"product": PRODUCT_PROGRESS, **STAGE_PROGRESS}
+#: Progress (0–100) after each step: the page being fetched (a job's start), the product known,
+#: then the engine's own stages.
+STAGE_PERCENT: Final[dict[str, int]] = {"fetching": 5, "product": 20, **STAGE_PROGRESS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,10 +118,8 @@ def resolve_product(request: ValuationRequest, organization_id: int) -> Resolved
     except Exception:
         logger.warning("Product cache unavailable; fetching %s", request.url, exc_info=True)
         cached = None
-    if isinstance(cached, Product):
-        # The product's identity is the normalised URL this client asked about.
-        product = dataclasses.replace(cached, url=request.product_url)
-        return ResolvedProduct(product, ValuationSource.PAGE, cached=True)
+    if isinstance(cached, Product):  # stored below, under this very `product_url`
+        return ResolvedProduct(cached, ValuationSource.PAGE, cached=True)
     try:
         product = fetch_product(
             request.url,
@@ -131,6 +129,7 @@ def resolve_product(request: ValuationRequest, organization_id: int) -> Resolved
         )
     except ProductReadError as exc:
         raise _read_failure(exc) from None
+    # The product's identity is the normalised URL this client asked about.
     product = dataclasses.replace(product, url=request.product_url)
     try:
         cache.set(key, product, PRODUCT_CACHE_SECONDS)

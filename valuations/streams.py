@@ -51,8 +51,6 @@ MAX_HEARTBEAT_SECONDS = 3.0
 INTERNAL_ERROR = "internal_error"
 #: The `dealstream_open_streams` label of both streams.
 STREAM_KIND = "valuation"
-#: The POST stream's progress while the page is being fetched.
-FETCHING_PERCENT = 5
 #: Concurrent page fetches of the streams in this process; more wait their turn.
 FETCH_THREADS = 16
 
@@ -199,7 +197,7 @@ async def stream_post_events(
                     await claim.finish(400, {"error": {"code": step.code, "message": step.message}})
                 yield _event("error", code=step.code, message=step.message)
             else:
-                percent = FETCHING_PERCENT if step.stage == "fetching" else services.STAGE_PERCENT[step.stage]
+                percent = services.STAGE_PERCENT[step.stage]
                 yield _event("progress", progress=percent, stage=step.stage, message=step.message)
                 if step.data is not None:
                     yield _event("partial", stage=step.stage, **step.data)
