@@ -208,17 +208,10 @@ class _JsonLd:
 
 
 def _from_json_ld(soup: BeautifulSoup) -> _Found | None:
-    blocks = []
-    for script in soup.find_all("script"):
-        if not isinstance(script, Tag):
-            continue
-        kind = str(script.get("type") or "").split(";")[0].strip().lower()
-        if kind == "application/ld+json":
-            data = _load_json(script.get_text())
-            if data is not None:
-                blocks.append(data)
-    if not blocks:
-        return None
+    scripts = soup.find_all(
+        "script", type=lambda kind: (kind or "").split(";")[0].strip().lower() == "application/ld+json"
+    )
+    blocks = [data for script in scripts if (data := _load_json(script.get_text())) is not None]
     ld = _JsonLd(blocks)
     products = [node for node in _walk(blocks) if _types(node) & _PRODUCT_TYPES]
     if not products:
