@@ -190,13 +190,9 @@ def resolve_host(host: str, port: int, *, timeout: float) -> list[IPAddress]:
         raise OutboundError("timeout", "The host name took too long to resolve")
     if failures or not answers:
         raise OutboundError("host_not_found", "The host name could not be found")
-    addresses: list[IPAddress] = []
-    for _family, _type, _proto, _canonname, sockaddr in answers:
-        # IPv6 link-local answers carry a "%scope" suffix; the address is what is checked.
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
+    # IPv6 link-local answers carry a "%scope" suffix; the address is what is checked.
+    found = (ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]) for *_, sockaddr in answers)
+    return list(dict.fromkeys(found))  # each once, in resolver order
 
 
 def _checked_addresses(target: _Target, *, allow_private: bool, deadline: float) -> list[IPAddress]:
@@ -303,14 +299,6 @@ class _PinnedBackend(httpcore.NetworkBackend):
             return _DeadlineStream(stream, self._deadline)
         raise last_error
 
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
@@ -355,9 +343,6 @@ def request(
     addresses = _checked_addresses(target, allow_private=allow_private, deadline=deadline)
     sent = {"host": target.host_header, "user-agent": USER_AGENT, "accept-encoding": "gzip, deflate"}
     sent.update({name.lower(): value for name, value in (headers or {}).items()})
-    if body is not None:
-        sent["content-length"] = str(len(body))
-    per_call = _remaining(deadline, None)
     address = httpcore.URL(
         scheme=target.scheme.encode(),
         host=target.host.encode(),
@@ -375,7 +360,6 @@ def request(
                 address,
                 headers=[(name.encode("latin-1"), value.encode("latin-1")) for name, value in sent.items()],
                 content=body,
-                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), per_call)},
             ) as answer,
         ):
             answer_headers = {

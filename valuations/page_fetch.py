@@ -46,12 +46,6 @@ class ProductReadError(Exception):
         self.message = message
 
 
-def _page_error(exc: http.OutboundError, max_bytes: int) -> ProductReadError:
-    if exc.reason == "too_large":
-        return ProductReadError(f"The page is larger than {max_bytes / 1_000_000:g} MB")
-    return ProductReadError(_PAGE_MESSAGES.get(exc.reason, exc.message))
-
-
 _META_CHARSET: Final = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
 
 
@@ -95,7 +89,9 @@ def fetch_page(url: str, *, allow_private: bool, timeout: float = 5.0, max_bytes
                 max_bytes=max_bytes,
             )
         except http.OutboundError as exc:
-            raise _page_error(exc, max_bytes) from None
+            if exc.reason == "too_large":
+                raise ProductReadError(f"The page is larger than {max_bytes / 1_000_000:g} MB") from None
+            raise ProductReadError(_PAGE_MESSAGES.get(exc.reason, exc.message)) from None
         if answer.status in _REDIRECT_STATUSES:
             location = answer.headers.get("location", "").strip()
             if not location:

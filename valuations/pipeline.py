@@ -52,7 +52,7 @@ def value_for_job(run: JobRun) -> None:
 
 def _run_stages(run: JobRun, request: services.ValuationRequest) -> None:
     first_step = "Reading the product page" if request.override is None else "Scoring the product"
-    run.stage("start", 0.05, first_step)
+    run.stage("start", _progress("fetching"), first_step)
     resolved = services.resolve_product(request, run.job.organization_id)
     run.stage("product", _progress("product"), services.describe_stage("product", {}, resolved))
     partials, response = services.score(resolved.product)

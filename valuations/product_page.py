@@ -87,17 +87,9 @@ def parse_price(value: object) -> tuple[Decimal | None, str | None]:
     if not isinstance(value, str):
         return None, None
     text = value.strip()
-    currency = None
-    codes = re.findall(r"\b[A-Z]{3}\b", text)
-    for code in codes:
-        if code in tables.USD_PER_UNIT:
-            currency = code
-            break
+    currency = next((code for code in re.findall(r"\b[A-Z]{3}\b", text) if code in tables.USD_PER_UNIT), None)
     if currency is None:
-        for symbol in _SYMBOLS_LONGEST_FIRST:
-            if symbol in text:
-                currency = tables.CURRENCY_SYMBOLS[symbol]
-                break
+        currency = next((tables.CURRENCY_SYMBOLS[s] for s in _SYMBOLS_LONGEST_FIRST if s in text), None)
     match = _NUMBER.search(text)
     if match is None:
         return None, currency
@@ -216,17 +208,10 @@ class _JsonLd:
 
 
 def _from_json_ld(soup: BeautifulSoup) -> _Found | None:
-    blocks = []
-    for script in soup.find_all("script"):
-        if not isinstance(script, Tag):
-            continue
-        kind = str(script.get("type") or "").split(";")[0].strip().lower()
-        if kind == "application/ld+json":
-            data = _load_json(script.get_text())
-            if data is not None:
-                blocks.append(data)
-    if not blocks:
-        return None
+    scripts = soup.find_all(
+        "script", type=lambda kind: (kind or "").split(";")[0].strip().lower() == "application/ld+json"
+    )
+    blocks = [data for script in scripts if (data := _load_json(script.get_text())) is not None]
     ld = _JsonLd(blocks)
     products = [node for node in _walk(blocks) if _types(node) & _PRODUCT_TYPES]
     if not products:
@@ -282,10 +267,7 @@ def _from_microdata(soup: BeautifulSoup) -> _Found | None:
 
 
 def _first(meta: dict[str, str], *keys: str) -> str | None:
-    for key in keys:
-        if meta.get(key):
-            return meta[key]
-    return None
+    return next((meta[key] for key in keys if meta.get(key)), None)
 
 
 _PRODUCT_OG_TYPES: Final = ("product", "product.item", "og:product")
@@ -405,9 +387,9 @@ def read_product(html: str, url: str) -> Product:
         name = soup.title.get_text()
     description = _clean(found.description, tables.MAX_DESCRIPTION_LENGTH) or ""
     materials = parse_materials(found.materials) if found.materials else ()
-    if not materials and description:
+    if not materials and "%" in description:
         # Many shops state the composition only in the description.
-        materials = parse_materials(description, known_only=True) if "%" in description else ()
+        materials = parse_materials(description, known_only=True)
     currency = (found.currency or "").strip().upper()
     return Product(
         url=url,

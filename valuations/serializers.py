@@ -51,13 +51,12 @@ def normalise_url(url: str) -> str:
     if not parts.scheme or not parts.hostname:
         return raw
     scheme = parts.scheme.lower()
-    host = parts.hostname.rstrip(".")
-    host = host.removeprefix("www.")
+    host = parts.hostname.rstrip(".").removeprefix("www.")
     if ":" in host:  # an IPv6 literal keeps its brackets
         host = f"[{host}]"
     default_port = {"http": 80, "https": 443}.get(scheme)
     netloc = host if port in (None, default_port) else f"{host}:{port}"
-    path = parts.path.rstrip("/") if parts.path not in ("", "/") else ""
+    path = parts.path.rstrip("/")
     query = sorted(
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from django.conf import settings
@@ -38,9 +38,9 @@ PRODUCT_CACHE_SECONDS: Final = 3600
 #: Rows deleted per statement by the retention task, so no delete holds locks for long.
 PRUNE_BATCH: Final = 5000
 
-#: Progress (0–100) when the product is known, before the engine's own stages.
-PRODUCT_PROGRESS: Final = 20
-STAGE_PERCENT: Final[dict[str, int]] = {"product": PRODUCT_PROGRESS, **STAGE_PROGRESS}
+#: Progress (0–100) after each step: the page being fetched (a job's start), the product known,
+#: then the engine's own stages.
+STAGE_PERCENT: Final[dict[str, int]] = {"fetching": 5, "product": 20, **STAGE_PROGRESS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,22 +103,23 @@ def _read_failure(exc: ProductReadError) -> ValuationFailed:
     return PageUnavailable(f"{exc.message}.", "page_unavailable", fields=fields)
 
 
-def page_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
-    """The product on the page at `request.url`, `cached` if it came from the organisation's cache.
+def resolve_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
+    """The client's product when it sent one, else the page's (network; may be slow), `cached`
+    if it came from the organisation's cache.
 
     Raises ValuationFailed. The cache only speeds things up: if it is down, the
     page is fetched as if nothing were cached.
     """
+    if request.override is not None:
+        return ResolvedProduct(request.override, ValuationSource.OVERRIDE)
     key = product_cache_key(request.product_url, organization_id)
     try:
         cached = cache.get(key)
     except Exception:
         logger.warning("Product cache unavailable; fetching %s", request.url, exc_info=True)
         cached = None
-    if isinstance(cached, Product):
-        # The product's identity is the normalised URL this client asked about.
-        product = dataclasses.replace(cached, url=request.product_url)
-        return ResolvedProduct(product, ValuationSource.PAGE, cached=True)
+    if isinstance(cached, Product):  # stored below, under this very `product_url`
+        return ResolvedProduct(cached, ValuationSource.PAGE, cached=True)
     try:
         product = fetch_product(
             request.url,
@@ -128,19 +129,13 @@ def page_product(request: ValuationRequest, organization_id: int) -> ResolvedPro
         )
     except ProductReadError as exc:
         raise _read_failure(exc) from None
+    # The product's identity is the normalised URL this client asked about.
     product = dataclasses.replace(product, url=request.product_url)
     try:
         cache.set(key, product, PRODUCT_CACHE_SECONDS)
     except Exception:
         logger.warning("Could not cache the product of %s", request.url, exc_info=True)
     return ResolvedProduct(product, ValuationSource.PAGE)
-
-
-def resolve_product(request: ValuationRequest, organization_id: int) -> ResolvedProduct:
-    """The client's product when it sent one, else the page's (network; may be slow)."""
-    if request.override is not None:
-        return ResolvedProduct(request.override, ValuationSource.OVERRIDE)
-    return page_product(request, organization_id)
 
 
 # --- scoring and storing ------------------------------------------------------------------
@@ -180,7 +175,7 @@ def record_valuation(
     resolved: ResolvedProduct,
     response: dict[str, Any],
     *,
-    request_id: str = "",
+    request_id: str,
 ) -> Valuation:
     """Store an answered valuation with its request."""
     return Valuation.objects.create(
@@ -194,7 +189,7 @@ def record_valuation(
         request=request.raw,
         result=response,
         version=response["version"],
-        request_id=request_id or "",
+        request_id=request_id,
     )
 
 
@@ -217,10 +212,9 @@ def purge_client(organization_id: int, client_id: str) -> int:
     return deleted
 
 
-def prune_valuations(*, now: datetime | None = None, days: int | None = None) -> int:
+def prune_valuations() -> int:
     """Delete valuations older than the retention period (VALUATION_RETENTION_DAYS); returns how many."""
-    days = int(settings.VALUATION_RETENTION_DAYS) if days is None else days
-    cutoff = (now or timezone.now()) - timedelta(days=days)
+    cutoff = timezone.now() - timedelta(days=int(settings.VALUATION_RETENTION_DAYS))
     total = 0
     while True:
         # Batches keep each delete short on a big table; ids first because

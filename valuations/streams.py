@@ -51,22 +51,14 @@ MAX_HEARTBEAT_SECONDS = 3.0
 INTERNAL_ERROR = "internal_error"
 #: The `dealstream_open_streams` label of both streams.
 STREAM_KIND = "valuation"
-#: The POST stream's progress while the page is being fetched.
-FETCHING_PERCENT = 5
 #: Concurrent page fetches of the streams in this process; more wait their turn.
 FETCH_THREADS = 16
 
-
-# Streams call it on the event loop's one thread: a cache is enough, no lock is needed.
-@functools.cache
-def _fetch_pool() -> ThreadPoolExecutor:
-    """Threads for page fetches only.
-
-    A fetch waits on somebody else's server for up to 5 s. On the shared pool (db_call,
-    a handful of threads) a few slow shops would stall every stream's database work and
-    authentication in this process; on their own pool they can only delay each other.
-    """
-    return ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="valuation-fetch")
+# Threads for page fetches only (started on first use). A fetch waits on somebody else's
+# server for up to 5 s. On the shared pool (db_call, a handful of threads) a few slow shops
+# would stall every stream's database work and authentication in this process; on their own
+# pool they can only delay each other.
+_FETCH_POOL = ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="valuation-fetch")
 
 
 # --- the steps of one streamed valuation ----------------------------------------------------
@@ -99,7 +91,7 @@ async def valuation_steps(
             # stream edge keeps the connection alive with heartbeats.
             context = contextvars.copy_context()  # keeps the request id on the fetch's log lines
             fetch = asyncio.get_running_loop().run_in_executor(
-                _fetch_pool(),
+                _FETCH_POOL,
                 functools.partial(context.run, services.resolve_product, parsed, organization_id),
             )
             try:
@@ -205,7 +197,7 @@ async def stream_post_events(
                     await claim.finish(400, {"error": {"code": step.code, "message": step.message}})
                 yield _event("error", code=step.code, message=step.message)
             else:
-                percent = FETCHING_PERCENT if step.stage == "fetching" else services.STAGE_PERCENT[step.stage]
+                percent = services.STAGE_PERCENT[step.stage]
                 yield _event("progress", progress=percent, stage=step.stage, message=step.message)
                 if step.data is not None:
                     yield _event("partial", stage=step.stage, **step.data)

@@ -58,9 +58,7 @@ class ValueDecisionView(APIView):
         parsed = services.parse_request(request.data)
         organization = get_actor(request).organization
         valuation = services.value_product(organization.pk, parsed, request_id=request_id_var.get() or "")
-        response = Response(valuation.result)
-        response["X-Valuation-Id"] = valuation.pk
-        return response
+        return Response(valuation.result, headers={"X-Valuation-Id": valuation.pk})
 
 
 @extend_schema_view(

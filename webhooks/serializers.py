@@ -16,18 +16,16 @@ MAX_EVENT_TYPES = 50
 RESOLVE_TIMEOUT_SECONDS = 3.0
 
 
-class _EventTypes(serializers.ListField):
-    child = serializers.CharField(max_length=64)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(min_length=1, max_length=MAX_EVENT_TYPES, **kwargs)
-
-
 class WebhookIn(serializers.Serializer[Any]):
     url = serializers.URLField(
         max_length=2000, help_text="http(s) URL on a public address; redirects are not followed."
     )
-    event_types = _EventTypes(help_text="Event types to deliver; `*` is a wildcard (`processing.*`, `*`).")
+    event_types = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=MAX_EVENT_TYPES,
+        help_text="Event types to deliver; `*` is a wildcard (`processing.*`, `*`).",
+    )
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
     def validate_url(self, url: str) -> str:
@@ -47,8 +45,7 @@ class WebhookIn(serializers.Serializer[Any]):
 
 
 class WebhookPatch(WebhookIn):
-    url = serializers.URLField(max_length=2000, required=False)
-    event_types = _EventTypes(required=False)
+    # Validated with partial=True: only the fields sent change, and no default is filled in.
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     enabled = serializers.BooleanField(required=False)
 

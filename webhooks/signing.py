@@ -28,16 +28,11 @@ def sign(msg_id: str, timestamp: int, body: bytes, secret: str) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def signature_header(msg_id: str, timestamp: int, body: bytes, secrets_: Iterable[str]) -> str:
-    """The `webhook-signature` value: one signature per valid secret, space-separated."""
-    return " ".join(sign(msg_id, timestamp, body, secret) for secret in secrets_)
-
-
 def delivery_headers(msg_id: str, timestamp: int, body: bytes, secrets_: Iterable[str]) -> dict[str, str]:
-    """The headers of a signed delivery."""
+    """The headers of a signed delivery; `webhook-signature` holds one signature per valid secret."""
     return {
         "content-type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature_header(msg_id, timestamp, body, secrets_),
+        "webhook-signature": " ".join(sign(msg_id, timestamp, body, secret) for secret in secrets_),
     }

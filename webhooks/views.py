@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,8 +47,7 @@ def get_endpoint(request: Request, webhook_id: str, *, for_update: bool = False)
 
 def _valid(serializer_class: type[Any], data: Any, **kwargs: Any) -> dict[str, Any]:
     body = serializer_class(data=data, **kwargs)
-    if not body.is_valid():
-        raise ValidationError(body.errors)
+    body.is_valid(raise_exception=True)
     return dict(body.validated_data)
 
 
@@ -85,7 +83,7 @@ class WebhookDetailView(_WriteScope, APIView):
 
     @extend_schema(request=WebhookPatch, responses=WebhookOut)
     def patch(self, request: Request, webhook_id: str) -> Response:
-        fields = _valid(WebhookPatch, request.data)
+        fields = _valid(WebhookPatch, request.data, partial=True)
         with transaction.atomic():
             endpoint = get_endpoint(request, webhook_id, for_update=True)
             if fields.get("enabled") and not endpoint.enabled:

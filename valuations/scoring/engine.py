@@ -142,14 +142,11 @@ def _alternation(phrases: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in unique) + r")\b")
 
 
-def _plurals(word: str) -> tuple[str, ...]:
-    return (word, word + "s", word + "es")
-
-
 _CATEGORY_BY_PHRASE: Final[dict[str, CategoryProfile]] = {}
 for _profile in tables.CATEGORIES:
     for _phrase in (_profile.key, *_profile.synonyms):
-        for _form in _plurals(normalise_text(_phrase)):
+        _word = normalise_text(_phrase)
+        for _form in (_word, _word + "s", _word + "es"):
             # The first table row wins a shared phrase; rows are ordered so it is the likelier one.
             _CATEGORY_BY_PHRASE.setdefault(_form, _profile)
 _CATEGORY_PATTERN: Final = _alternation(_CATEGORY_BY_PHRASE)
@@ -481,26 +478,17 @@ def _analyse(product: Product) -> _Facts:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _PriceResult:
-    score: int
-    fair_range: FairPriceRange
-    explanation: str
-
-
-def _score_price(product: Product, facts: _Facts) -> _PriceResult:
+def _score_price(product: Product, facts: _Facts) -> tuple[int, FairPriceRange, str]:
+    """The price fairness score, the fair price range and the explanation."""
     low, high = facts.band_low_usd, facts.band_high_usd
     mid = (low + high) / 2
     if facts.usd_per_unit is None or facts.price_usd is None:
         nice_low, nice_high = _nice_range(low, high)
-        return _PriceResult(
-            score=tables.NEUTRAL_PRICE_FAIRNESS,
-            fair_range=FairPriceRange(nice_low, nice_high, "USD"),
-            explanation=(
-                f"There is no conversion rate for {_quote(product.currency, 10)}, so price fairness is "
-                f"neutral and the typical range is shown in USD ({nice_low}–{nice_high})."
-            ),
+        explanation = (
+            f"There is no conversion rate for {_quote(product.currency, 10)}, so price fairness is "
+            f"neutral and the typical range is shown in USD ({nice_low}–{nice_high})."
         )
+        return tables.NEUTRAL_PRICE_FAIRNESS, FairPriceRange(nice_low, nice_high, "USD"), explanation
 
     # Compare in USD and convert only the displayed range: the same product
     # priced in EUR or USD then scores exactly alike.
@@ -538,13 +526,7 @@ def _score_price(product: Product, facts: _Facts) -> _PriceResult:
     else:
         ratio = (price / high).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         explanation = f"Price is {ratio} times the top of the typical range for {what} ({shown})."
-    return _PriceResult(score, fair_range, explanation)
-
-
-@dataclass(frozen=True)
-class _ResaleResult:
-    score: int
-    explanation: str
+    return score, fair_range, explanation
 
 
 _TIER_PHRASES: Final[dict[BrandTier, str]] = {
@@ -556,7 +538,8 @@ _TIER_PHRASES: Final[dict[BrandTier, str]] = {
 }
 
 
-def _score_resale(product: Product, facts: _Facts) -> _ResaleResult:
+def _score_resale(product: Product, facts: _Facts) -> tuple[int, str]:
+    """The resale potential score and its explanation."""
     category = facts.category
     if facts.price_usd is None:
         price_signal = tables.RESALE_PRICE_SIGNAL_NEUTRAL
@@ -588,7 +571,7 @@ def _score_resale(product: Product, facts: _Facts) -> _ResaleResult:
         brand_phrase = "no brand was given"
     base = category.resale_base
     demand = "resells well" if base >= 60 else "resells moderately" if base >= 35 else "rarely resells"
-    return _ResaleResult(score, f"Resale potential is {level}: {brand_phrase}, and this category {demand}.")
+    return score, f"Resale potential is {level}: {brand_phrase}, and this category {demand}."
 
 
 def _score_circularity(facts: _Facts) -> Circularity:
@@ -660,14 +643,14 @@ _CATEGORY_SOURCE_PHRASES: Final[dict[tuple[str, bool], str]] = {
 }
 
 
-def _explain(product: Product, facts: _Facts, price: _PriceResult, resale: _ResaleResult) -> tuple[str, ...]:
+def _explain(product: Product, facts: _Facts, price_reason: str, resale_reason: str) -> tuple[str, ...]:
     """Short plain-language reasons, in a fixed order: price, resale, materials, brand, cues."""
     lines: list[str] = []
     category_phrase = _CATEGORY_SOURCE_PHRASES.get((facts.category_source, bool(product.category)))
     if category_phrase is not None:
         given, suggested = _quote(product.category or ""), _with_article(facts.category.label)
         lines.append(category_phrase.format(given=given, suggested=suggested))
-    lines += [price.explanation, resale.explanation]
+    lines += [price_reason, resale_reason]
 
     materials = facts.materials
     if materials.dominant is None:
@@ -706,38 +689,31 @@ STAGE_PROGRESS: Final[dict[str, int]] = {"price": 35, "resale": 60, "circularity
 def score_product(product: Product) -> Valuation:
     """Score one product. Pure and deterministic; raises ValueError if price ≤ 0."""
     facts = _analyse(product)
-    price = _score_price(product, facts)
-    resale = _score_resale(product, facts)
-    circularity = _score_circularity(facts)
+    price_score, fair_range, price_explanation = _score_price(product, facts)
+    resale_score, resale_explanation = _score_resale(product, facts)
     return Valuation(
         product_id=facts.product_id,
-        price_fairness_score=price.score,
-        resale_potential_score=resale.score,
-        circularity=circularity,
-        explanations=_explain(product, facts, price, resale),
-        fair_price_range=price.fair_range,
+        price_fairness_score=price_score,
+        resale_potential_score=resale_score,
+        circularity=_score_circularity(facts),
+        explanations=_explain(product, facts, price_explanation, resale_explanation),
+        fair_price_range=fair_range,
     )
 
 
 def score_stages(
-    product: Product,
-    *,
-    generated_at: datetime | None = None,
-    version: str = SCORER_VERSION,
+    product: Product, *, generated_at: datetime, version: str = SCORER_VERSION
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """A product's scores stage by stage, for streaming.
 
     Yields `("price", partial)`, `("resale", partial)`, `("circularity", partial)`
     where each partial holds the camelCase scores known so far, then
     `("complete", response)` with the full `Valuation.as_response()` body
-    (equal to `score_product(product).as_response(...)`). Pass `generated_at`
-    to stay deterministic; it defaults to the current UTC time.
+    (equal to `score_product(product).as_response(...)`).
     """
     # Scoring takes well under a millisecond: the stages hand out, in the order a stream
     # shows them, what one `score_product` computed, each adding its fields to the last.
-    response = score_product(product).as_response(
-        generated_at=generated_at or datetime.now(UTC), version=version
-    )
+    response = score_product(product).as_response(generated_at=generated_at, version=version)
     fields = ["productId", "priceFairnessScore", "fairPriceRange", "resalePotentialScore", "circularity"]
     for stage, known in (("price", 3), ("resale", 4), ("circularity", 5)):
         yield stage, {name: response[name] for name in fields[:known]}
