@@ -10,10 +10,12 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django_ratelimit import ALL
 from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key
 from redis.exceptions import RedisError
+from rest_framework.permissions import SAFE_METHODS
 
 from accounts.auth import Actor, AuthError, actor_for_user, presented_key
 from api.errors import RATE_LIMITED_MESSAGE, json_error
@@ -30,12 +32,13 @@ SHUTDOWN_RETRY_MIN_MILLISECONDS = 500
 logger = logging.getLogger(__name__)
 
 
-async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Actor | JsonResponse:
-    """The caller of a streaming endpoint, or the JSON error to answer before any stream byte.
+async def stream_principal(request: HttpRequest, scope: str) -> Actor | HttpResponse:
+    """Who is asking for a stream, or the JSON error to answer before any stream byte.
 
-    Accepts a key in the Authorization header, `?token=`/`?api_key=`, or the session;
-    counts the request against the caller's rate limit (its client address when the
-    credential is refused) and checks the scope.
+    The one place a stream's caller is decided: a key in the Authorization header,
+    `?token=`/`?api_key=`, a ticket, or the session; counts the request against the
+    caller's rate limit (its client address when the credential is refused), checks the
+    scope, and passes a session's unsafe method through Django's CSRF check.
     """
     counted: tuple[Actor | None, JsonResponse | None, RateLimitUsage] | None
     counted = await _identify_and_count_on_loop(request)
@@ -46,7 +49,7 @@ async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Acto
         )
     actor, refusal, usage = counted
     if usage.limited:
-        return _rate_limited()
+        return json_error(429, "rate_limited", RATE_LIMITED_MESSAGE)
     if refusal is not None:
         return refusal
     assert actor is not None
@@ -54,6 +57,12 @@ async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Acto
     bind_principal(org=actor.organization.pk, key_prefix=actor.api_key.prefix if actor.api_key else None)
     if not actor.can(scope):
         return json_error(403, "insufficient_scope", f"This caller lacks the '{scope}' permission.")
+    if actor.api_key is None and request.method not in SAFE_METHODS:
+        check = CsrfViewMiddleware(lambda _request: HttpResponse())
+        check.process_request(request)
+        csrf_refusal = check.process_view(request, lambda _request: HttpResponse(), (), {})
+        if csrf_refusal is not None:
+            return csrf_refusal
     return actor
 
 
@@ -74,11 +83,8 @@ def _identify_and_count(request: HttpRequest) -> tuple[Actor | None, JsonRespons
         refusal = json_error(
             401, "unauthenticated", "Send an API key (Authorization: Bearer, or ?token=) or log in."
         )
-    if actor is None:
-        usage = consume(request, *principal_of(None, None, request))
-    else:
-        usage = consume(request, *principal_of(actor.api_key, actor.user, request))
-    return actor, refusal, usage
+    api_key, user = (actor.api_key, actor.user) if actor is not None else (None, None)
+    return actor, refusal, consume(request, *principal_of(api_key, user, request))
 
 
 async def _identify_and_count_on_loop(
@@ -135,10 +141,6 @@ def _resolve_actor(request: HttpRequest) -> Actor | None:
         key = authenticate_stream_key(raw)
         return Actor(organization=key.organization, api_key=key)
     return actor_for_user(request.user)
-
-
-def _rate_limited() -> JsonResponse:
-    return json_error(429, "rate_limited", RATE_LIMITED_MESSAGE)
 
 
 async def sse_frames(
