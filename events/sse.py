@@ -93,11 +93,9 @@ async def _identify_and_count_on_loop(
     """`_identify_and_count` without a thread, for what a reconnect storm is: keys found in the cache.
 
     None when the caller is anything else (a ticket, a session, no credential, a key the
-    cache does not settle, counters kept elsewhere than that Redis): `_identify_and_count`
-    then decides, on a thread.
+    cache does not settle): `_identify_and_count` then decides, on a thread.
     """
-    # django-ratelimit counts in RATELIMIT_USE_CACHE: this path counts in the default cache's Redis.
-    if TICKET_PARAM in request.GET or getattr(settings, "RATELIMIT_USE_CACHE", "default") != "default":
+    if TICKET_PARAM in request.GET:
         return None
     try:
         raw = presented_key(request, allow_query=True)
@@ -112,23 +110,17 @@ async def _identify_and_count_on_loop(
 
 async def _count(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
     """`api.ratelimit.consume` in one Redis round trip: django-ratelimit's counter, window and limit."""
-    count: int | None = None
-    if getattr(settings, "RATELIMIT_ENABLE", True):
-        rate = f"{limit}/{WINDOW_SECONDS}s"
-        window = _get_window(identity, WINDOW_SECONDS)
-        name = shared_cache_key(_make_cache_key(GROUP, window, rate, identity, ALL))
-        try:
-            count = await get_hub().slots.count(name, WINDOW_SECONDS + EXPIRATION_FUDGE)
-        except (RedisError, OSError):
-            # Fail open, as `consume` does: /status reports Redis.
-            logger.warning("Rate-limit counters unavailable; request allowed", exc_info=True)
-    now = int(time.time())
-    if count is None:
-        usage = RateLimitUsage(limit=limit, remaining=limit, reset_at=now + WINDOW_SECONDS, limited=False)
-    else:
-        usage = RateLimitUsage(
-            limit=limit, remaining=max(0, limit - count), reset_at=window, limited=count > limit
-        )
+    window = _get_window(identity, WINDOW_SECONDS)
+    name = shared_cache_key(_make_cache_key(GROUP, window, f"{limit}/{WINDOW_SECONDS}s", identity, ALL))
+    try:
+        count = await get_hub().slots.count(name, WINDOW_SECONDS + EXPIRATION_FUDGE)
+    except (RedisError, OSError):
+        # Fail open, as `consume` does: /status reports Redis.
+        logger.warning("Rate-limit counters unavailable; request allowed", exc_info=True)
+        count, window = 0, int(time.time()) + WINDOW_SECONDS  # a fresh window
+    usage = RateLimitUsage(
+        limit=limit, remaining=max(0, limit - count), reset_at=window, limited=count > limit
+    )
     return record_usage(request, usage)
 
 
