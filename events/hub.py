@@ -270,7 +270,8 @@ class Hub:
             await self.layer.group_add(org_group(state.organization_id), self.channel)
             # Read the committed sequence only once subscribed: everything up to it is
             # in the store (streams replay it), everything after reaches us live.
-            state.last_seq = await db_call(_committed_seq)(state.organization_id)
+            committed = await db_call(_committed_seqs)([state.organization_id])
+            state.last_seq = committed.get(state.organization_id, 0)
             state.ready.set_result(None)
             self._drain(state)
             self.loop.call_later(ACTIVATION_RECHECK_SECONDS, self._schedule_catch_up, [state.organization_id])
@@ -469,15 +470,6 @@ class Hub:
 
 
 # --- store queries (run on the thread pool) -------------------------------------------------
-
-
-def _committed_seq(organization_id: int) -> int:
-    row = (
-        OrgEventSequence.objects.filter(organization_id=organization_id)
-        .values_list("last_seq", flat=True)
-        .first()
-    )
-    return int(row or 0)
 
 
 def _committed_seqs(organization_ids: list[int]) -> dict[int, int]:
