@@ -72,8 +72,7 @@ class StreamingAwareASGIHandler(ASGIHandler):
 
     async def run_get_response(self, request: Any) -> Any:
         response = await super().run_get_response(request)
-        match = request.resolver_match
-        if isinstance(response, StreamingHttpResponse) and match is not None and is_stream_view(match.func):
+        if isinstance(response, StreamingHttpResponse) and request.scope.get(STREAM_SCOPE_KEY):
             keep_only_what_the_stream_needs(request, response)
         return response
 
