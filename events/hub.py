@@ -34,7 +34,6 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import Q
 from django.utils import timezone
 
 from core import metrics
@@ -487,13 +486,10 @@ def _stored_messages(organization_id: int, after_seq: int, upto_seq: int) -> lis
 
 
 def _unusable_keys(key_ids: set[int]) -> set[int]:
+    """The keys revoked, expired or deleted."""
     from accounts.models import ApiKey
 
-    rows = ApiKey.objects.filter(id__in=key_ids).filter(
-        Q(revoked_at__isnull=False) | Q(expires_at__lte=timezone.now())
-    )
-    gone = key_ids - set(ApiKey.objects.filter(id__in=key_ids).values_list("id", flat=True))
-    return set(rows.values_list("id", flat=True)) | gone
+    return key_ids - set(ApiKey.objects.filter(id__in=key_ids).usable().values_list("id", flat=True))
 
 
 def _users_without_access(members: set[tuple[int, int]]) -> set[tuple[int, int]]:
