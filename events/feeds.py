@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from django.db.models import OuterRef, Subquery
-from django.http import HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 
 from api.errors import json_error
@@ -29,7 +29,7 @@ from events.filters import BadTypes, only_types, subscriber_for, types_of, with_
 from events.hub import Delivery, StreamSlot, Subscriber, db_call, get_hub
 from events.models import Event, OrgEventSequence
 from events.resume import BadLastEventId, ResumePlan, last_event_id_of, plan_resume
-from events.streams import StreamRefused, StreamRequest
+from events.streams import StreamRequest
 
 logger = logging.getLogger(__name__)
 
@@ -385,22 +385,22 @@ class FeedSource:
         get_hub().unsubscribe(self.subscriber)
 
 
-async def feed_source(stream: StreamRequest, kind: str, key: object = None) -> FeedSource:
+async def feed_source(stream: StreamRequest, kind: str, key: object = None) -> FeedSource | JsonResponse:
     """The source of a feed stream; a JSON 400 (bad `Last-Event-ID`) or 404 (no such object) otherwise."""
     try:
         last_event_id = last_event_id_of(stream.request)
     except BadLastEventId as exc:
-        raise StreamRefused(json_error(400, "invalid_last_event_id", str(exc))) from None
+        return json_error(400, "invalid_last_event_id", str(exc))
     try:
         types = types_of(stream.request)
     except BadTypes as exc:
-        raise StreamRefused(json_error(400, "invalid_types", str(exc), {"types": [str(exc)]})) from None
+        return json_error(400, "invalid_types", str(exc), {"types": [str(exc)]})
     organization_id = stream.actor.organization.pk
     if kind == ORG:
         feed: Feed | None = Feed(organization_id, ORG)  # nothing to look up
     else:
         feed = await db_call(resolve_feed)(organization_id, kind, key)
     if feed is None:
-        raise StreamRefused(json_error(404, "not_found", f"No such {kind}."))
+        return json_error(404, "not_found", f"No such {kind}.")
     feed = replace(feed, types=with_closing_events(types, feed.terminal))
     return FeedSource(feed, last_event_id, stream)

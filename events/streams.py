@@ -70,14 +70,6 @@ class StreamRequest:
     actor: Actor
 
 
-class StreamRefused(Exception):
-    """Raised from a streaming view to answer `response` instead of a stream."""
-
-    def __init__(self, response: HttpResponseBase) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
 StreamViewBody = Callable[..., Awaitable["StreamSource | HttpResponseBase"]]
 
 
@@ -86,8 +78,8 @@ def stream_view(
 ) -> Callable[[StreamViewBody], Callable[..., Coroutine[Any, Any, HttpResponseBase]]]:
     """Turn `async def view(stream: StreamRequest, **url_kwargs)` into a streaming Django view.
 
-    The view returns the `StreamSource` to send (or an `HttpResponse` refusal, or raises
-    `StreamRefused`, a `core.errors` error or a DRF `ValidationError`, answered as JSON errors).
+    The view returns the `StreamSource` to send, or an `HttpResponse` refusal (or raises a
+    `core.errors` error or a DRF `ValidationError`, answered as JSON errors).
     CSRF: API keys carry no ambient authority, so the view is exempt from the middleware's
     check; a session caller of an unsafe method gets the same check here instead.
     """
@@ -102,8 +94,6 @@ def stream_view(
                 return principal
             try:
                 source = await body(StreamRequest(request, principal), *args, **kwargs)
-            except StreamRefused as refused:
-                return refused.response
             except DomainError as exc:
                 return domain_error_response(exc)
             except drf_exceptions.ValidationError as exc:
