@@ -77,8 +77,7 @@ class EventLogView(APIView):
     @extend_schema(parameters=[EventLogQuery], responses=EventLogPage)
     def get(self, request: Request) -> Response:
         query = EventLogQuery(data=request.query_params)
-        if not query.is_valid():
-            raise serializers.ValidationError(query.errors)
+        query.is_valid(raise_exception=True)
         params = query.validated_data
         try:
             types = parse_types(request.query_params.getlist(TYPES_PARAM))
