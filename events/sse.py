@@ -178,11 +178,9 @@ def sse_response(stream: AsyncIterator[bytes], *, first: bytes | None = None) ->
     `first`, it is an already started `sse_frames` body whose first frame was `first`.
     Cleanup belongs in the iterator's `finally`: Django cancels it when the client goes away.
     """
-    response = StreamingHttpResponse(content_type=SSE_CONTENT_TYPE)
+    response = StreamingHttpResponse(content_type=SSE_CONTENT_TYPE, headers=SSE_HEADERS)
     body = sse_frames(stream) if first is None else stream
     response.streaming_content = _sending(response, body, first)
-    for name, value in SSE_HEADERS.items():
-        response[name] = value
     return response
 
 
