@@ -46,7 +46,6 @@ class FeedKind:
     is gone (pruned by retention); only asked of feeds that have terminal events.
     """
 
-    name: str
     terminal_events: Callable[[int, Any], frozenset[str] | None]
     has_ended: Callable[[Any], bool] | None = None
 
@@ -60,7 +59,7 @@ def register_feed_kind(
     has_ended: Callable[[Any], bool] | None = None,
 ) -> None:
     """Register a feed kind of the catalogue (`deal`, `batch`, `job`); called from `AppConfig.ready()`."""
-    _kinds[name] = FeedKind(name, terminal_events, has_ended)
+    _kinds[name] = FeedKind(terminal_events, has_ended)
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,6 @@ class Feed:
     terminal: frozenset[str] = frozenset()
     # The `?types=` filter (events/filters.py); None: every event.
     types: frozenset[str] | None = None
-
-    @property
-    def replays_history(self) -> bool:
-        return bool(self.terminal)
 
 
 def resolve_feed(organization_id: int, kind: str, key: object) -> Feed | None:
@@ -125,12 +120,12 @@ def _plan(feed: Feed, last_event_id: int | None) -> tuple[ResumePlan, bool]:
     # the global id would tell a tenant how much every other tenant has published.
     if last_event_id is None:
         # A fresh client needs no position: a live feed starts live, a finite one replays all.
-        return plan_resume(None, replay_history=feed.replays_history, newest_id=0, pruned_through_id=0), False
+        return plan_resume(None, replay_history=bool(feed.terminal), newest_id=0, pruned_through_id=0), False
     newest, pruned = _newest_and_pruned(feed.organization_id)
     # Retention may have emptied the store: a position up to the pruned mark is still known.
     plan = plan_resume(
         last_event_id,
-        replay_history=feed.replays_history,
+        replay_history=bool(feed.terminal),
         newest_id=max(newest, pruned),
         pruned_through_id=pruned,
     )
