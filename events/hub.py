@@ -173,10 +173,6 @@ class OrgState:
     pending: dict[int, dict[str, Any]] = field(default_factory=dict)
     gap_task: asyncio.Task[None] | None = None
 
-    @property
-    def listeners(self) -> int:
-        return sum(len(subs) for subs in self.buckets.values())
-
 
 class Hub:
     """Fan-out for one event loop (one per web process in production)."""
