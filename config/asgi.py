@@ -37,11 +37,8 @@ def is_stream_request(scope: dict[str, Any]) -> bool:
 
     The URL configuration is the one routing table: a view is marked where it is defined.
     """
-    path, root = scope.get("path", ""), scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root) :]
     try:
-        match = resolve(path)
+        match = resolve(scope.get("path", "").removeprefix(scope.get("root_path", "")))
     except Resolver404:
         return False
     return is_stream_view(match.func)
