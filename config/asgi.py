@@ -37,11 +37,8 @@ def is_stream_request(scope: dict[str, Any]) -> bool:
 
     The URL configuration is the one routing table: a view is marked where it is defined.
     """
-    path, root = scope.get("path", ""), scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root) :]
     try:
-        match = resolve(path)
+        match = resolve(scope.get("path", "").removeprefix(scope.get("root_path", "")))
     except Resolver404:
         return False
     return is_stream_view(match.func)
@@ -72,8 +69,7 @@ class StreamingAwareASGIHandler(ASGIHandler):
 
     async def run_get_response(self, request: Any) -> Any:
         response = await super().run_get_response(request)
-        match = request.resolver_match
-        if isinstance(response, StreamingHttpResponse) and match is not None and is_stream_view(match.func):
+        if isinstance(response, StreamingHttpResponse) and request.scope.get(STREAM_SCOPE_KEY):
             keep_only_what_the_stream_needs(request, response)
         return response
 

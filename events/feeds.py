@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from django.db.models import OuterRef, Subquery
-from django.http import HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 
 from api.errors import json_error
@@ -29,7 +29,7 @@ from events.filters import BadTypes, only_types, subscriber_for, types_of, with_
 from events.hub import Delivery, StreamSlot, Subscriber, db_call, get_hub
 from events.models import Event, OrgEventSequence
 from events.resume import BadLastEventId, ResumePlan, last_event_id_of, plan_resume
-from events.streams import StreamRefused, StreamRequest
+from events.streams import StreamRequest
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ class FeedKind:
     is gone (pruned by retention); only asked of feeds that have terminal events.
     """
 
-    name: str
     terminal_events: Callable[[int, Any], frozenset[str] | None]
     has_ended: Callable[[Any], bool] | None = None
 
@@ -60,7 +59,7 @@ def register_feed_kind(
     has_ended: Callable[[Any], bool] | None = None,
 ) -> None:
     """Register a feed kind of the catalogue (`deal`, `batch`, `job`); called from `AppConfig.ready()`."""
-    _kinds[name] = FeedKind(name, terminal_events, has_ended)
+    _kinds[name] = FeedKind(terminal_events, has_ended)
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,6 @@ class Feed:
     terminal: frozenset[str] = frozenset()
     # The `?types=` filter (events/filters.py); None: every event.
     types: frozenset[str] | None = None
-
-    @property
-    def replays_history(self) -> bool:
-        return bool(self.terminal)
 
 
 def resolve_feed(organization_id: int, kind: str, key: object) -> Feed | None:
@@ -125,12 +120,12 @@ def _plan(feed: Feed, last_event_id: int | None) -> tuple[ResumePlan, bool]:
     # the global id would tell a tenant how much every other tenant has published.
     if last_event_id is None:
         # A fresh client needs no position: a live feed starts live, a finite one replays all.
-        return plan_resume(None, replay_history=feed.replays_history, newest_id=0, pruned_through_id=0), False
+        return plan_resume(None, replay_history=bool(feed.terminal), newest_id=0, pruned_through_id=0), False
     newest, pruned = _newest_and_pruned(feed.organization_id)
     # Retention may have emptied the store: a position up to the pruned mark is still known.
     plan = plan_resume(
         last_event_id,
-        replay_history=feed.replays_history,
+        replay_history=bool(feed.terminal),
         newest_id=max(newest, pruned),
         pruned_through_id=pruned,
     )
@@ -385,22 +380,22 @@ class FeedSource:
         get_hub().unsubscribe(self.subscriber)
 
 
-async def feed_source(stream: StreamRequest, kind: str, key: object = None) -> FeedSource:
+async def feed_source(stream: StreamRequest, kind: str, key: object = None) -> FeedSource | JsonResponse:
     """The source of a feed stream; a JSON 400 (bad `Last-Event-ID`) or 404 (no such object) otherwise."""
     try:
         last_event_id = last_event_id_of(stream.request)
     except BadLastEventId as exc:
-        raise StreamRefused(json_error(400, "invalid_last_event_id", str(exc))) from None
+        return json_error(400, "invalid_last_event_id", str(exc))
     try:
         types = types_of(stream.request)
     except BadTypes as exc:
-        raise StreamRefused(json_error(400, "invalid_types", str(exc), {"types": [str(exc)]})) from None
+        return json_error(400, "invalid_types", str(exc), {"types": [str(exc)]})
     organization_id = stream.actor.organization.pk
     if kind == ORG:
         feed: Feed | None = Feed(organization_id, ORG)  # nothing to look up
     else:
         feed = await db_call(resolve_feed)(organization_id, kind, key)
     if feed is None:
-        raise StreamRefused(json_error(404, "not_found", f"No such {kind}."))
+        return json_error(404, "not_found", f"No such {kind}.")
     feed = replace(feed, types=with_closing_events(types, feed.terminal))
     return FeedSource(feed, last_event_id, stream)

@@ -34,7 +34,6 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import Q
 from django.utils import timezone
 
 from core import metrics
@@ -174,10 +173,6 @@ class OrgState:
     pending: dict[int, dict[str, Any]] = field(default_factory=dict)
     gap_task: asyncio.Task[None] | None = None
 
-    @property
-    def listeners(self) -> int:
-        return sum(len(subs) for subs in self.buckets.values())
-
 
 class Hub:
     """Fan-out for one event loop (one per web process in production)."""
@@ -270,7 +265,8 @@ class Hub:
             await self.layer.group_add(org_group(state.organization_id), self.channel)
             # Read the committed sequence only once subscribed: everything up to it is
             # in the store (streams replay it), everything after reaches us live.
-            state.last_seq = await db_call(_committed_seq)(state.organization_id)
+            committed = await db_call(_committed_seqs)([state.organization_id])
+            state.last_seq = committed.get(state.organization_id, 0)
             state.ready.set_result(None)
             self._drain(state)
             self.loop.call_later(ACTIVATION_RECHECK_SECONDS, self._schedule_catch_up, [state.organization_id])
@@ -471,15 +467,6 @@ class Hub:
 # --- store queries (run on the thread pool) -------------------------------------------------
 
 
-def _committed_seq(organization_id: int) -> int:
-    row = (
-        OrgEventSequence.objects.filter(organization_id=organization_id)
-        .values_list("last_seq", flat=True)
-        .first()
-    )
-    return int(row or 0)
-
-
 def _committed_seqs(organization_ids: list[int]) -> dict[int, int]:
     rows = OrgEventSequence.objects.filter(organization_id__in=organization_ids).values_list(
         "organization_id", "last_seq"
@@ -495,13 +482,10 @@ def _stored_messages(organization_id: int, after_seq: int, upto_seq: int) -> lis
 
 
 def _unusable_keys(key_ids: set[int]) -> set[int]:
+    """The keys revoked, expired or deleted."""
     from accounts.models import ApiKey
 
-    rows = ApiKey.objects.filter(id__in=key_ids).filter(
-        Q(revoked_at__isnull=False) | Q(expires_at__lte=timezone.now())
-    )
-    gone = key_ids - set(ApiKey.objects.filter(id__in=key_ids).values_list("id", flat=True))
-    return set(rows.values_list("id", flat=True)) | gone
+    return key_ids - set(ApiKey.objects.filter(id__in=key_ids).usable().values_list("id", flat=True))
 
 
 def _users_without_access(members: set[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -76,11 +76,12 @@ async def cached_stream_key(raw_key: str) -> ApiKey | None:
     """
     if not raw_key.startswith(KEY_PREFIXES) or len(raw_key) > MAX_KEY_LENGTH:
         return None
-    client = loop_redis()
-    if client is None:
+    # Read with this event loop's Redis client, when Django's cache is that Redis.
+    backend = _cache_backend()
+    if not isinstance(backend, RedisCache) or getattr(backend, "_servers", None) != [settings.REDIS_URL]:
         return None
     try:
-        data = await client.get(shared_cache_key(_cache_key(hash_key(raw_key))))
+        data = await get_hub().slots.client.get(shared_cache_key(_cache_key(hash_key(raw_key))))
     except (RedisError, OSError):
         return None
     if data is None:
@@ -90,14 +91,6 @@ async def cached_stream_key(raw_key: str) -> ApiKey | None:
         return None
     bind_principal(org=key.organization_id, key_prefix=key.prefix)
     return key
-
-
-def loop_redis() -> Any:
-    """This event loop's Redis client when Django's cache is that Redis (None otherwise)."""
-    backend = _cache_backend()
-    if not isinstance(backend, RedisCache) or getattr(backend, "_servers", None) != [settings.REDIS_URL]:
-        return None
-    return get_hub().slots.client
 
 
 def shared_cache_key(name: str) -> str:

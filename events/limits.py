@@ -65,19 +65,16 @@ class StreamSlots:
 
     def __init__(self) -> None:
         self._local: dict[str, set[str]] = {}
-        self._redis: Any = None
+        # This loop's Redis client (None in embedded mode): the stream edge's other reads share it.
+        self.client: Any = None
         self._acquire_script: Any = None
         self._count_script: Any = None
         if settings.REDIS_URL:
-            self._redis = aioredis.Redis.from_url(
+            self.client = aioredis.Redis.from_url(
                 settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5
             )
-            self._acquire_script = self._redis.register_script(_ACQUIRE)
-
-    @property
-    def client(self) -> Any:
-        """This loop's Redis client (None in embedded mode): the stream edge's other reads share it."""
-        return self._redis
+            self._acquire_script = self.client.register_script(_ACQUIRE)
+            self._count_script = self.client.register_script(_COUNT)
 
     async def count(self, name: str, ttl: int) -> int:
         """Add one to the counter `name`, created with `ttl` seconds to live; its new value.
@@ -85,8 +82,6 @@ class StreamSlots:
         What django-ratelimit does with `cache.add` then `cache.incr` (three round trips
         through Django's Redis cache), in one.
         """
-        if self._count_script is None:
-            self._count_script = self._redis.register_script(_COUNT)
         return int(await self._count_script(keys=[name], args=[ttl]))
 
     def _key(self, holder: str) -> str:
@@ -94,7 +89,7 @@ class StreamSlots:
 
     async def acquire(self, holder: str, stream_id: str) -> bool:
         limit = holder_limit(holder)
-        if self._redis is None:
+        if self.client is None:
             held = self._local.setdefault(holder, set())
             if len(held) >= limit:
                 return False
@@ -114,24 +109,24 @@ class StreamSlots:
         return bool(result)
 
     async def release(self, holder: str, stream_id: str) -> None:
-        if self._redis is None:
+        if self.client is None:
             self._local.get(holder, set()).discard(stream_id)
             return
         try:
-            await self._redis.zrem(self._key(holder), stream_id)
+            await self.client.zrem(self._key(holder), stream_id)
         except (RedisError, OSError):
             logger.warning("Could not release a stream slot; its lease will expire", exc_info=True)
 
     async def release_many(self, held: list[tuple[str, str]]) -> None:
         """Free many slots in one round trip (a stopping process ending all its streams)."""
-        if self._redis is None:
+        if self.client is None:
             for holder, stream_id in held:
                 self._local.get(holder, set()).discard(stream_id)
             return
         if not held:
             return
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
+            async with self.client.pipeline(transaction=False) as pipe:
                 for holder, stream_id in held:
                     pipe.zrem(self._key(holder), stream_id)
                 await pipe.execute()
@@ -140,14 +135,14 @@ class StreamSlots:
 
     async def refresh(self, held: list[tuple[str, str]]) -> None:
         """Extend the leases of the streams this process still holds."""
-        if self._redis is None or not held:
+        if self.client is None or not held:
             return
         expiry = time.time() + lease_seconds()
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with self.client.pipeline(transaction=False) as pipe:
             for holder, stream_id in held:
                 pipe.zadd(self._key(holder), {stream_id: expiry}, xx=True)
             await pipe.execute()
 
     async def close(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
+        if self.client is not None:
+            await self.client.aclose()

@@ -36,16 +36,21 @@ def _next_seq(organization_id: int) -> int:
     """Bump the organisation's counter; the row lock is held until the caller commits."""
     table = OrgEventSequence._meta.db_table
     sql = f"UPDATE {table} SET last_seq = last_seq + 1 WHERE organization_id = %s RETURNING last_seq"  # noqa: S608
+    return int(_bump_counter(organization_id, sql, [organization_id])[0])
+
+
+def _bump_counter(organization_id: int, sql: str, params: list[Any]) -> tuple[Any, ...]:
+    """The row of `sql`, whose UPDATE bumps the organisation's counter (created by its first event)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [organization_id])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-        if row is None:
+        if row is None:  # the organisation's first event: create its counter, then retry
             OrgEventSequence.objects.bulk_create(
                 [OrgEventSequence(organization_id=organization_id, last_seq=0)], ignore_conflicts=True
             )
-            cursor.execute(sql, [organization_id])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
-    return int(row[0])
+    return row
 
 
 def _store(event: Event) -> None:
@@ -87,15 +92,7 @@ def _store_in_one_statement(event: Event) -> None:
         event.request_id,
         event.created_at,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:  # the organisation's first event: create its counter, then retry
-            OrgEventSequence.objects.bulk_create(
-                [OrgEventSequence(organization_id=event.organization_id, last_seq=0)], ignore_conflicts=True
-            )
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+    row = _bump_counter(event.organization_id, sql, params)
     event.id, event.seq = int(row[0]), int(row[1])
     event._state.adding = False
     event._state.db = connection.alias

@@ -10,10 +10,12 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django_ratelimit import ALL
 from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key
 from redis.exceptions import RedisError
+from rest_framework.permissions import SAFE_METHODS
 
 from accounts.auth import Actor, AuthError, actor_for_user, presented_key
 from api.errors import RATE_LIMITED_MESSAGE, json_error
@@ -30,12 +32,13 @@ SHUTDOWN_RETRY_MIN_MILLISECONDS = 500
 logger = logging.getLogger(__name__)
 
 
-async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Actor | JsonResponse:
-    """The caller of a streaming endpoint, or the JSON error to answer before any stream byte.
+async def stream_principal(request: HttpRequest, scope: str) -> Actor | HttpResponse:
+    """Who is asking for a stream, or the JSON error to answer before any stream byte.
 
-    Accepts a key in the Authorization header, `?token=`/`?api_key=`, or the session;
-    counts the request against the caller's rate limit (its client address when the
-    credential is refused) and checks the scope.
+    The one place a stream's caller is decided: a key in the Authorization header,
+    `?token=`/`?api_key=`, a ticket, or the session; counts the request against the
+    caller's rate limit (its client address when the credential is refused), checks the
+    scope, and passes a session's unsafe method through Django's CSRF check.
     """
     counted: tuple[Actor | None, JsonResponse | None, RateLimitUsage] | None
     counted = await _identify_and_count_on_loop(request)
@@ -46,7 +49,7 @@ async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Acto
         )
     actor, refusal, usage = counted
     if usage.limited:
-        return _rate_limited()
+        return json_error(429, "rate_limited", RATE_LIMITED_MESSAGE)
     if refusal is not None:
         return refusal
     assert actor is not None
@@ -54,6 +57,12 @@ async def authenticate_stream(request: HttpRequest, scope: str = "read") -> Acto
     bind_principal(org=actor.organization.pk, key_prefix=actor.api_key.prefix if actor.api_key else None)
     if not actor.can(scope):
         return json_error(403, "insufficient_scope", f"This caller lacks the '{scope}' permission.")
+    if actor.api_key is None and request.method not in SAFE_METHODS:
+        check = CsrfViewMiddleware(lambda _request: HttpResponse())
+        check.process_request(request)
+        csrf_refusal = check.process_view(request, lambda _request: HttpResponse(), (), {})
+        if csrf_refusal is not None:
+            return csrf_refusal
     return actor
 
 
@@ -74,11 +83,8 @@ def _identify_and_count(request: HttpRequest) -> tuple[Actor | None, JsonRespons
         refusal = json_error(
             401, "unauthenticated", "Send an API key (Authorization: Bearer, or ?token=) or log in."
         )
-    if actor is None:
-        usage = consume(request, *principal_of(None, None, request))
-    else:
-        usage = consume(request, *principal_of(actor.api_key, actor.user, request))
-    return actor, refusal, usage
+    api_key, user = (actor.api_key, actor.user) if actor is not None else (None, None)
+    return actor, refusal, consume(request, *principal_of(api_key, user, request))
 
 
 async def _identify_and_count_on_loop(
@@ -87,11 +93,9 @@ async def _identify_and_count_on_loop(
     """`_identify_and_count` without a thread, for what a reconnect storm is: keys found in the cache.
 
     None when the caller is anything else (a ticket, a session, no credential, a key the
-    cache does not settle, counters kept elsewhere than that Redis): `_identify_and_count`
-    then decides, on a thread.
+    cache does not settle): `_identify_and_count` then decides, on a thread.
     """
-    # django-ratelimit counts in RATELIMIT_USE_CACHE: this path counts in the default cache's Redis.
-    if TICKET_PARAM in request.GET or getattr(settings, "RATELIMIT_USE_CACHE", "default") != "default":
+    if TICKET_PARAM in request.GET:
         return None
     try:
         raw = presented_key(request, allow_query=True)
@@ -106,23 +110,17 @@ async def _identify_and_count_on_loop(
 
 async def _count(request: HttpRequest, identity: str, limit: int) -> RateLimitUsage:
     """`api.ratelimit.consume` in one Redis round trip: django-ratelimit's counter, window and limit."""
-    count: int | None = None
-    if getattr(settings, "RATELIMIT_ENABLE", True):
-        rate = f"{limit}/{WINDOW_SECONDS}s"
-        window = _get_window(identity, WINDOW_SECONDS)
-        name = shared_cache_key(_make_cache_key(GROUP, window, rate, identity, ALL))
-        try:
-            count = await get_hub().slots.count(name, WINDOW_SECONDS + EXPIRATION_FUDGE)
-        except (RedisError, OSError):
-            # Fail open, as `consume` does: /status reports Redis.
-            logger.warning("Rate-limit counters unavailable; request allowed", exc_info=True)
-    now = int(time.time())
-    if count is None:
-        usage = RateLimitUsage(limit=limit, remaining=limit, reset_at=now + WINDOW_SECONDS, limited=False)
-    else:
-        usage = RateLimitUsage(
-            limit=limit, remaining=max(0, limit - count), reset_at=window, limited=count > limit
-        )
+    window = _get_window(identity, WINDOW_SECONDS)
+    name = shared_cache_key(_make_cache_key(GROUP, window, f"{limit}/{WINDOW_SECONDS}s", identity, ALL))
+    try:
+        count = await get_hub().slots.count(name, WINDOW_SECONDS + EXPIRATION_FUDGE)
+    except (RedisError, OSError):
+        # Fail open, as `consume` does: /status reports Redis.
+        logger.warning("Rate-limit counters unavailable; request allowed", exc_info=True)
+        count, window = 0, int(time.time()) + WINDOW_SECONDS  # a fresh window
+    usage = RateLimitUsage(
+        limit=limit, remaining=max(0, limit - count), reset_at=window, limited=count > limit
+    )
     return record_usage(request, usage)
 
 
@@ -135,10 +133,6 @@ def _resolve_actor(request: HttpRequest) -> Actor | None:
         key = authenticate_stream_key(raw)
         return Actor(organization=key.organization, api_key=key)
     return actor_for_user(request.user)
-
-
-def _rate_limited() -> JsonResponse:
-    return json_error(429, "rate_limited", RATE_LIMITED_MESSAGE)
 
 
 async def sse_frames(
@@ -184,11 +178,9 @@ def sse_response(stream: AsyncIterator[bytes], *, first: bytes | None = None) ->
     `first`, it is an already started `sse_frames` body whose first frame was `first`.
     Cleanup belongs in the iterator's `finally`: Django cancels it when the client goes away.
     """
-    response = StreamingHttpResponse(content_type=SSE_CONTENT_TYPE)
+    response = StreamingHttpResponse(content_type=SSE_CONTENT_TYPE, headers=SSE_HEADERS)
     body = sse_frames(stream) if first is None else stream
     response.streaming_content = _sending(response, body, first)
-    for name, value in SSE_HEADERS.items():
-        response[name] = value
     return response
 
 

@@ -18,8 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 
@@ -30,13 +29,12 @@ from core.errors import DomainError
 from events.encoding import HEARTBEAT
 from events.hub import StreamSlot
 from events.limits import stream_holder, too_many_streams_message
-from events.sse import authenticate_stream, sse_frames, sse_response
+from events.sse import sse_frames, sse_response, stream_principal
 
 logger = logging.getLogger(__name__)
 
 #: The attribute config/asgi.py looks for on a resolved view.
 STREAM_VIEW_MARK = "streams_events"
-_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class StreamSource(Protocol):
@@ -72,14 +70,6 @@ class StreamRequest:
     actor: Actor
 
 
-class StreamRefused(Exception):
-    """Raised from a streaming view to answer `response` instead of a stream."""
-
-    def __init__(self, response: HttpResponseBase) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
 StreamViewBody = Callable[..., Awaitable["StreamSource | HttpResponseBase"]]
 
 
@@ -88,8 +78,8 @@ def stream_view(
 ) -> Callable[[StreamViewBody], Callable[..., Coroutine[Any, Any, HttpResponseBase]]]:
     """Turn `async def view(stream: StreamRequest, **url_kwargs)` into a streaming Django view.
 
-    The view returns the `StreamSource` to send (or an `HttpResponse` refusal, or raises
-    `StreamRefused`, a `core.errors` error or a DRF `ValidationError`, answered as JSON errors).
+    The view returns the `StreamSource` to send, or an `HttpResponse` refusal (or raises a
+    `core.errors` error or a DRF `ValidationError`, answered as JSON errors).
     CSRF: API keys carry no ambient authority, so the view is exempt from the middleware's
     check; a session caller of an unsafe method gets the same check here instead.
     """
@@ -104,10 +94,11 @@ def stream_view(
                 return principal
             try:
                 source = await body(StreamRequest(request, principal), *args, **kwargs)
-            except StreamRefused as refused:
-                return refused.response
-            except (DomainError, drf_exceptions.ValidationError) as exc:
-                return error_response(exc)
+            except DomainError as exc:
+                return domain_error_response(exc)
+            except drf_exceptions.ValidationError as exc:
+                fields = _flatten_fields(exc.detail)
+                return json_error(400, "invalid_request", "The request has invalid fields.", fields)
             if isinstance(source, HttpResponseBase):
                 return source
             return await open_stream(source, principal)
@@ -122,28 +113,6 @@ def stream_view(
 def is_stream_view(view: object) -> bool:
     """Whether a resolved view answers with a long-lived stream (`@stream_view`)."""
     return bool(getattr(view, STREAM_VIEW_MARK, False))
-
-
-async def stream_principal(request: HttpRequest, scope: str) -> Actor | HttpResponseBase:
-    """Who is asking for this stream, or the refusal: the one place a stream's caller is decided.
-
-    A key (header or query string) or the session; rate limit and scope are checked by
-    `authenticate_stream`. A session's unsafe method also passes Django's CSRF check.
-    """
-    actor = await authenticate_stream(request, scope=scope)
-    if not isinstance(actor, Actor):
-        return actor
-    if actor.api_key is None and request.method not in _SAFE_METHODS:
-        refusal = _csrf_refusal(request)
-        if refusal is not None:
-            return refusal
-    return actor
-
-
-def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
-    check = CsrfViewMiddleware(lambda _request: HttpResponse())
-    check.process_request(request)
-    return check.process_view(request, lambda _request: HttpResponse(), (), {})
 
 
 async def open_stream(source: StreamSource, actor: Actor) -> HttpResponseBase:
@@ -266,10 +235,3 @@ def method_not_allowed(methods: tuple[str, ...]) -> JsonResponse:
     response = json_error(405, "method_not_allowed", f"Use {allowed} on this endpoint.")
     response["Allow"] = allowed
     return response
-
-
-def error_response(exc: DomainError | drf_exceptions.ValidationError) -> JsonResponse:
-    """The REST API's envelope for a refusal raised by a streaming view."""
-    if isinstance(exc, DomainError):
-        return domain_error_response(exc)
-    return json_error(400, "invalid_request", "The request has invalid fields.", _flatten_fields(exc.detail))

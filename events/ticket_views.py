@@ -53,8 +53,7 @@ class StreamTicketView(APIView):
                 "api_key_required",
             )
         body = StreamTicketIn(data=request.data)
-        if not body.is_valid():
-            raise serializers.ValidationError(body.errors)
+        body.is_valid(raise_exception=True)
         path = _feed_path(body.validated_data["feed"])
         try:
             types = parse_types([body.validated_data["types"]] if "types" in body.validated_data else [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -21,25 +22,25 @@ LOG_PAGE_MAX = 500
 
 
 @stream_view()
-async def org_events(stream: StreamRequest) -> FeedSource:
+async def org_events(stream: StreamRequest) -> FeedSource | JsonResponse:
     """Every event of the caller's organisation. Never closes."""
     return await feed_source(stream, ORG)
 
 
 @stream_view()
-async def deal_events(stream: StreamRequest, deal_id: int) -> FeedSource:
+async def deal_events(stream: StreamRequest, deal_id: int) -> FeedSource | JsonResponse:
     """One deal's processing, status, proposal and decision events. Never closes."""
     return await feed_source(stream, DEAL, deal_id)
 
 
 @stream_view()
-async def batch_events(stream: StreamRequest, batch_id: str) -> FeedSource:
+async def batch_events(stream: StreamRequest, batch_id: str) -> FeedSource | JsonResponse:
     """One batch's document events; closes after `batch.completed`."""
     return await feed_source(stream, BATCH, batch_id)
 
 
 @stream_view()
-async def job_events(stream: StreamRequest, job_id: str) -> FeedSource:
+async def job_events(stream: StreamRequest, job_id: str) -> FeedSource | JsonResponse:
     """One job's status and progress; closes after its terminal event (and `usage`)."""
     return await feed_source(stream, JOB, job_id)
 
@@ -76,8 +77,7 @@ class EventLogView(APIView):
     @extend_schema(parameters=[EventLogQuery], responses=EventLogPage)
     def get(self, request: Request) -> Response:
         query = EventLogQuery(data=request.query_params)
-        if not query.is_valid():
-            raise serializers.ValidationError(query.errors)
+        query.is_valid(raise_exception=True)
         params = query.validated_data
         try:
             types = parse_types(request.query_params.getlist(TYPES_PARAM))
