@@ -34,6 +34,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -153,7 +154,7 @@ class JobRun:
         current.publish(status, status=status, **event_data)
         if current.billable:
             # After the terminal event, exactly once: it is what closes a billable job's feed.
-            current.publish("usage", **usage_for(current.organization).as_dict(), was_billable=True)
+            current.publish("usage", **asdict(usage_for(current.organization)), was_billable=True)
 
     def give_back(self, reason: str) -> bool:
         """Return the job to the queue, its message owed after RETRY_DELAY × attempts.

@@ -99,5 +99,4 @@ class JobCancelView(APIView):
 class UsageView(APIView):
     @extend_schema(responses=UsageOut)
     def get(self, request: Request) -> Response:
-        usage = usage_for(get_actor(request).organization)
-        return Response(UsageOut(usage.as_dict()).data)
+        return Response(UsageOut(usage_for(get_actor(request).organization)).data)
