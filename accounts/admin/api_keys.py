@@ -170,17 +170,12 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
 
     @admin.display(description="Rotated from")
     def rotated_from_link(self, key: ApiKey) -> str:
-        predecessor = key.rotated_from
-        if predecessor is None:
-            return "—"
-        return self._key_link(predecessor)
+        return "—" if key.rotated_from is None else self._key_link(key.rotated_from)
 
     @admin.display(description="Replaced by")
     def replaced_by(self, key: ApiKey) -> str:
-        successors = list(key.replacements.order_by("created_at"))
-        if not successors:
-            return "—"
-        return format_html_join(", ", "{}", ((self._key_link(each),) for each in successors))
+        successors = key.replacements.order_by("created_at")
+        return format_html_join(", ", "{}", ((self._key_link(each),) for each in successors)) or "—"
 
     def _key_link(self, key: ApiKey) -> str:
         url = reverse("admin:accounts_apikey_change", args=[key.pk])
