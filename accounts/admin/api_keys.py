@@ -67,14 +67,13 @@ class ApiKeyInline(KeyColumns, admin.TabularInline[ApiKey, Organization]):
 
 def describe_key_status(key: ApiKey) -> str:
     """Active, expiring, expired or revoked, in words."""
-    now = timezone.now()
     if key.revoked_at is not None:
         return f"Revoked {timezone.localtime(key.revoked_at):%Y-%m-%d %H:%M}"
-    if key.expires_at is not None:
-        if key.expires_at <= now:
-            return "Expired"
-        return f"Active until {timezone.localtime(key.expires_at):%Y-%m-%d %H:%M}"
-    return "Active"
+    if key.expires_at is None:
+        return "Active"
+    if key.expires_at <= timezone.now():
+        return "Expired"
+    return f"Active until {timezone.localtime(key.expires_at):%Y-%m-%d %H:%M}"
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
