@@ -145,11 +145,9 @@ class JobRun:
         current.status = status
         current.finished_at = timezone.now()
         current.message = str(status).capitalize()
-        update_fields = ["status", "finished_at", "message"]
         for name, value in fields.items():
             setattr(current, name, value)
-            update_fields.append(name)
-        current.save(update_fields=update_fields)
+        current.save(update_fields=["status", "finished_at", "message", *fields])
         self.job = current
         current.publish(status, status=status, **event_data)
         if current.billable:
