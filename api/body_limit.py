@@ -17,6 +17,7 @@ from django.conf import settings
 
 from api.errors import error_body
 from api.middleware import request_id_from
+from api.parsers import MB
 from core.context import request_id_var
 
 Scope = MutableMapping[str, Any]
@@ -25,7 +26,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
-MB = 1024 * 1024
 # Multipart framing around the files (boundaries, part headers, the other fields).
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # A batch may carry several files of up to MAX_UPLOAD_MB each.

@@ -48,10 +48,7 @@ _MAX_SCRUB_DEPTH = 6
 def _decoded_name(name: str) -> str:
     # Decoding repeatedly catches `api%255Fkey` too; a few rounds are enough for any client.
     for _ in range(3):
-        decoded = unquote_plus(name)
-        if decoded == name:
-            break
-        name = decoded
+        name = unquote_plus(name)  # a no-op once nothing is left to decode
     return name.strip().lower()
 
 

@@ -18,10 +18,6 @@ class JsonBodyError(ValueError):
     """A body that is not acceptable JSON; the message is written for the client."""
 
 
-def max_json_body_bytes() -> int:
-    return int(settings.MAX_JSON_BODY_MB) * MB
-
-
 class JsonBodyTooLarge(APIException):
     # DRF's own kind of error, not a domain one: the body's size is the transport's business
     # (and DRF imports this module while api.errors is still importing DRF).
@@ -77,7 +73,7 @@ class BoundedJSONParser(parsers.JSONParser):
     def parse(
         self, stream: IO[bytes] | None, media_type: str | None = None, parser_context: Any = None
     ) -> Any:
-        limit = max_json_body_bytes()
+        limit = int(settings.MAX_JSON_BODY_MB) * MB
         # The ASGI layer already refused larger bodies; reading one byte more keeps this
         # parser safe under any other server too.
         raw = stream.read(limit + 1) if stream is not None else b""

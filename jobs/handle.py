@@ -34,6 +34,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -144,16 +145,14 @@ class JobRun:
         current.status = status
         current.finished_at = timezone.now()
         current.message = str(status).capitalize()
-        update_fields = ["status", "finished_at", "message"]
         for name, value in fields.items():
             setattr(current, name, value)
-            update_fields.append(name)
-        current.save(update_fields=update_fields)
+        current.save(update_fields=["status", "finished_at", "message", *fields])
         self.job = current
         current.publish(status, status=status, **event_data)
         if current.billable:
             # After the terminal event, exactly once: it is what closes a billable job's feed.
-            current.publish("usage", **usage_for(current.organization).as_dict(), was_billable=True)
+            current.publish("usage", **asdict(usage_for(current.organization)), was_billable=True)
 
     def give_back(self, reason: str) -> bool:
         """Return the job to the queue, its message owed after RETRY_DELAY × attempts.

@@ -18,19 +18,10 @@ from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+# The embedded mode's workers: threads start on first use, so other modes never run one.
+_POOL = ThreadPoolExecutor(max_workers=settings.EMBEDDED_WORKER_THREADS, thread_name_prefix="embedded-worker")
+_scheduler_lock = threading.Lock()
 _scheduler_started = False
-
-
-def _embedded_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max_workers=settings.EMBEDDED_WORKER_THREADS, thread_name_prefix="embedded-worker"
-            )
-        return _pool
 
 
 def _run_embedded(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -51,7 +42,7 @@ def submit(task: Task, *args: Any, **kwargs: Any) -> None:
     if settings.JOB_RUNNER == "inline":
         task.apply(args=args, kwargs=kwargs)
     elif settings.JOB_RUNNER == "embedded":
-        _embedded_pool().submit(_run_embedded, task, args, kwargs)
+        _POOL.submit(_run_embedded, task, args, kwargs)
     else:
         task.apply_async(args=args, kwargs=kwargs)
 
@@ -80,7 +71,7 @@ def start_embedded_scheduler(app: Celery) -> None:
     The Celery app is passed in by the process's entry point (config/): jobs sits below it.
     """
     global _scheduler_started
-    with _pool_lock:
+    with _scheduler_lock:
         if _scheduler_started:
             return
         _scheduler_started = True

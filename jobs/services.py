@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -151,9 +151,6 @@ class ReapReport:
     failed: list[str]
     resubmitted: list[str]
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 def reap_stale_jobs() -> ReapReport:
     """Recover jobs whose worker died: requeue them (under MAX_ATTEMPTS claims) or fail them.
@@ -168,7 +165,7 @@ def reap_stale_jobs() -> ReapReport:
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
     for job_id in list(stale.order_by("heartbeat_at").values_list("pk", flat=True)[:REAP_BATCH]):
-        outcome = _reap_one(job_id, cutoff, now)
+        outcome = _reap_one(stale.filter(pk=job_id), now)
         if outcome == "requeued":
             report.requeued.append(job_id)
         elif outcome == "failed":
@@ -187,19 +184,15 @@ def reap_stale_jobs() -> ReapReport:
             if touched and _owe_message(job):
                 report.resubmitted.append(job.pk)
     if report.requeued or report.failed or report.resubmitted:
-        logger.warning("Reaper: %s", report.as_dict())
+        logger.warning("Reaper: %s", asdict(report))
     return report
 
 
-def _reap_one(job_id: str, cutoff: datetime.datetime, now: datetime.datetime) -> str | None:
+def _reap_one(stale: QuerySet[Job], now: datetime.datetime) -> str | None:
+    """Requeue or fail the job `stale` holds, if it is still stale once locked."""
     with transaction.atomic():
         # skip_locked: a worker in the middle of a transaction on this job is alive after all.
-        job = (
-            Job.objects.select_for_update(no_key=True, skip_locked=True)
-            .filter(pk=job_id, status=JobStatus.STARTED)
-            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
-            .first()
-        )
+        job = stale.select_for_update(no_key=True, skip_locked=True).first()
         if job is None:
             return None
         if job.attempts < MAX_ATTEMPTS:

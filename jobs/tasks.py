@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from celery import shared_task
@@ -12,7 +13,7 @@ from jobs import dispatch, services
 @shared_task(name="jobs.tasks.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict[str, Any]:
     """Requeue or fail started jobs whose worker stopped responding; resubmit lost queued ones."""
-    return services.reap_stale_jobs().as_dict()
+    return asdict(services.reap_stale_jobs())
 
 
 @shared_task(name="jobs.tasks.dispatch_owed_jobs", ignore_result=True)

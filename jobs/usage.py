@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from accounts.models import Organization
 from jobs.models import Job
@@ -15,9 +14,6 @@ class Usage:
     monthly_limit: int
     monthly_remaining: int
     subscription_tier: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def usage_for(organization: Organization) -> Usage:

@@ -45,8 +45,7 @@ class JobListView(ListAPIView[Job]):
 
     def get_queryset(self) -> QuerySet[Job]:
         query = JobListQuery(data=self.request.query_params)
-        if not query.is_valid():
-            raise ValidationError(query.errors)
+        query.is_valid(raise_exception=True)
         jobs = Job.objects.filter(organization=get_actor(self.request).organization)
         for name in ("status", "type"):
             if name in query.validated_data:
@@ -57,8 +56,7 @@ class JobListView(ListAPIView[Job]):
     @idempotent
     def post(self, request: Request) -> Response:
         body = JobCreateIn(data=request.data)
-        if not body.is_valid():
-            raise ValidationError(body.errors)
+        body.is_valid(raise_exception=True)
         task = task_for(body.validated_data["type"])
         if task is None or task.input_serializer is None:
             raise Invalid(
@@ -99,5 +97,4 @@ class JobCancelView(APIView):
 class UsageView(APIView):
     @extend_schema(responses=UsageOut)
     def get(self, request: Request) -> Response:
-        usage = usage_for(get_actor(request).organization)
-        return Response(UsageOut(usage.as_dict()).data)
+        return Response(UsageOut(usage_for(get_actor(request).organization)).data)

@@ -358,8 +358,7 @@ def _record(
 
 def newest_event_id(organization_id: int) -> int:
     """Where a new endpoint starts: it receives the events published after its creation."""
-    newest = Event.objects.filter(organization_id=organization_id).aggregate(Max("id"))["id__max"]
-    return newest or 0
+    return Event.objects.filter(organization_id=organization_id).aggregate(Max("id"))["id__max"] or 0
 
 
 def replay(endpoint: WebhookEndpoint, since_id: int) -> int:

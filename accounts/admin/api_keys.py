@@ -67,14 +67,13 @@ class ApiKeyInline(KeyColumns, admin.TabularInline[ApiKey, Organization]):
 
 def describe_key_status(key: ApiKey) -> str:
     """Active, expiring, expired or revoked, in words."""
-    now = timezone.now()
     if key.revoked_at is not None:
         return f"Revoked {timezone.localtime(key.revoked_at):%Y-%m-%d %H:%M}"
-    if key.expires_at is not None:
-        if key.expires_at <= now:
-            return "Expired"
-        return f"Active until {timezone.localtime(key.expires_at):%Y-%m-%d %H:%M}"
-    return "Active"
+    if key.expires_at is None:
+        return "Active"
+    if key.expires_at <= timezone.now():
+        return "Expired"
+    return f"Active until {timezone.localtime(key.expires_at):%Y-%m-%d %H:%M}"
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
@@ -170,17 +169,12 @@ class ApiKeyAdmin(KeyColumns, OrganizationScopedAdmin[ApiKey]):
 
     @admin.display(description="Rotated from")
     def rotated_from_link(self, key: ApiKey) -> str:
-        predecessor = key.rotated_from
-        if predecessor is None:
-            return "—"
-        return self._key_link(predecessor)
+        return "—" if key.rotated_from is None else self._key_link(key.rotated_from)
 
     @admin.display(description="Replaced by")
     def replaced_by(self, key: ApiKey) -> str:
-        successors = list(key.replacements.order_by("created_at"))
-        if not successors:
-            return "—"
-        return format_html_join(", ", "{}", ((self._key_link(each),) for each in successors))
+        successors = key.replacements.order_by("created_at")
+        return format_html_join(", ", "{}", ((self._key_link(each),) for each in successors)) or "—"
 
     def _key_link(self, key: ApiKey) -> str:
         url = reverse("admin:accounts_apikey_change", args=[key.pk])
